@@ -1,0 +1,1 @@
+"""Textual screens of the gonogo control panel."""

@@ -1,0 +1,527 @@
+"""The plan: ``gonogo.toml`` read with tomlkit and validated into frozen objects.
+
+``load_plan(path)`` returns a ``Plan`` or raises ``ConfigError`` carrying every
+problem found, each naming the key path. Nothing here resolves a secret: the plan
+holds references only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+
+from gonogo.schema import MISSING, Problem, Validator, join, suggest
+from gonogo.values import Duration, SecretRef, Value
+
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+TBD = "TBD"
+
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+Percent = Annotated[float, Meta(ge=0, le=100)]
+PositiveInt = Annotated[int, Meta(ge=1, le=10_000)]
+
+
+class Frozen(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Release(Frozen, kw_only=True):
+    name: str
+    commit: str
+    environment: str = "production"
+    previous: str = ""  # the stable release a rollback returns to
+    description: str = ""
+
+
+class Settings(Frozen, kw_only=True):
+    concurrency: PositiveInt = 16
+    timeout: Duration = Duration(10.0)
+    retries: Annotated[int, Meta(ge=0, le=10)] = 2
+    actor: str = ""  # the operator's name in the journal; default user@host
+    theme: str = "gonogo-dark"
+    hash_key: SecretRef | None = None  # key for comparing secrets; default per-process random
+
+
+class PrometheusIntegration(Frozen, kw_only=True):
+    url: Value
+
+
+class AlertmanagerIntegration(Frozen, kw_only=True):
+    url: Value
+
+
+class VaultIntegration(Frozen, kw_only=True):
+    url: Value
+    token: SecretRef
+    namespace: str = ""
+    verify_tls: bool = True
+
+
+class PostgresIntegration(Frozen, kw_only=True):
+    host: Value = Value(literal="127.0.0.1")
+    port: Annotated[int, Meta(ge=1, le=65535)] = 5432
+    dbname: str = "postgres"
+    user: Value = Value(literal="postgres")
+    password: SecretRef | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    connect_timeout: Duration = Duration(5.0)
+
+
+class GithubIntegration(Frozen, kw_only=True):
+    api_url: Value = Value(literal="https://api.github.com")
+    repo: str  # owner/name
+    token: SecretRef | None = None
+
+
+class GrafanaIntegration(Frozen, kw_only=True):
+    url: Value
+    token: SecretRef | None = None
+
+
+class LokiIntegration(Frozen, kw_only=True):
+    url: Value
+    tenant: str = ""
+
+
+class JaegerIntegration(Frozen, kw_only=True):
+    url: Value
+
+
+class WeaviateIntegration(Frozen, kw_only=True):
+    url: Value
+    api_key: SecretRef | None = None
+
+
+class GatewayIntegration(Frozen, kw_only=True):
+    public_url: Value
+    admin_url: Value | None = None
+    admin_token: SecretRef | None = None
+
+
+class Integrations(Frozen, kw_only=True):
+    prometheus: PrometheusIntegration | None = None
+    alertmanager: AlertmanagerIntegration | None = None
+    vault: VaultIntegration | None = None
+    postgres: PostgresIntegration | None = None
+    github: GithubIntegration | None = None
+    grafana: GrafanaIntegration | None = None
+    loki: LokiIntegration | None = None
+    jaeger: JaegerIntegration | None = None
+    weaviate: WeaviateIntegration | None = None
+    gateway: GatewayIntegration | None = None
+
+
+class Service(Frozen, kw_only=True):
+    name: Id
+    health_url: Value
+    metrics_url: Value | None = None
+    volumes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    env_file: str = ""
+
+
+class CheckSpec(Frozen, kw_only=True):
+    id: Id
+    title: str
+    kind: str
+    required: bool = True
+    timeout: Duration | None = None
+    retries: Annotated[int, Meta(ge=0, le=10)] | None = None
+    description: str = ""
+    seed: str = ""  # the checklist line this check implements, for traceability
+    params: Any = None  # the kind's own validated ``Params`` struct
+
+
+CHECK_COMMON_KEYS = frozenset(f.encode_name for f in msgspec.structs.fields(CheckSpec)) - {
+    "params"
+}
+
+
+class Gate(Frozen, kw_only=True):
+    id: Id
+    title: str
+    description: str = ""
+    checks: tuple[CheckSpec, ...] = ()
+
+
+class TrafficConfig(Frozen, kw_only=True):
+    driver: Literal["manual", "command", "http", "sandbox"] = "manual"
+    command: tuple[str, ...] = ()  # argv template: {weight} {stage} {release}
+    url: Value | None = None  # http driver webhook / sandbox gateway admin URL
+    auth_header: str = "Authorization"
+    token: SecretRef | None = None
+    body: dict[str, Any] = {}
+    timeout: Duration = Duration(30.0)
+
+
+class Stage(Frozen, kw_only=True):
+    id: Id
+    title: str = ""
+    weight: Percent
+    hold: Duration = Duration(0.0)
+    analysis: bool = True  # canary metrics are judged during this stage's hold
+    entry_checks: tuple[str, ...] = ()  # check or gate ids run on entering the stage
+    exit_checks: tuple[str, ...] = ()  # must be green before advancing
+    signoff: str = ""  # a manual sign-off required before advancing, e.g. manual smoke
+    description: str = ""
+
+
+class Rollout(Frozen, kw_only=True):
+    stages: tuple[Stage, ...] = ()
+    traffic: TrafficConfig = TrafficConfig()
+    on_stop: Literal["auto", "propose"] = "auto"
+
+
+RuleName = Literal["ratio_above", "above", "rising", "nonzero"]
+
+
+class CanaryMetric(Frozen, kw_only=True):
+    id: Id
+    title: str = ""
+    canary: str  # PromQL
+    baseline: str = ""  # PromQL; required by ratio_above
+    rule: RuleName
+    factor: Annotated[float, Meta(gt=0)] = 2.0
+    threshold: float = 0.0
+    duration: Duration = Duration(300.0)  # how long in breach before it trips
+    window: Duration = Duration(600.0)  # rising: the window judged
+    min_samples: Annotated[int, Meta(ge=1)] = 3
+    unit: str = ""
+    stop: bool = True
+    sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)  # a breach is a stop criterion (else only shown)
+
+
+class Canary(Frozen, kw_only=True):
+    source: Literal["prometheus", "sandbox"] = "prometheus"
+    url: Value | None = None  # sandbox source: the fleet's analysis endpoint
+    interval: Duration = Duration(15.0)
+    step: Duration = Duration(15.0)
+    on_inconclusive: Literal["hold", "rollback"] = "hold"
+    metrics: tuple[CanaryMetric, ...] = ()
+
+
+class RunbookStep(Frozen, kw_only=True):
+    id: Id
+    title: str
+    action: Literal["shift_traffic", "checks", "command", "incident", "manual"]
+    checks: tuple[str, ...] = ()  # check or gate ids, for action = "checks"
+    command: tuple[str, ...] = ()  # argv, no shell, for action = "command"
+    timeout: Duration = Duration(120.0)
+    webhook: Value | None = None  # incident: optional POST target
+    out_dir: str = "incidents"  # incident: where the Markdown and JSON land
+
+
+class Reconciliation(Frozen, kw_only=True):
+    id: Id
+    title: str
+    service: str = ""
+
+
+class Runbook(Frozen, kw_only=True):
+    steps: tuple[RunbookStep, ...] = ()
+    reconciliation: tuple[Reconciliation, ...] = ()
+
+
+class KnownIssue(Frozen, kw_only=True):
+    id: str
+    title: str
+    severity: Literal["P0", "P1", "P2", "P3"]
+    status: Literal["open", "closed"] = "open"
+
+
+class PlanDoc(Frozen, kw_only=True):
+    """The top-level TOML document."""
+
+    release: Release
+    settings: Settings = Settings()
+    owners: dict[str, str] = {}
+    integrations: Integrations = Integrations()
+    services: tuple[Service, ...] = ()
+    gates: tuple[Gate, ...] = ()
+    rollout: Rollout = Rollout()
+    canary: Canary = Canary()
+    runbook: Runbook = Runbook()
+    issues: tuple[KnownIssue, ...] = ()
+    keys: dict[str, str] = {}  # binding id -> key, to rebind the panel's keys
+
+
+class Plan(Frozen, kw_only=True):
+    """A validated config plus where it came from."""
+
+    source: str
+    doc: PlanDoc
+
+    # Convenience views -------------------------------------------------
+    @property
+    def release(self) -> Release:
+        return self.doc.release
+
+    @property
+    def settings(self) -> Settings:
+        return self.doc.settings
+
+    @property
+    def owners(self) -> dict[str, str]:
+        return self.doc.owners
+
+    @property
+    def integrations(self) -> Integrations:
+        return self.doc.integrations
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return self.doc.services
+
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        return self.doc.gates
+
+    @property
+    def rollout(self) -> Rollout:
+        return self.doc.rollout
+
+    @property
+    def canary(self) -> Canary:
+        return self.doc.canary
+
+    @property
+    def runbook(self) -> Runbook:
+        return self.doc.runbook
+
+    def checks(self) -> Iterable[tuple[Gate, CheckSpec]]:
+        for gate in self.doc.gates:
+            for check in gate.checks:
+                yield gate, check
+
+    def check(self, check_id: str) -> CheckSpec:
+        for _, check in self.checks():
+            if check.id == check_id:
+                return check
+        raise KeyError(check_id)
+
+    def expand(self, ids: Iterable[str]) -> list[str]:
+        """Check ids named directly or through their gate's id."""
+        out: tuple[str, ...] = ()
+        gates = {g.id: g for g in self.doc.gates}
+        for ident in ids:
+            if ident in gates:
+                out.extend(c.id for c in gates[ident].checks)
+            else:
+                out.append(ident)
+        return list(dict.fromkeys(out))
+
+
+class ConfigError(Exception):
+    """Every problem found in one config file."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(f"{self.source}: {p}" for p in self.problems)
+
+
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and parse a TOML file into plain Python data, or raise ``ConfigError``."""
+    source = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(source, [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError(source, [Problem("", "is a directory, not a config file")]) from None
+    except OSError as exc:
+        raise ConfigError(source, [Problem("", f"cannot read: {exc.strerror}")]) from None
+    return parse_document(raw, source)
+
+
+def parse_document(raw: bytes, source: str) -> dict[str, Any]:
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(source, [Problem("", "larger than 2 MiB; is this really a config?")])
+    if b"\x00" in raw:
+        raise ConfigError(source, [Problem("", "contains NUL bytes; not a TOML text file")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            source, [Problem("", f"not valid UTF-8 (line {line}, byte {exc.start})")]
+        ) from None
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    try:
+        doc = tomlkit.parse(text)
+        data = doc.unwrap()
+    except ParseError as exc:
+        raise ConfigError(source, [Problem("", f"TOML syntax error: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError(source, [Problem("", "nested too deeply")]) from None
+    except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
+        raise ConfigError(source, [Problem("", f"TOML syntax error: {exc}")]) from None
+    return data
+
+
+def validate(data: Mapping[str, Any], source: str) -> Plan:
+    """Validate parsed TOML data into a ``Plan``; raise ``ConfigError`` with all problems."""
+    from gonogo.registry import kinds
+
+    v = Validator()
+    registry = kinds()
+    raw_gates = data.get("gates")
+    # Check params are validated per kind, so pull checks out before the generic walk.
+    stripped = dict(data)
+    gate_checks: list[list[Any]] = []
+    if isinstance(raw_gates, list):
+        stripped_gates = []
+        for gi, gate in enumerate(raw_gates):
+            if isinstance(gate, dict):
+                checks = gate.get("checks", [])
+                if not isinstance(checks, list):
+                    v.error(join(f"gates[{gi}]", "checks"), "expected an array of tables")
+                    checks = []
+                gate_checks.append(checks)
+                stripped_gates.append({k: val for k, val in gate.items() if k != "checks"})
+            else:
+                gate_checks.append([])
+                stripped_gates.append(gate)
+        stripped["gates"] = stripped_gates
+    try:
+        doc = v.convert(stripped, PlanDoc, "")
+    except RecursionError:
+        raise ConfigError(source, [Problem("", "nested too deeply")]) from None
+    gates_specs: list[list[CheckSpec]] = []
+    for gi, checks in enumerate(gate_checks):
+        specs = []
+        for ci, check in enumerate(checks):
+            spec = _validate_check(v, check, f"gates[{gi}].checks[{ci}]", registry)
+            if spec is not MISSING:
+                specs.append(spec)
+        gates_specs.append(specs)
+    if v.problems or doc is MISSING:
+        raise ConfigError(source, v.problems or [Problem("", "invalid config")])
+    gates = tuple(msgspec.structs.replace(g, checks=tuple(gates_specs[i])) for i, g in enumerate(doc.gates))
+    doc = msgspec.structs.replace(doc, gates=gates)
+    problems = _cross_check(doc)
+    if problems:
+        raise ConfigError(source, problems)
+    return Plan(source=source, doc=doc)
+
+
+def _validate_check(v: Validator, raw: Any, path: str, registry: Mapping[str, Any]) -> Any:
+    if not isinstance(raw, dict):
+        return v.error(path, "expected a table")
+    kind_name = raw.get("kind")
+    kind = None
+    if kind_name is None:
+        v.error(join(path, "kind"), "missing required key")
+    elif not isinstance(kind_name, str) or kind_name not in registry:
+        v.error(
+            join(path, "kind"),
+            f"unknown check kind {str(kind_name)[:40]!r}" + suggest(str(kind_name), registry),
+        )
+    else:
+        kind = registry[kind_name]
+    common = {k: val for k, val in raw.items() if k in CHECK_COMMON_KEYS}
+    own = {k: val for k, val in raw.items() if k not in CHECK_COMMON_KEYS}
+    params: Any = MISSING
+    if kind is not None:
+        params = v.convert_struct(own, kind.Params, path, ignore=CHECK_COMMON_KEYS)
+    elif own and kind_name is not None:
+        params = None  # kind already reported; do not pile on unknown-key noise
+    spec = v.convert_struct(
+        common, CheckSpec, path, extra={"kind": kind_name} if kind_name is not None else None
+    )
+    if spec is MISSING or params is MISSING:
+        return MISSING
+    return msgspec.structs.replace(spec, params=params)
+
+
+def _cross_check(doc: PlanDoc) -> list[Problem]:
+    problems: tuple[Problem, ...] = ()
+    seen_gates: dict[str, int] = {}
+    seen_checks: dict[str, str] = {}
+    for gi, gate in enumerate(doc.gates):
+        if gate.id in seen_gates:
+            problems.append(
+                Problem(f"gates[{gi}].id", f"duplicate gate id {gate.id!r} (also gates[{seen_gates[gate.id]}])")
+            )
+        seen_gates.setdefault(gate.id, gi)
+        for ci, check in enumerate(gate.checks):
+            here = f"gates[{gi}].checks[{ci}]"
+            if check.id in seen_checks or check.id in seen_gates:
+                where = seen_checks.get(check.id, "a gate")
+                problems.append(Problem(f"{here}.id", f"duplicate id {check.id!r} (also {where})"))
+            seen_checks.setdefault(check.id, here)
+    names: set[str] = set()
+    for si, svc in enumerate(doc.services):
+        if svc.name in names:
+            problems.append(Problem(f"services[{si}].name", f"duplicate service {svc.name!r}"))
+        names.add(svc.name)
+    known = set(seen_checks) | set(seen_gates)
+
+    def refs(ids: tuple[str, ...], path: str) -> None:
+        for i, ident in enumerate(ids):
+            if ident not in known:
+                problems.append(
+                    Problem(f"{path}[{i}]", f"no check or gate {ident!r}" + suggest(ident, known))
+                )
+
+    stage_ids: set[str] = set()
+    for si, stage in enumerate(doc.rollout.stages):
+        if stage.id in stage_ids:
+            problems.append(Problem(f"rollout.stages[{si}].id", f"duplicate stage {stage.id!r}"))
+        stage_ids.add(stage.id)
+        refs(stage.entry_checks, f"rollout.stages[{si}].entry_checks")
+        refs(stage.exit_checks, f"rollout.stages[{si}].exit_checks")
+    t = doc.rollout.traffic
+    if t.driver == "command" and not t.command:
+        problems.append(Problem("rollout.traffic.command", "the command driver needs an argv list"))
+    if t.driver == "http" and t.url is None:
+        problems.append(Problem("rollout.traffic.url", "the http driver needs a url"))
+    metric_ids: set[str] = set()
+    for mi, metric in enumerate(doc.canary.metrics):
+        if metric.id in metric_ids:
+            problems.append(Problem(f"canary.metrics[{mi}].id", f"duplicate metric {metric.id!r}"))
+        metric_ids.add(metric.id)
+        if metric.rule == "ratio_above" and not metric.baseline:
+            problems.append(
+                Problem(f"canary.metrics[{mi}].baseline", "ratio_above needs a baseline query")
+            )
+    for ri, step in enumerate(doc.runbook.steps):
+        refs(step.checks, f"runbook.steps[{ri}].checks")
+        if step.action == "command" and not step.command:
+            problems.append(Problem(f"runbook.steps[{ri}].command", "a command step needs argv"))
+    for role, name in doc.owners.items():
+        if not name.strip():
+            problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
+    return problems
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    source = str(path)
+    data = read_document(path)
+    return validate(data, source)
+
+
+def set_owner(path: str | os.PathLike[str], role: str, name: str) -> None:
+    """Write one owner back into the TOML file, keeping comments and order."""
+    import tomlkit
+
+    text = Path(path).read_text(encoding="utf-8")
+    doc = tomlkit.parse(text)
+    if "owners" not in doc:
+        doc["owners"] = tomlkit.table()
+    doc["owners"][role] = name  # type: ignore[index]
+    tmp = Path(f"{path}.gonogo-tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)

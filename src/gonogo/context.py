@@ -1,0 +1,113 @@
+"""The context every check receives: the plan and the shared clients.
+
+Checks take their clients from here instead of building their own, so that tests
+can pass an ``httpx.MockTransport`` and the runner can share connection pools.
+Clients that are expensive or synchronous (hvac, psycopg) are created lazily, once,
+by ``shared(name, factory)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.config import Plan
+
+USER_AGENT = "gonogo"
+
+
+@dataclass(frozen=True, slots=True)
+class SignOff:
+    actor: str
+    at: float
+    note: str = ""
+
+
+@dataclass
+class CheckContext:
+    plan: Plan
+    http: httpx.AsyncClient
+    resolver: SecretResolver
+    hasher: KeyedHasher
+    redactor: Redactor
+    base_dir: str = "."
+    signoffs: dict[str, SignOff] = field(default_factory=dict)  # check id -> sign-off
+    check_id: str = ""  # set on the per-check copy made by ``for_check``
+    _shared: dict[str, Any] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def shared(
+        self,
+        name: str,
+        factory: Callable[[], Awaitable[Any]],
+        close: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Any:
+        """One client per name for the whole run (a Vault client, a DB pool...)."""
+        if name in self._shared:
+            return self._shared[name]
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if name not in self._shared:
+                client = await factory()
+                self._shared[name] = client
+                if close is not None:
+                    self._closers.append(lambda: close(client))
+        return self._shared[name]
+
+    def for_check(self, check_id: str) -> CheckContext:
+        """A view for one check: same clients and caches, its own ``check_id``."""
+        return dataclasses.replace(self, check_id=check_id)
+
+    async def aclose(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                await closer()
+            except Exception:  # closing must never mask the run's own outcome
+                pass
+        self._closers.clear()
+        self._shared.clear()
+        await self.http.aclose()
+
+
+def make_context(
+    plan: Plan,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    environ: dict[str, str] | None = None,
+    hash_key: bytes | None = None,
+) -> CheckContext:
+    """Build the shared clients for a run of ``plan``."""
+    redactor = Redactor()
+    base_dir = os.path.dirname(os.path.abspath(plan.source)) if plan.source else "."
+    resolver = SecretResolver(redactor, environ=environ, base_dir=base_dir)
+    http = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(plan.settings.timeout.seconds),
+        limits=httpx.Limits(max_connections=max(plan.settings.concurrency * 2, 20)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        trust_env=False,
+    )
+    ctx = CheckContext(
+        plan=plan,
+        http=http,
+        resolver=resolver,
+        hasher=KeyedHasher(hash_key),
+        redactor=redactor,
+        base_dir=base_dir,
+    )
+    if plan.integrations.vault is not None:
+        from gonogo.integrations.vault import make_vault_reader
+
+        resolver.vault_reader = make_vault_reader(ctx)
+    return ctx

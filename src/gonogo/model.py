@@ -1,0 +1,144 @@
+"""Domain values shared by every layer: check status, results and the check protocol.
+
+Headless by contract: nothing here imports Textual or Rich.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.context import CheckContext
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    PENDING = "pending"
+
+    @property
+    def glyph(self) -> str:
+        """A shape per status, so that status never depends on colour alone."""
+        return _GLYPHS[self]
+
+    @property
+    def ok(self) -> bool:
+        """Whether a required check with this status lets the release go."""
+        return self in (Status.PASS, Status.WARN)
+
+
+_GLYPHS = {
+    Status.PASS: "✔",
+    Status.FAIL: "✘",
+    Status.WARN: "▲",
+    Status.ERROR: "!",
+    Status.SKIPPED: "–",
+    Status.PENDING: "…",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a check kind returns; the runner turns it into a ``CheckResult``."""
+
+    status: Status
+    summary: str
+    details: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, summary: str, *details: str, **evidence: Any) -> Outcome:
+        return cls(Status.PASS, summary, details, evidence)
+
+    @classmethod
+    def failed(cls, summary: str, *details: str, **evidence: Any) -> Outcome:
+        return cls(Status.FAIL, summary, details, evidence)
+
+    @classmethod
+    def warned(cls, summary: str, *details: str, **evidence: Any) -> Outcome:
+        return cls(Status.WARN, summary, details, evidence)
+
+    @classmethod
+    def errored(cls, summary: str, *details: str, **evidence: Any) -> Outcome:
+        return cls(Status.ERROR, summary, details, evidence)
+
+    @classmethod
+    def skipped(cls, summary: str, *details: str, **evidence: Any) -> Outcome:
+        return cls(Status.SKIPPED, summary, details, evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """A finished (or pending) check, redacted and ready to render or record."""
+
+    check_id: str
+    gate_id: str
+    kind: str
+    title: str
+    required: bool
+    status: Status
+    summary: str
+    details: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    duration_ms: float = 0.0
+    attempts: int = 0
+    finished_at: float = 0.0  # unix time; 0 while pending
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.check_id,
+            "gate": self.gate_id,
+            "title": self.title,
+            "kind": self.kind,
+            "status": str(self.status),
+            "summary": self.summary,
+            "details": list(self.details),
+            "evidence": dict(self.evidence),
+            "required": self.required,
+            "duration_ms": round(self.duration_ms, 1),
+            "attempts": self.attempts,
+            "finished_at": self.finished_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            check_id=data["id"],
+            gate_id=data.get("gate", ""),
+            kind=data.get("kind", ""),
+            title=data.get("title", data["id"]),
+            required=bool(data.get("required", True)),
+            status=Status(data["status"]),
+            summary=data.get("summary", ""),
+            details=tuple(data.get("details", ())),
+            evidence=dict(data.get("evidence", {})),
+            duration_ms=float(data.get("duration_ms", 0.0)),
+            attempts=int(data.get("attempts", 0)),
+            finished_at=float(data.get("finished_at", 0.0)),
+        )
+
+
+class TransientError(Exception):
+    """Raised by a check when a retry may succeed (connection reset, 503, rate limit)."""
+
+
+@runtime_checkable
+class CheckKind(Protocol):
+    """A family of checks. One instance is shared by every check of that kind.
+
+    ``Params`` is a ``msgspec.Struct`` describing the kind's own keys in the config
+    (everything on a ``[[gates.checks]]`` table besides the common keys). ``run``
+    receives the validated params and a context holding the shared clients; it
+    never builds its own network client.
+    """
+
+    kind: ClassVar[str]
+    Params: ClassVar[type]
+
+    async def run(self, params: Any, ctx: CheckContext) -> Outcome: ...

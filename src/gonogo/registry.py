@@ -1,0 +1,52 @@
+"""The registry of check kinds: built-ins from ``gonogo.checks`` plus entry points.
+
+Third-party packages add kinds through the entry-point group ``gonogo.checks``;
+each entry point names a class following ``gonogo.model.CheckKind``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import sys
+from typing import Any
+
+ENTRY_POINT_GROUP = "gonogo.checks"
+
+
+class RegistryError(Exception):
+    pass
+
+
+@functools.cache
+def kinds() -> dict[str, Any]:
+    """Every known check kind by name, instantiated once."""
+    import gonogo.checks as package
+
+    found: dict[str, Any] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for cls in getattr(module, "KINDS", ()):
+            _add(found, cls, f"{module.__name__}")
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin must not take the tool down
+            print(f"gonogo: ignoring check plugin {ep.name!r}: {exc}", file=sys.stderr)
+            continue
+        _add(found, cls, f"entry point {ep.name!r}")
+    return found
+
+
+def _add(found: dict[str, Any], cls: Any, origin: str) -> None:
+    name = getattr(cls, "kind", None)
+    if not isinstance(name, str) or not hasattr(cls, "Params") or not hasattr(cls, "run"):
+        raise RegistryError(f"{origin}: {cls!r} is not a check kind (needs kind, Params, run)")
+    if name in found:
+        raise RegistryError(f"{origin}: check kind {name!r} is defined twice")
+    found[name] = cls()

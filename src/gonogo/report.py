@@ -1,0 +1,217 @@
+"""Rendering a finished checklist run: table (Rich), JSON, JUnit XML, Markdown.
+
+This is the CLI's edge, not the core: it may import Rich (lazily, for the table).
+Every string here comes from already-redacted results.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from gonogo.config import Plan
+from gonogo.model import CheckResult, Status
+from gonogo.verdict import Verdict
+
+FORMATS = ("table", "json", "junit", "markdown")
+STATUS_STYLE = {
+    Status.PASS: "green",
+    Status.FAIL: "bold red",
+    Status.WARN: "yellow",
+    Status.ERROR: "bold magenta",
+    Status.SKIPPED: "dim",
+    Status.PENDING: "cyan",
+}
+_GATE_ORDER = (Status.ERROR, Status.FAIL, Status.PENDING, Status.SKIPPED, Status.WARN, Status.PASS)
+
+
+def gate_status(plan: Plan, gate_id: str, results: Mapping[str, CheckResult]) -> Status:
+    """The worst status among a gate's required checks (all checks if none required)."""
+    gate = next(g for g in plan.gates if g.id == gate_id)
+    checks = [c for c in gate.checks if c.id in results] or []
+    required = [c for c in checks if c.required] or checks
+    statuses = {results[c.id].status for c in required}
+    for status in _GATE_ORDER:
+        if status in statuses:
+            return status
+    return Status.SKIPPED
+
+
+def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> dict[str, Any]:
+    gates = []
+    for gate in plan.gates:
+        checks = [
+            {
+                "id": r.check_id,
+                "title": r.title,
+                "kind": r.kind,
+                "status": str(r.status),
+                "summary": r.summary,
+                "required": r.required,
+                "duration_ms": round(r.duration_ms, 1),
+                "details": list(r.details),
+            }
+            for c in gate.checks
+            if (r := results.get(c.id)) is not None
+        ]
+        if not checks:
+            continue
+        gates.append(
+            {
+                "id": gate.id,
+                "title": gate.title,
+                "status": str(gate_status(plan, gate.id, results)),
+                "checks": checks,
+            }
+        )
+    return {
+        "release": plan.release.name,
+        "commit": plan.release.commit,
+        "environment": plan.release.environment,
+        "verdict": verdict.label,
+        "gates": gates,
+        "blocking": [b.id for b in verdict.blocking],
+        "blocking_reasons": {b.id: b.reason for b in verdict.blocking},
+    }
+
+
+def render_json(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
+    return json.dumps(to_dict(plan, results, verdict), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element("testsuites", name=f"gonogo {plan.release.name}")
+    for gate in plan.gates:
+        ran = [results[c.id] for c in gate.checks if c.id in results]
+        if not ran:
+            continue
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=gate.title,
+            id=gate.id,
+            tests=str(len(ran)),
+            failures=str(sum(r.status is Status.FAIL for r in ran)),
+            errors=str(sum(r.status is Status.ERROR for r in ran)),
+            skipped=str(sum(r.status in (Status.SKIPPED, Status.PENDING) for r in ran)),
+            time=f"{sum(r.duration_ms for r in ran) / 1000:.3f}",
+        )
+        for r in ran:
+            case = ET.SubElement(
+                suite, "testcase", classname=gate.id, name=r.check_id, time=f"{r.duration_ms / 1000:.3f}"
+            )
+            body = "\n".join((r.summary, *r.details))
+            if r.status is Status.FAIL:
+                ET.SubElement(case, "failure", message=r.summary).text = body
+            elif r.status is Status.ERROR:
+                ET.SubElement(case, "error", message=r.summary).text = body
+            elif r.status in (Status.SKIPPED, Status.PENDING):
+                ET.SubElement(case, "skipped", message=r.summary)
+            elif r.status is Status.WARN:
+                ET.SubElement(case, "system-out").text = f"warning: {body}"
+    ET.SubElement(suites, "properties")
+    prop = suites.find("properties")
+    assert prop is not None
+    ET.SubElement(prop, "property", name="verdict", value=verdict.label)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
+    lines = [
+        f"# Go/no-go: {_md(plan.release.name)} ({_md(plan.release.commit)})",
+        "",
+        f"**Verdict: {verdict.label}**"
+        + (f" — {len(verdict.blocking)} blocking item(s)" if verdict.blocking else ""),
+        "",
+    ]
+    for gate in plan.gates:
+        ran = [results[c.id] for c in gate.checks if c.id in results]
+        if not ran:
+            continue
+        lines += [f"## {_md(gate.title)}", "", "| | check | summary | time |", "|---|---|---|---|"]
+        for r in ran:
+            req = "" if r.required else " (optional)"
+            lines.append(
+                f"| {r.status.glyph} {r.status} | {_md(r.title)}{req} | {_md(r.summary)} "
+                f"| {r.duration_ms:.0f} ms |"
+            )
+        lines.append("")
+    if verdict.blocking:
+        lines += ["## Blocking", ""]
+        lines += [f"- `{_md(b.id)}`: {_md(b.reason)}" for b in verdict.blocking]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_table(
+    plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict, *, color: bool, width: int | None = None
+) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    import io
+
+    console = Console(
+        record=True,
+        file=io.StringIO(),
+        no_color=not color,
+        width=width or 120,
+        force_terminal=color,
+    )
+    for gate in plan.gates:
+        ran = [results[c.id] for c in gate.checks if c.id in results]
+        if not ran:
+            continue
+        status = gate_status(plan, gate.id, results)
+        table = Table(
+            title=Text.assemble((f"{status.glyph} ", STATUS_STYLE[status]), gate.title),
+            title_justify="left",
+            show_header=False,
+            box=None,
+            pad_edge=False,
+            expand=True,
+        )
+        table.add_column("status", no_wrap=True, width=9)
+        table.add_column("check", ratio=2)
+        table.add_column("summary", ratio=4)
+        table.add_column("time", justify="right", no_wrap=True, width=8)
+        for r in ran:
+            title = r.title + ("" if r.required else " (optional)")
+            table.add_row(
+                Text(f"{r.status.glyph} {r.status}", style=STATUS_STYLE[r.status]),
+                title,
+                r.summary,
+                f"{r.duration_ms:.0f}ms",
+            )
+        console.print(table)
+        console.print()
+    style = "bold green" if verdict.go else "bold red"
+    console.print(Text(f"Verdict: {verdict.label}", style=style), end="")
+    if verdict.blocking:
+        console.print(f" — {len(verdict.blocking)} blocking:")
+        for b in verdict.blocking:
+            console.print(Text(f"  ✘ {b.id}: {b.reason}"))
+    else:
+        console.print()
+    return console.export_text(styles=color)
+
+
+def render(
+    fmt: str, plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict, *, color: bool = False
+) -> str:
+    if fmt == "json":
+        return render_json(plan, results, verdict)
+    if fmt == "junit":
+        return render_junit(plan, results, verdict)
+    if fmt == "markdown":
+        return render_markdown(plan, results, verdict)
+    return render_table(plan, results, verdict, color=color)

@@ -1,0 +1,174 @@
+"""Runs checks concurrently and streams their results as each completes.
+
+Bounded concurrency (``settings.concurrency``), a deadline per check that covers
+its retries, retries with exponential backoff for transient errors only, and
+cancellation: cancelling the consumer cancels every check still running. A check
+that raises becomes an ``error`` result; nothing a check does can crash the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpx
+
+from gonogo.config import CheckSpec, Gate, Plan
+from gonogo.context import CheckContext
+from gonogo.model import CheckResult, Outcome, Status, TransientError
+from gonogo.secrets import SecretError
+
+TRANSIENT = (
+    TransientError,
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.PoolTimeout,
+)
+BACKOFF_BASE_S = 0.2
+BACKOFF_CAP_S = 2.0
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, operator-facing description of an exception (not yet redacted)."""
+    if isinstance(exc, httpx.TimeoutException):
+        where = _url(exc)
+        return f"timed out waiting for {where}" if where else "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {_url(exc) or 'server'}: {exc or 'connection refused'}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__} on {_url(exc)}: {exc}"
+    if isinstance(exc, SecretError):
+        return f"secret unavailable: {exc}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _url(exc: httpx.HTTPError) -> str:
+    try:
+        request = exc.request
+    except RuntimeError:
+        return ""
+    return str(request.url.copy_with(query=None))
+
+
+def pending_result(gate: Gate, spec: CheckSpec) -> CheckResult:
+    return CheckResult(
+        check_id=spec.id,
+        gate_id=gate.id,
+        kind=spec.kind,
+        title=spec.title,
+        required=spec.required,
+        status=Status.PENDING,
+        summary="waiting to run",
+    )
+
+
+async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    """Run one check to completion under its deadline; never raises (but cancels)."""
+    from gonogo.registry import kinds
+
+    settings = ctx.plan.settings
+    timeout = (spec.timeout or settings.timeout).seconds
+    retries = settings.retries if spec.retries is None else spec.retries
+    kind = kinds()[spec.kind]
+    ctx = ctx.for_check(spec.id)
+    started = time.perf_counter()
+    attempts = 0
+    outcome: Outcome
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                attempts += 1
+                try:
+                    outcome = await kind.run(spec.params, ctx)
+                    break
+                except TRANSIENT as exc:
+                    if attempts > retries:
+                        outcome = Outcome.errored(
+                            describe_error(exc), f"gave up after {attempts} attempts"
+                        )
+                        break
+                    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+                    await asyncio.sleep(delay * (0.5 + random.random() / 2))
+    except TimeoutError:
+        outcome = Outcome.errored(
+            f"no answer within the {timeout:g}s timeout",
+            f"{attempts} attempt(s) started",
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        outcome = Outcome.errored(describe_error(exc))
+    if not isinstance(outcome, Outcome):  # a plugin returning junk is an error, not a crash
+        outcome = Outcome.errored(f"check kind {spec.kind!r} returned {type(outcome).__name__}")
+    return finish(gate, spec, ctx, outcome, time.perf_counter() - started, attempts)
+
+
+def finish(
+    gate: Gate,
+    spec: CheckSpec,
+    ctx: CheckContext,
+    outcome: Outcome,
+    elapsed_s: float,
+    attempts: int,
+) -> CheckResult:
+    red = ctx.redactor
+    evidence: Any = red.data(dict(outcome.evidence))
+    return CheckResult(
+        check_id=spec.id,
+        gate_id=gate.id,
+        kind=spec.kind,
+        title=spec.title,
+        required=spec.required,
+        status=outcome.status,
+        summary=red.text(outcome.summary),
+        details=tuple(red.text(str(d)) for d in outcome.details),
+        evidence=evidence,
+        duration_ms=elapsed_s * 1000.0,
+        attempts=attempts,
+        finished_at=time.time(),
+    )
+
+
+def select(plan: Plan, ids: Iterable[str] | None = None) -> list[tuple[Gate, CheckSpec]]:
+    """The (gate, check) pairs to run: all, or those named by check or gate id."""
+    if ids is None:
+        return list(plan.checks())
+    wanted = set(plan.expand(ids))
+    return [(g, c) for g, c in plan.checks() if c.id in wanted]
+
+
+async def run_checks(
+    ctx: CheckContext,
+    checks: Iterable[tuple[Gate, CheckSpec]] | None = None,
+) -> AsyncIterator[CheckResult]:
+    """Yield each check's result as soon as it completes."""
+    selected = list(checks) if checks is not None else select(ctx.plan)
+    limit = asyncio.Semaphore(ctx.plan.settings.concurrency)
+    queue: asyncio.Queue[CheckResult] = asyncio.Queue()
+
+    async def guarded(gate: Gate, spec: CheckSpec) -> None:
+        async with limit:
+            result = await run_one(gate, spec, ctx)
+        queue.put_nowait(result)
+
+    tasks = [asyncio.create_task(guarded(g, c), name=f"check:{c.id}") for g, c in selected]
+    try:
+        for _ in tasks:
+            yield await queue.get()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_all(
+    ctx: CheckContext, checks: Iterable[tuple[Gate, CheckSpec]] | None = None
+) -> dict[str, CheckResult]:
+    return {r.check_id: r async for r in run_checks(ctx, checks)}

@@ -1,0 +1,163 @@
+"""A small validator that turns plain TOML data into frozen ``msgspec.Struct`` objects.
+
+msgspec stops at the first problem; an operator fixing a config wants all of them
+at once, each with its key path and, for a misspelt key or kind, a suggestion. So
+this walks the schema itself and only hands leaves to ``msgspec.convert``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+import msgspec
+
+from gonogo.values import Duration, SecretRef, Value
+
+_PARSERS: dict[type, Callable[[Any], Any]] = {
+    Duration: Duration.parse,
+    SecretRef: SecretRef.parse,
+    Value: Value.parse,
+}
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def suggest(word: str, choices: typing.Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` or an empty string."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def type_name(value: Any) -> str:
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+    }.get(type(value), type(value).__name__)
+
+
+class Validator:
+    """Collects every problem found while converting ``data`` into ``tp``."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def error(self, path: str, message: str) -> object:
+        self.problems.append(Problem(path, message))
+        return _MISSING
+
+    def struct_fields(self, tp: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+        return {f.encode_name: f for f in msgspec.structs.fields(tp)}
+
+    def convert(self, value: Any, tp: Any, path: str) -> Any:
+        origin = typing.get_origin(tp)
+        if tp is Any:
+            return value
+        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+            return self.convert_struct(value, tp, path)
+        if tp in _PARSERS:
+            try:
+                return _PARSERS[tp](value)
+            except (ValueError, TypeError) as exc:
+                return self.error(path, str(exc))
+        if origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                return self.convert(value, args[0], path)
+            return self.convert_leaf(value, tp, path)
+        if origin is Literal:
+            options = typing.get_args(tp)
+            if value in options:
+                return value
+            return self.error(
+                path,
+                f"{short(value)} is not one of {', '.join(map(repr, options))}"
+                + suggest(value, [str(o) for o in options]),
+            )
+        if origin in (list, tuple):  # tuple[X, ...] only
+            (item_tp, *_) = typing.get_args(tp) or (Any,)
+            if not isinstance(value, list):
+                return self.error(path, f"expected an array, got {type_name(value)}")
+            items = [self.convert(v, item_tp, join(path, i)) for i, v in enumerate(value)]
+            if any(i is _MISSING for i in items):
+                return _MISSING
+            return tuple(items) if origin is tuple else items
+        if origin is dict:
+            _, val_tp = typing.get_args(tp) or (str, Any)
+            if not isinstance(value, dict):
+                return self.error(path, f"expected a table, got {type_name(value)}")
+            out = {k: self.convert(v, val_tp, join(path, k)) for k, v in value.items()}
+            if any(v is _MISSING for v in out.values()):
+                return _MISSING
+            return out
+        return self.convert_leaf(value, tp, path)
+
+    def convert_leaf(self, value: Any, tp: Any, path: str) -> Any:
+        try:
+            return msgspec.convert(value, tp, strict=True)
+        except msgspec.ValidationError as exc:
+            message = str(exc).split(" - at `", 1)[0]
+            return self.error(path, message.replace("Expected", "expected"))
+
+    def convert_struct(
+        self,
+        value: Any,
+        tp: type[msgspec.Struct],
+        path: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        ignore: typing.Collection[str] = (),
+    ) -> Any:
+        if not isinstance(value, dict):
+            return self.error(path, f"expected a table, got {type_name(value)}")
+        fields = self.struct_fields(tp)
+        before = len(self.problems)
+        for key in value:
+            if key not in fields and key not in ignore:
+                self.error(join(path, key), "unknown key" + suggest(key, [*fields, *ignore]))
+        kwargs: dict[str, Any] = {}
+        for name, info in fields.items():
+            if name in value:
+                converted = self.convert(value[name], info.type, join(path, name))
+                if converted is not _MISSING:
+                    kwargs[info.name] = converted
+            elif extra and name in extra:
+                kwargs[info.name] = extra[name]
+            elif info.required:
+                self.error(join(path, name), "missing required key")
+        if len(self.problems) > before:
+            return _MISSING
+        try:
+            return tp(**kwargs)
+        except (ValueError, TypeError) as exc:
+            return self.error(path, str(exc))
+
+
+MISSING = _MISSING

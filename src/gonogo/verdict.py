@@ -1,0 +1,57 @@
+"""The go/no-go decision (seed §5): a pure function of the plan and the results.
+
+GO only if every required check passes (``warn`` counts as passing with a note),
+no owner is ``TBD``, and no P0/P1 item is open — whether listed in the config's
+``[[issues]]`` or reported by an ``open_incidents`` check. Anything else is NO-GO
+with each blocking item named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gonogo.config import TBD, Plan
+from gonogo.model import CheckResult, Status
+
+BLOCKING_SEVERITIES = ("P0", "P1")
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    id: str  # a check id, ``owners.<role>`` or ``issues.<id>``
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    go: bool
+    blocking: tuple[Blocker, ...]
+
+    @property
+    def label(self) -> str:
+        return "GO" if self.go else "NO-GO"
+
+
+def decide(
+    plan: Plan,
+    results: Mapping[str, CheckResult],
+    owners: Mapping[str, str] | None = None,
+) -> Verdict:
+    """``owners`` overrides the config's matrix (owners set during a session)."""
+    blocking: list[Blocker] = []
+    for _, spec in plan.checks():
+        if not spec.required:
+            continue
+        result = results.get(spec.id)
+        if result is None or result.status is Status.PENDING:
+            blocking.append(Blocker(spec.id, "not run yet"))
+        elif not result.status.ok:
+            blocking.append(Blocker(spec.id, f"{result.status}: {result.summary}"))
+    for role, name in (plan.owners if owners is None else owners).items():
+        if name.strip().upper() == TBD:
+            blocking.append(Blocker(f"owners.{role}", f"owner for {role!r} is TBD"))
+    for issue in plan.doc.issues:
+        if issue.status == "open" and issue.severity in BLOCKING_SEVERITIES:
+            blocking.append(Blocker(f"issues.{issue.id}", f"open {issue.severity}: {issue.title}"))
+    return Verdict(go=not blocking, blocking=tuple(blocking))

@@ -1,0 +1,1 @@
+"""Themes of the gonogo control panel (package data)."""
