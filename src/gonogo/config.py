@@ -7,16 +7,19 @@ holds references only.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import stat
+import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 
-from gonogo.schema import MISSING, Problem, Validator, join, suggest
+from gonogo.schema import MISSING, Problem, Validator, join, short, suggest, type_name
 from gonogo.values import Duration, SecretRef, Value
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
@@ -307,7 +310,7 @@ class Plan(Frozen, kw_only=True):
 
     def expand(self, ids: Iterable[str]) -> list[str]:
         """Check ids named directly or through their gate's id."""
-        out: tuple[str, ...] = ()
+        out: list[str] = []
         gates = {g.id: g for g in self.doc.gates}
         for ident in ids:
             if ident in gates:
@@ -315,6 +318,9 @@ class Plan(Frozen, kw_only=True):
             else:
                 out.append(ident)
         return list(dict.fromkeys(out))
+
+
+MAX_PROBLEMS_SHOWN = 100
 
 
 class ConfigError(Exception):
@@ -326,7 +332,12 @@ class ConfigError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n".join(f"{self.source}: {p}" for p in self.problems)
+        # All problems at once, but a generated or corrupt file must not flood the terminal.
+        lines = [f"{self.source}: {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        hidden = len(self.problems) - MAX_PROBLEMS_SHOWN
+        if hidden > 0:
+            lines.append(f"{self.source}: … and {hidden} more problems")
+        return "\n".join(lines)
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -345,6 +356,7 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def parse_document(raw: bytes, source: str) -> dict[str, Any]:
+    """TOML bytes -> plain data (dict, list, str, int, float, bool, dates), or ``ConfigError``."""
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(source, [Problem("", "larger than 2 MiB; is this really a config?")])
     if b"\x00" in raw:
@@ -356,19 +368,55 @@ def parse_document(raw: bytes, source: str) -> dict[str, Any]:
         raise ConfigError(
             source, [Problem("", f"not valid UTF-8 (line {line}, byte {exc.start})")]
         ) from None
+    text = text.removeprefix("\ufeff")  # editors on Windows add a BOM
     import tomlkit
-    from tomlkit.exceptions import ParseError
+    from tomlkit.exceptions import TOMLKitError
 
     try:
-        doc = tomlkit.parse(text)
-        data = doc.unwrap()
-    except ParseError as exc:
-        raise ConfigError(source, [Problem("", f"TOML syntax error: {exc}")]) from None
+        data = tomlkit.parse(text).unwrap()
+    except TOMLKitError as exc:  # syntax errors, but also duplicate keys and tables
+        raise ConfigError(source, [Problem("", f"TOML syntax error: {_one_line(exc)}")]) from None
     except RecursionError:
         raise ConfigError(source, [Problem("", "nested too deeply")]) from None
-    except (ValueError, TypeError, OverflowError, KeyError, IndexError) as exc:
-        raise ConfigError(source, [Problem("", f"TOML syntax error: {exc}")]) from None
+    except Exception as exc:  # the parser choking on odd bytes is still a bad file
+        raise ConfigError(
+            source, [Problem("", f"TOML syntax error: {_one_line(exc) or type(exc).__name__}")]
+        ) from None
+    problems: list[Problem] = []
+    _check_values(data, "", problems)
+    if problems:
+        raise ConfigError(source, problems)
     return data
+
+
+INT64 = 2**63
+
+
+def _check_values(value: Any, path: str, problems: list[Problem]) -> None:
+    """Reject what TOML's grammar lets through but no setting can mean.
+
+    tomlkit accepts integers beyond TOML's 64 bits, and ``nan``/``inf`` would
+    make every threshold comparison false: a stop criterion that never trips.
+    Depth is already bounded by the parser (100 levels).
+    """
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_values(v, join(path, k), problems)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_values(v, join(path, i), problems)
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -INT64 <= value < INT64:
+            problems.append(Problem(path, "integer out of range (TOML integers are 64-bit)"))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append(Problem(path, f"{value} is not allowed here; write a finite number"))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def validate(data: Mapping[str, Any], source: str) -> Plan:
@@ -397,16 +445,16 @@ def validate(data: Mapping[str, Any], source: str) -> Plan:
         stripped["gates"] = stripped_gates
     try:
         doc = v.convert(stripped, PlanDoc, "")
+        gates_specs: list[list[CheckSpec]] = []
+        for gi, checks in enumerate(gate_checks):
+            specs = []
+            for ci, check in enumerate(checks):
+                spec = _validate_check(v, check, f"gates[{gi}].checks[{ci}]", registry)
+                if spec is not MISSING:
+                    specs.append(spec)
+            gates_specs.append(specs)
     except RecursionError:
         raise ConfigError(source, [Problem("", "nested too deeply")]) from None
-    gates_specs: list[list[CheckSpec]] = []
-    for gi, checks in enumerate(gate_checks):
-        specs = []
-        for ci, check in enumerate(checks):
-            spec = _validate_check(v, check, f"gates[{gi}].checks[{ci}]", registry)
-            if spec is not MISSING:
-                specs.append(spec)
-        gates_specs.append(specs)
     if v.problems or doc is MISSING:
         raise ConfigError(source, v.problems or [Problem("", "invalid config")])
     gates = tuple(msgspec.structs.replace(g, checks=tuple(gates_specs[i])) for i, g in enumerate(doc.gates))
@@ -424,30 +472,31 @@ def _validate_check(v: Validator, raw: Any, path: str, registry: Mapping[str, An
     kind = None
     if kind_name is None:
         v.error(join(path, "kind"), "missing required key")
-    elif not isinstance(kind_name, str) or kind_name not in registry:
+    elif not isinstance(kind_name, str):
+        v.error(join(path, "kind"), f"expected a string naming a check kind, got {type_name(kind_name)}")
+    elif kind_name not in registry:
         v.error(
             join(path, "kind"),
-            f"unknown check kind {str(kind_name)[:40]!r}" + suggest(str(kind_name), registry),
+            f"unknown check kind {short(kind_name)}" + suggest(kind_name, registry),
         )
     else:
         kind = registry[kind_name]
-    common = {k: val for k, val in raw.items() if k in CHECK_COMMON_KEYS}
+    # "kind" is judged above; keep CheckSpec's conversion from reporting it twice.
+    common = {k: val for k, val in raw.items() if k in CHECK_COMMON_KEYS and k != "kind"}
     own = {k: val for k, val in raw.items() if k not in CHECK_COMMON_KEYS}
     params: Any = MISSING
     if kind is not None:
         params = v.convert_struct(own, kind.Params, path, ignore=CHECK_COMMON_KEYS)
     elif own and kind_name is not None:
         params = None  # kind already reported; do not pile on unknown-key noise
-    spec = v.convert_struct(
-        common, CheckSpec, path, extra={"kind": kind_name} if kind_name is not None else None
-    )
+    spec = v.convert_struct(common, CheckSpec, path, extra={"kind": str(kind_name)})
     if spec is MISSING or params is MISSING:
         return MISSING
     return msgspec.structs.replace(spec, params=params)
 
 
 def _cross_check(doc: PlanDoc) -> list[Problem]:
-    problems: tuple[Problem, ...] = ()
+    problems: list[Problem] = []
     seen_gates: dict[str, int] = {}
     seen_checks: dict[str, str] = {}
     for gi, gate in enumerate(doc.gates):
@@ -514,14 +563,64 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 
 def set_owner(path: str | os.PathLike[str], role: str, name: str) -> None:
-    """Write one owner back into the TOML file, keeping comments and order."""
-    import tomlkit
+    """Write one owner back into the TOML file, keeping comments, order and layout.
 
-    text = Path(path).read_text(encoding="utf-8")
-    doc = tomlkit.parse(text)
-    if "owners" not in doc:
-        doc["owners"] = tomlkit.table()
-    doc["owners"][role] = name  # type: ignore[index]
-    tmp = Path(f"{path}.gonogo-tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    The rest of the file comes back byte for byte (tomlkit round-trips it), and
+    the write is atomic: a temp file in the same directory, fsync'd, given the
+    original's mode, then ``os.replace``d over it, so a crash leaves either the
+    old file or the new one, never half of each. A symlinked config stays a
+    symlink: its target is what gets rewritten.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    role, name = str(role), str(name).strip()
+    if not role.strip():
+        raise ValueError("owner role must not be empty")
+    if not name:
+        raise ValueError(f"owner for {role!r} must not be empty; write {TBD!r} until known")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in role + name):
+        raise ValueError("owner names and roles cannot contain control characters")
+    target = os.path.realpath(path)
+    source = str(path)
+    with open(target, "rb") as fh:
+        raw = fh.read(MAX_CONFIG_BYTES + 1)
+    parse_document(raw, source)  # refuse to rewrite a file we would not load
+    text = raw.decode("utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    try:
+        doc = tomlkit.parse(text.removeprefix("\ufeff"))
+        owners = doc.get("owners")
+        if owners is None:
+            doc["owners"] = tomlkit.table()
+            owners = doc["owners"]
+        if not isinstance(owners, dict):  # tomlkit tables and inline tables are dicts
+            raise ConfigError(source, [Problem("owners", "expected a table")])
+        owners[role] = name
+        new_text = bom + tomlkit.dumps(doc)
+    except TOMLKitError as exc:
+        raise ConfigError(source, [Problem("owners", _one_line(exc))]) from None
+    _atomic_write(target, new_text.encode("utf-8"))
+
+
+def _atomic_write(target: str, data: bytes) -> None:
+    directory = os.path.dirname(target) or "."
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=".gonogo-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -8,6 +8,8 @@ this walks the schema itself and only hands leaves to ``msgspec.convert``.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from gonogo.values import Duration, SecretRef, Value
+from gonogo.values import Duration, SecretRef, Value, describe_type
 
 _PARSERS: dict[type, Callable[[Any], Any]] = {
     Duration: Duration.parse,
@@ -37,14 +39,68 @@ class Problem:
 
 def suggest(word: str, choices: typing.Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` or an empty string."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    word = str(word)
+    if len(word) > 64:  # no sensible key is that long, and difflib is quadratic
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_KEY_SHOWN = 40
+
+
+def key_text(key: str) -> str:
+    """A key as it would be written in TOML: bare when possible, else quoted.
+
+    Quoting escapes control characters, so a hostile key cannot paint the
+    terminal, and long keys are cut so one problem stays one line.
+    """
+    key = str(key)
+    if _BARE_KEY.fullmatch(key):
+        return key
+    cut = key if len(key) <= MAX_KEY_SHOWN else key[:MAX_KEY_SHOWN] + "…"
+    return json.dumps(cut, ensure_ascii=False).translate(_INVISIBLE)
+
+
+# Characters json.dumps leaves alone but a terminal would act on or hide.
+_INVISIBLE = {
+    c: f"\\u{c:04x}"
+    for c in [*range(0x7F, 0xA0), 0x200B, *range(0x2028, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+}
 
 
 def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
+    key = key_text(key)
     return f"{path}.{key}" if path else key
+
+
+# msgspec names types the JSON way; a config author thinks in TOML.
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "array": "an array",
+    "object": "a table",
+    "null": "nothing",
+    "date": "a date",
+    "datetime": "a date-time",
+    "time": "a time of day",
+}
+
+
+def friendly(message: str) -> str:
+    """Rewrite a msgspec validation message in TOML terms."""
+    message = message.split(" - at `", 1)[0]
+    message = re.sub(r"`([a-z]+)`", lambda m: _TYPE_WORDS.get(m.group(1), m.group(0)), message)
+    if message.startswith("Expected"):
+        message = "e" + message[1:]
+    if "matching regex" in message and "{0,63}$" in message:  # the config's Id pattern
+        message = "expected an id: 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+    return message
 
 
 def short(value: Any, limit: int = 40) -> str:
@@ -60,7 +116,7 @@ def type_name(value: Any) -> str:
         int: "an integer",
         float: "a number",
         bool: "a boolean",
-    }.get(type(value), type(value).__name__)
+    }.get(type(value)) or describe_type(value)
 
 
 class Validator:
@@ -123,8 +179,7 @@ class Validator:
         try:
             return msgspec.convert(value, tp, strict=True)
         except msgspec.ValidationError as exc:
-            message = str(exc).split(" - at `", 1)[0]
-            return self.error(path, message.replace("Expected", "expected"))
+            return self.error(path, friendly(str(exc)))
 
     def convert_struct(
         self,
@@ -156,8 +211,8 @@ class Validator:
             return _MISSING
         try:
             return tp(**kwargs)
-        except (ValueError, TypeError) as exc:
-            return self.error(path, str(exc))
+        except Exception as exc:  # a kind's __post_init__ rejecting a combination
+            return self.error(path, friendly(str(exc)) or type(exc).__name__)
 
 
 MISSING = _MISSING

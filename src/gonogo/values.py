@@ -18,9 +18,14 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str | int | float) -> Duration:
-        if isinstance(text, bool):
-            raise ValueError("expected a duration like '30m' or '1h30m', got a boolean")
+        # TOML hands us any type here (booleans, dates, arrays...): say what we want.
+        if isinstance(text, bool) or not isinstance(text, str | int | float):
+            raise ValueError(
+                f"expected a duration like '30m' or '1h30m', got {describe_type(text)}"
+            )
         if isinstance(text, int | float):
+            if isinstance(text, int) and abs(text) > MAX_DURATION_S:
+                raise ValueError("duration must be between 0 and 366d")  # float() may overflow
             seconds = float(text)
         else:
             s = text.strip().lower().replace(" ", "")
@@ -33,17 +38,37 @@ class Duration:
                     break
                 seconds += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
                 pos = m.end()
-            if pos != len(s):
+            if pos != len(s) or pos == 0:
                 shown = text if len(text) <= 40 else text[:40] + "…"
                 raise ValueError(
                     f"bad duration {shown!r}; write it like '30m', '5m', '1h30m' or '250ms'"
                 )
-        if seconds < 0 or seconds > MAX_DURATION_S or seconds != seconds:
+        # not (0 <= x <= max) also rejects NaN, which compares false with everything
+        if not 0 <= seconds <= MAX_DURATION_S:
             raise ValueError("duration must be between 0 and 366d")
         return cls(seconds)
 
     def __str__(self) -> str:
         return format_duration(self.seconds)
+
+
+def describe_type(value: object) -> str:
+    """How a TOML value's type reads in an error message."""
+    import datetime as dt
+
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dt.datetime):
+        return "a date-time"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, dt.time):
+        return "a time of day"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
 
 
 def format_duration(seconds: float) -> str:
@@ -81,7 +106,9 @@ class SecretRef:
     @classmethod
     def parse(cls, text: str) -> SecretRef:
         if not isinstance(text, str):
-            raise ValueError("expected a secret reference string like 'env:NAME'")
+            raise ValueError(
+                f"expected a secret reference like 'env:NAME', got {describe_type(text)}"
+            )
         scheme, sep, target = text.partition(":")
         if not sep or scheme not in SECRET_SCHEMES:
             raise ValueError(
@@ -121,7 +148,7 @@ class Value:
     @classmethod
     def parse(cls, text: str) -> Value:
         if not isinstance(text, str):
-            raise ValueError("expected a string")
+            raise ValueError(f"expected a string, got {describe_type(text)}")
         scheme, sep, _ = text.partition(":")
         if sep and scheme in SECRET_SCHEMES:
             return cls(ref=SecretRef.parse(text))
