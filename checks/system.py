@@ -1,4 +1,5 @@
-"""Local check kinds: ``command`` (an argv, no shell) and ``manual`` (a sign-off)."""
+"""Local check kinds: ``command`` (an argv, no shell), ``manual`` (a sign-off) and
+``volumes`` (persistent volumes exist and are mounted, seed §1.2)."""
 
 from __future__ import annotations
 
@@ -103,4 +104,94 @@ class Manual:
         return Outcome.passed(f"signed off by {signoff.actor}", signoff.note, actor=signoff.actor, at=signoff.at)
 
 
-KINDS = [Command, Manual]
+class VolumesParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    volumes: tuple[str, ...] = ()  # default: every [[services]].volumes entry
+    # Where each volume lives on this host, e.g. "/var/lib/docker/volumes/{name}/_data";
+    # relative paths are taken from the config file's directory.
+    root: str = ""
+    # Or/and a program listing the volumes that exist, one name per line, e.g.
+    # ["docker", "volume", "ls", "--format", "{{.Name}}"] (argv, no shell).
+    inventory: tuple[str, ...] = ()
+    require_mount: bool = False  # the path must be a mount point, not a plain directory
+    deadline: Duration = Duration(60.0)
+
+    def __post_init__(self) -> None:
+        if not self.root and not self.inventory:
+            raise ValueError("volumes needs a root path template or an inventory argv")
+        if self.root and "{name}" not in self.root:
+            raise ValueError("root must contain {name}, e.g. '/srv/volumes/{name}'")
+        if self.require_mount and not self.root:
+            raise ValueError("require_mount needs a root path template")
+
+
+class Volumes:
+    """Each persistent volume exists (inventory and/or path) and, if asked, is mounted."""
+
+    kind = "volumes"
+    Params = VolumesParams
+
+    async def run(self, params: VolumesParams, ctx: CheckContext) -> Outcome:
+        names = params.volumes or tuple(
+            dict.fromkeys(v for svc in ctx.plan.services for v in svc.volumes)
+        )
+        if not names:
+            return Outcome.skipped("no volumes listed (params.volumes or [[services]].volumes)")
+        problems: dict[str, str] = {}
+        evidence: dict[str, object] = {"volumes": list(names)}
+        if params.inventory:
+            listed = await self._inventory(params, ctx)
+            if isinstance(listed, Outcome):
+                return listed
+            evidence["inventory"] = sorted(listed)
+            for name in names:
+                if name not in listed:
+                    problems[name] = f"not listed by {os.path.basename(params.inventory[0])}"
+        if params.root:
+            paths: dict[str, str] = {}
+            for name in names:
+                path = os.path.join(ctx.base_dir, params.root.replace("{name}", name))
+                paths[name] = path
+                if name in problems:
+                    continue
+                if not os.path.isdir(path):
+                    problems[name] = f"no directory {path}"
+                elif params.require_mount and not os.path.ismount(path):
+                    problems[name] = f"{path} is not a mount point"
+            evidence["paths"] = paths
+        if problems:
+            found = [f"{name}: {why}" for name, why in problems.items()]
+            head = f"{len(problems)}/{len(names)} volume(s) missing or unmounted: {found[0]}"
+            return Outcome.failed(head, *found, **evidence)
+        how = "mounted" if params.require_mount else "present"
+        return Outcome.passed(f"{len(names)} volume(s) {how}", **evidence)
+
+    async def _inventory(self, params: VolumesParams, ctx: CheckContext) -> set[str] | Outcome:
+        name = os.path.basename(params.inventory[0])
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *params.inventory,
+                cwd=ctx.base_dir,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            return Outcome.errored(f"inventory command not found: {params.inventory[0]}")
+        except OSError as exc:
+            return Outcome.errored(f"cannot start {name}: {exc.strerror}")
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), params.deadline.seconds)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            _kill(proc)
+            await proc.wait()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return Outcome.errored(f"{name} still running after {params.deadline}; killed")
+        if proc.returncode != 0:
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+            return Outcome.errored(f"{name} exited {proc.returncode}: {last[0][:120]}")
+        return {line.strip() for line in out.decode("utf-8", "replace").splitlines() if line.strip()}
+
+
+KINDS = [Command, Manual, Volumes]
