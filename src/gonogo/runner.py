@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import httpx
+import msgspec
 
 from gonogo.config import CheckSpec, Gate, Plan
 from gonogo.context import CheckContext
 from gonogo.model import CheckResult, Outcome, Status, TransientError
 from gonogo.secrets import SecretError
+from gonogo.values import SecretRef
 
 TRANSIENT = (
     TransientError,
@@ -54,7 +56,8 @@ def _url(exc: httpx.HTTPError) -> str:
         request = exc.request
     except RuntimeError:
         return ""
-    return str(request.url.copy_with(query=None))
+    # Neither the query nor any user:password in the URL is shown.
+    return str(request.url.copy_with(query=None, userinfo=b""))
 
 
 def pending_result(gate: Gate, spec: CheckSpec) -> CheckResult:
@@ -76,13 +79,14 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
     settings = ctx.plan.settings
     timeout = (spec.timeout or settings.timeout).seconds
     retries = settings.retries if spec.retries is None else spec.retries
-    kind = kinds()[spec.kind]
     ctx = ctx.for_check(spec.id)
     started = time.perf_counter()
     attempts = 0
     outcome: Outcome
+    deadline = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
+        kind = kinds()[spec.kind]
+        async with deadline:
             while True:
                 attempts += 1
                 try:
@@ -96,11 +100,14 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
                         break
                     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
                     await asyncio.sleep(delay * (0.5 + random.random() / 2))
-    except TimeoutError:
-        outcome = Outcome.errored(
-            f"no answer within the {timeout:g}s timeout",
-            f"{attempts} attempt(s) started",
-        )
+    except TimeoutError as exc:
+        if not deadline.expired():  # a timeout of the check's own making, not ours
+            outcome = Outcome.errored(describe_error(exc) if str(exc) else "timed out")
+        else:
+            outcome = Outcome.errored(
+                f"no answer within the {timeout:g}s timeout",
+                f"{attempts} attempt(s) started",
+            )
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -150,12 +157,20 @@ async def run_checks(
 ) -> AsyncIterator[CheckResult]:
     """Yield each check's result as soon as it completes."""
     selected = list(checks) if checks is not None else select(ctx.plan)
+    prime_redactor(ctx, selected)
     limit = asyncio.Semaphore(ctx.plan.settings.concurrency)
     queue: asyncio.Queue[CheckResult] = asyncio.Queue()
 
     async def guarded(gate: Gate, spec: CheckSpec) -> None:
-        async with limit:
-            result = await run_one(gate, spec, ctx)
+        started = time.perf_counter()
+        try:
+            async with limit:
+                result = await run_one(gate, spec, ctx)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a result for every check, or the consumer waits forever
+            outcome = Outcome.errored(f"internal error: {describe_error(exc)}")
+            result = finish(gate, spec, ctx, outcome, time.perf_counter() - started, 0)
         queue.put_nowait(result)
 
     tasks = [asyncio.create_task(guarded(g, c), name=f"check:{c.id}") for g, c in selected]
@@ -166,6 +181,41 @@ async def run_checks(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def secret_refs(value: Any) -> Iterator[SecretRef]:
+    """Every ``SecretRef`` inside a config value (structs, tables, arrays)."""
+    if isinstance(value, SecretRef):
+        yield value
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from secret_refs(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from secret_refs(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from secret_refs(item)
+
+
+def prime_redactor(ctx: CheckContext, selected: Iterable[tuple[Gate, CheckSpec]]) -> None:
+    """Teach the redactor the run's env/file secrets before any check finishes.
+
+    Results are redacted as each check finishes; without this, a check that prints a
+    secret (a command echoing its environment) could finish before the check that
+    resolves the same secret, and its output would go out unscrubbed. Vault
+    references are left to the checks that use them (resolving needs the network).
+    """
+    refs = list(secret_refs(ctx.plan.integrations)) + list(secret_refs(ctx.plan.settings))
+    for _, spec in selected:
+        refs.extend(secret_refs(spec.params))
+    for ref in dict.fromkeys(refs):
+        if ref.scheme == "vault":
+            continue
+        try:
+            ctx.resolver.resolve_sync(ref)
+        except SecretError:
+            pass  # the check using it reports the missing secret itself
 
 
 async def run_all(
