@@ -1,1 +1,1 @@
-"""Textual screens of the gonogo control panel."""
+"""Textual screens of the gonogo panel (installed as ``gonogo.screens``)."""

@@ -1,0 +1,67 @@
+"""Canary detail: larger charts of canary against baseline with the threshold line."""
+
+from __future__ import annotations
+
+from gonogo.screens.base import DetailScreen
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Label, Static
+
+from gonogo.widgets.canary import metric_chart
+from gonogo.widgets.palette import colour, rule_style
+from gonogo.widgets.view import (
+    RULE_GLYPH,
+    fmt_span,
+    fmt_value,
+    rule_state_text,
+    rule_values_text,
+)
+
+
+class CanaryDetailScreen(DetailScreen):
+    def compose(self) -> ComposeResult:
+        yield Label("Canary analysis — canary vs baseline", classes="screen-title")
+        yield VerticalScroll(id="canary-charts")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def refresh_state(self) -> None:
+        box = self.query_one("#canary-charts", VerticalScroll)
+        plan, evaluations = self.panel.plan, self.panel.state.evaluations
+        statics = list(box.query(Static))
+        height = max(3, min(8, (self.size.height - 4) // max(1, len(plan.canary.metrics)) - 3))
+        for i, metric in enumerate(plan.canary.metrics):
+            ev = evaluations.get(metric.id)
+            head = Text()
+            head.append(metric.title or metric.id, style="bold")
+            head.append(f"  rule {metric.rule}", style="dim")
+            if metric.rule == "ratio_above":
+                head.append(f" > {metric.factor:g}× baseline for {fmt_span(metric.duration.seconds)}", style="dim")
+            elif metric.rule == "above":
+                head.append(f" > {fmt_value(metric.threshold, metric.unit)} for "
+                            f"{fmt_span(metric.duration.seconds)}", style="dim")
+            elif metric.rule == "rising":
+                head.append(f" over {fmt_span(metric.window.seconds)}", style="dim")
+            if not metric.stop:
+                head.append("  (shown only)", style="dim")
+            if ev is None:
+                body: object = Group(head, Text("? inconclusive: no data yet",
+                                                style=rule_style(self.app, "inconclusive")))
+            else:
+                state = str(ev.state)
+                line = Text()
+                line.append(f"{RULE_GLYPH.get(state, '?')} {rule_state_text(ev)}  ",
+                            style=f"bold {rule_style(self.app, state)}")
+                line.append(rule_values_text(ev, metric.unit))
+                if ev.reason:
+                    line.append(f"  — {ev.reason}", style="dim")
+                legend = Text()
+                legend.append("━ canary  ", style=colour(self.app, "canary"))
+                legend.append("━ baseline  ", style=colour(self.app, "baseline"))
+                legend.append("━ threshold", style=colour(self.app, "threshold"))
+                body = Group(head, line, metric_chart(self.app, ev, height), legend)
+            if i < len(statics):
+                statics[i].update(body)
+            else:
+                box.mount(Static(body, classes="canary-block"))

@@ -1,0 +1,107 @@
+"""Check detail: summary, details, evidence (already redacted), history, re-run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from gonogo.screens.base import DetailScreen
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Label, Static
+
+from gonogo.model import CheckResult, Status
+from gonogo.widgets.checklist import fmt_ms
+from gonogo.widgets.palette import status_style
+
+
+def history(events: list[Any], check_id: str) -> list[CheckResult]:
+    """Every journalled result of one check, oldest first."""
+    out = []
+    for event in events:
+        data = getattr(event, "data", None)
+        if getattr(event, "kind", "") != "check_result" or not isinstance(data, dict):
+            continue
+        raw = data.get("result", data)
+        if isinstance(raw, dict) and raw.get("id") == check_id:
+            try:
+                out.append(CheckResult.from_dict(raw))
+            except (KeyError, ValueError, TypeError):
+                continue
+    return out
+
+
+class CheckDetailScreen(DetailScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "rerun", "Re-run", id="rerun_check"),
+        Binding("s", "sign_off", "Sign off", id="sign_off"),
+    ]
+
+    def __init__(self, check_id: str) -> None:
+        super().__init__()
+        self.check_id = check_id
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="detail-title", classes="screen-title")
+        with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-summary")
+            yield Label("Details", classes="box-title")
+            yield Static(id="detail-details")
+            yield Label("Evidence", classes="box-title")
+            yield Static(id="detail-evidence")
+            yield Label("History", classes="box-title")
+            yield Static(id="detail-history")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def refresh_state(self) -> None:
+        plan = self.panel.plan
+        try:
+            spec = plan.check(self.check_id)
+        except KeyError:
+            self.query_one("#detail-title", Label).update(f"no check {self.check_id!r}")
+            return
+        result = self.panel.state.results.get(self.check_id)
+        status = result.status if result else Status.PENDING
+        title = Text()
+        title.append(f"{status.glyph} {status.value.upper()} ", style=status_style(self.app, status, True))
+        title.append(f"{spec.title}  ", style="bold")
+        title.append(f"[{spec.id} · {spec.kind}{'' if spec.required else ' · optional'}]", style="dim")
+        self.query_one("#detail-title", Label).update(title)
+        summary = Text()
+        if result is None:
+            summary.append("Not run yet. Press enter to run it.")
+        else:
+            summary.append(result.summary or "(no summary)")
+            summary.append(f"\n{fmt_ms(result.duration_ms)} · {result.attempts} attempt(s)", style="dim")
+        if spec.description:
+            summary.append(f"\n{spec.description}", style="italic")
+        if spec.seed:
+            summary.append(f"\nchecklist item: {spec.seed}", style="dim")
+        signoff = self.panel.state.signoffs.get(self.check_id)
+        if signoff is not None:
+            summary.append(f"\nsigned off by {signoff.actor}" + (f": {signoff.note}" if signoff.note else ""))
+        self.query_one("#detail-summary", Static).update(summary)
+        details = "\n".join(result.details) if result and result.details else "–"
+        self.query_one("#detail-details", Static).update(Text(details))
+        evidence = json.dumps(dict(result.evidence), indent=2, sort_keys=True, default=str) \
+            if result and result.evidence else "–"
+        self.query_one("#detail-evidence", Static).update(Text(evidence))
+        rows = history(self.panel.events, self.check_id)
+        hist = Text()
+        for past in rows[-20:]:
+            hist.append(f"{past.status.glyph} {past.status.value:<8}", style=status_style(self.app, past.status))
+            hist.append(f" {fmt_ms(past.duration_ms):>7}  {past.summary}\n")
+        self.query_one("#detail-history", Static).update(hist if rows else Text("–"))
+
+    def action_rerun(self) -> None:
+        self.panel.run_check(self.check_id)
+        self.notify(f"re-running {self.check_id}", timeout=2)
+
+    def action_sign_off(self) -> None:
+        spec = self.panel.plan.check(self.check_id)
+        if spec.kind != "manual":
+            self.notify("only manual checks take a sign-off", severity="warning")
+            return
+        self.panel.intent("sign off", self.panel.engine.sign_off(self.check_id, ""))

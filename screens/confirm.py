@@ -1,0 +1,154 @@
+"""Confirmations: advance (shows what will happen), typed confirmations for
+destructive actions (rollback, force advance), and quitting mid-rollout."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from gonogo.widgets.view import fmt_duration, fmt_weight, phase_name
+
+
+def advance_lines(preview: Any) -> list[str]:
+    """What an advance will do, in the operator's terms."""
+    lines = [
+        f"Stage:   {preview.from_stage} → {preview.to_stage}",
+        f"Traffic: {fmt_weight(preview.weight_from)} → {fmt_weight(preview.weight_to)}",
+        f"Hold:    {fmt_duration(preview.hold_elapsed_s)} elapsed of "
+        f"{fmt_duration(preview.hold_required_s)}",
+        f"Checks:  {preview.checks_passed}/{preview.checks_total} passed",
+    ]
+    if preview.blockers:
+        lines.append("")
+        lines.append("Blocked by:")
+        lines.extend(f"  ✘ {b}" for b in preview.blockers)
+    return lines
+
+
+class AdvanceConfirm(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm_cancel"),
+        Binding("y", "confirm", "Advance", id="confirm_yes"),
+    ]
+
+    def __init__(self, preview: Any) -> None:
+        super().__init__(classes="dialog-screen")
+        self.preview = preview
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            title = "Advance the rollout?" if self.preview.can_advance else "Cannot advance yet"
+            yield Label(title, classes="dialog-title")
+            yield Static("\n".join(advance_lines(self.preview)), id="advance-preview")
+            with Horizontal(classes="dialog-buttons"):
+                if self.preview.can_advance:
+                    yield Button("Advance (y)", variant="primary", id="yes")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_confirm(self) -> None:
+        if self.preview.can_advance:
+            self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class TypedConfirm(ModalScreen[str | None]):
+    """Proceeds only when the operator types ``expected`` exactly; returns the reason."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm_cancel"),
+    ]
+
+    def __init__(self, title: str, body: str, expected: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.body = body
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog danger"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.body)
+            yield Label(f"Type the release name ({self.expected}) to confirm:")
+            yield Input(placeholder=self.expected, id="typed")
+            yield Label("Reason (goes into the session log):")
+            yield Input(placeholder="why", id="reason")
+            yield Static("", id="typed-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.title_text, variant="error", id="yes")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#typed", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "typed":
+            self.query_one("#reason", Input).focus()
+        else:
+            self._try()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self._try()
+        else:
+            self.dismiss(None)
+
+    def _try(self) -> None:
+        typed = self.query_one("#typed", Input).value
+        if typed != self.expected:
+            self.query_one("#typed-error", Static).update(
+                f"✘ that is not {self.expected!r}; nothing was done")
+            self.query_one("#typed", Input).focus()
+            return
+        reason = self.query_one("#reason", Input).value.strip() or "operator decision"
+        self.dismiss(reason)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class QuitConfirm(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Stay", id="confirm_cancel"),
+        Binding("y", "confirm", "Quit", id="confirm_yes"),
+    ]
+
+    def __init__(self, state: Any, session_dir: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.state = state
+        self.session_dir = session_dir
+
+    def compose(self) -> ComposeResult:
+        stage = self.state.stages[self.state.stage_index] if self.state.stages else None
+        where = f"{stage.title or stage.id}" if stage else "the current stage"
+        text = (
+            f"The rollout is {phase_name(self.state.phase).lower().replace('_', ' ')} at {where} "
+            f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"
+            "Quitting does not stop or roll back the rollout: traffic stays where it is.\n"
+            f"Resume from the journal with:  gonogo tui --config {self.app.plan.source}"  # type: ignore[attr-defined]
+            + (f" --session {self.session_dir}" if self.session_dir else "")
+        )
+        with Vertical(classes="dialog"):
+            yield Label("Quit while a rollout is active?", classes="dialog-title")
+            yield Static(text)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Quit (y)", variant="warning", id="yes")
+                yield Button("Stay (esc)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,55 @@
+"""Help: every key, its binding id (for [keys] in the config) and what it does."""
+
+from __future__ import annotations
+
+from gonogo.screens.base import DetailScreen
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Label, Static
+
+SCREEN_KEYS = (
+    ("open_check", "enter", "open the selected check (dashboard); re-run it (check detail)"),
+    ("rerun_check", "enter", "re-run the check (check detail)"),
+    ("sign_off", "s", "sign off a manual check (check detail)"),
+    ("runbook_retry", "y", "retry the failed runbook step (runbook)"),
+    ("runbook_skip", "s", "skip the failed runbook step (runbook)"),
+    ("reconcile", "m", "mark a reconciliation item done (runbook)"),
+    ("edit_owner", "enter", "edit the selected owner (owners)"),
+    ("back", "escape", "back to the previous screen"),
+)
+
+
+def help_table(keymap: dict[str, list[str] | str]) -> Table:
+    from gonogo.app import KEYS, display_key
+
+    table = Table(expand=True, box=None, padding=(0, 2))
+    table.add_column("key", no_wrap=True, style="bold")
+    table.add_column("does")
+    table.add_column("binding id", style="dim", no_wrap=True)
+
+    def key_of(ident: str, default: str) -> str:
+        keys = keymap.get(ident, default)
+        if isinstance(keys, list):
+            keys = ",".join(keys)
+        return ", ".join(display_key(k.strip()) for k in str(keys).split(","))
+
+    for ident, key, _, desc in KEYS:
+        table.add_row(key_of(ident, key), desc, ident)
+    for ident, key, desc in SCREEN_KEYS:
+        table.add_row(key_of(ident, key), desc, ident)
+    return table
+
+
+class HelpScreen(DetailScreen):
+    def compose(self) -> ComposeResult:
+        yield Label("Keys — rebind any of them in the config's [keys] table: binding id = \"key\"",
+                    classes="screen-title")
+        with VerticalScroll():
+            yield Static(id="help-keys")
+            yield Static("Statuses: ✔ pass  ✘ fail  ▲ warn  ! error  – skipped  … pending  "
+                         "? inconclusive", id="help-glyphs")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def refresh_state(self) -> None:
+        self.query_one("#help-keys", Static).update(help_table(getattr(self.app, "_keymap", {})))

@@ -1,0 +1,112 @@
+"""Runbook: the rollback steps with progress and outcomes; retry/skip a failed step
+only by explicit decision; reconciliation items marked done before re-rollout."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gonogo.screens.base import DetailScreen
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Label, Static
+
+from gonogo.model import Status
+from gonogo.widgets.palette import status_style
+
+STEP_STATUS = {
+    "pending": Status.PENDING, "running": Status.PENDING, "done": Status.PASS,
+    "failed": Status.FAIL, "skipped": Status.SKIPPED,
+}
+STEP_GLYPH = {"running": "⟳"}
+
+
+class RunbookScreen(DetailScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "decide('retry')", "Retry step", id="runbook_retry"),
+        Binding("s", "decide('skip')", "Skip step", id="runbook_skip"),
+        Binding("m", "reconcile", "Mark reconciled", id="reconcile"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Label("Rollback runbook", classes="screen-title")
+        yield Static(id="runbook-status")
+        yield DataTable(id="runbook-steps", cursor_type="row")
+        yield Label("Reconciliation before re-rollout", classes="box-title")
+        yield DataTable(id="runbook-reconcile", cursor_type="row")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        steps = self.query_one("#runbook-steps", DataTable)
+        steps.add_columns("#", "step", "status", "detail")
+        rec = self.query_one("#runbook-reconcile", DataTable)
+        rec.add_columns("item", "service", "done")
+        super().on_mount()
+
+    def refresh_state(self) -> None:
+        state, plan = self.panel.state, self.panel.plan
+        done = sum(1 for s in state.runbook if s.status in ("done", "skipped"))
+        head = Text()
+        head.append(f"{done}/{len(state.runbook) or len(plan.runbook.steps)} steps complete")
+        if state.stop_reason:
+            head.append(f" · stop reason: {state.stop_reason}", style="bold")
+        self.query_one("#runbook-status", Static).update(head)
+        table = self.query_one("#runbook-steps", DataTable)
+        row = table.cursor_row
+        table.clear()
+        steps: list[Any] = list(state.runbook) or [
+            _Planned(s.id, s.title) for s in plan.runbook.steps
+        ]
+        for i, step in enumerate(steps, 1):
+            status = STEP_STATUS.get(step.status, Status.PENDING)
+            glyph = STEP_GLYPH.get(step.status, status.glyph)
+            table.add_row(
+                str(i), step.title,
+                Text(f"{glyph} {step.status}", style=status_style(self.app, status, True)),
+                Text(step.detail or "", no_wrap=True, overflow="ellipsis"),
+                key=step.id,
+            )
+        if steps:
+            table.move_cursor(row=min(row, len(steps) - 1), animate=False)
+        rec = self.query_one("#runbook-reconcile", DataTable)
+        rrow = rec.cursor_row
+        rec.clear()
+        for item in plan.runbook.reconciliation:
+            ok = bool(state.reconciliation.get(item.id))
+            st = Status.PASS if ok else Status.PENDING
+            rec.add_row(item.title, item.service or "–",
+                        Text(f"{st.glyph} {'done' if ok else 'open'}", style=status_style(self.app, st)),
+                        key=item.id)
+        if plan.runbook.reconciliation:
+            rec.move_cursor(row=min(rrow, len(plan.runbook.reconciliation) - 1), animate=False)
+
+    def _selected_step(self) -> Any | None:
+        table = self.query_one("#runbook-steps", DataTable)
+        runbook = list(self.panel.state.runbook)
+        if not runbook or table.cursor_row >= len(runbook):
+            return None
+        return runbook[table.cursor_row]
+
+    def action_decide(self, decision: str) -> None:
+        step = self._selected_step()
+        if step is None or step.status != "failed":
+            self.notify("select a failed step to retry or skip", severity="warning")
+            return
+        self.panel.intent(f"{decision} {step.id}", self.panel.engine.runbook_decision(
+            step.id, decision, f"operator chose {decision} in the panel"))
+
+    def action_reconcile(self) -> None:
+        items = self.panel.plan.runbook.reconciliation
+        rec = self.query_one("#runbook-reconcile", DataTable)
+        if not items:
+            self.notify("no reconciliation items in this plan")
+            return
+        item = items[min(rec.cursor_row, len(items) - 1)]
+        self.panel.intent(f"reconcile {item.id}", self.panel.engine.mark_reconciled(item.id))
+
+
+class _Planned:
+    """A step of the plan before the runbook has started."""
+
+    def __init__(self, step_id: str, title: str) -> None:
+        self.id, self.title, self.status, self.detail = step_id, title, "pending", ""

@@ -1,0 +1,329 @@
+"""The Textual app: wiring only. Keys → intents → engine; engine events → widgets.
+
+The engine (``gonogo.rollout.engine.Engine`` or anything with the same surface,
+see /work/notes/engine-api.md) is the only writer. Its subscribe callback posts a
+``StateChanged`` message; screens re-render from ``app.state``. Every intent runs
+in a worker so the UI never waits on the network; the metric poll re-arms itself
+only after the previous tick finished, so a slow endpoint never piles ticks up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+
+from gonogo.config import Plan
+from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
+from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
+from gonogo.widgets.view import is_active, phase_name
+
+# id, key, action, footer description. The id is what [keys] in the config rebinds.
+KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("run_checks", "r", "run_checks", "Run"),
+    ("advance", "a", "advance", "Advance"),
+    ("pause", "p", "pause", "Pause"),
+    ("rollback", "R", "rollback", "Rollback"),
+    ("canary", "c", "canary", "Canary"),
+    ("log", "l", "log", "Log"),
+    ("owners", "o", "owners", "Owners"),
+    ("help", "question_mark", "help", "Help"),
+    ("quit", "q", "quit_panel", "Quit"),
+    ("runbook", "b", "runbook", "Runbook"),
+    ("theme", "t", "next_theme", "Theme"),
+    ("filter", "slash", "filter", "Filter"),
+    ("palette", "colon", "command_palette", "Commands"),
+    ("force_advance", "F", "force_advance", "Force"),
+)
+# all in the footer, most important first (80 columns show the first ten)
+FOOTER_IDS = frozenset(ident for ident, *_ in KEYS)
+# allowed while a confirmation dialog is open
+MODAL_SAFE = frozenset({"help", "command_palette"})
+
+
+class GonogoApp(App[int]):
+    TITLE = "gonogo"
+    CSS = stylesheet()
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, action, desc, show=ident in FOOTER_IDS, id=ident,
+                key_display={"slash": "/", "colon": ":", "question_mark": "?"}.get(key))
+        for ident, key, action, desc in KEYS
+    ]
+
+    def __init__(
+        self,
+        plan: Plan,
+        engine: Any,
+        *,
+        clock: Callable[[], float] = time.time,
+        tick_interval: float = 1.0,
+        theme: str | None = None,
+        session_dir: str = "",
+        live: bool = True,
+        on_exit_hint: str = "",
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.engine = engine
+        self.now = clock
+        self.tick_interval = max(0.05, tick_interval)
+        self.session_dir = session_dir
+        self.live = live  # False in snapshot tests: no timers, no polling
+        self.exit_hint = on_exit_hint
+        self.state = engine.state
+        self.verdict = engine.verdict()
+        self.events: list[Any] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
+
+    # start-up ------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        from gonogo.themes import APP_VARIABLES
+
+        return dict(APP_VARIABLES)
+
+    def on_mount(self) -> None:
+        for theme in build_themes():
+            self.register_theme(theme)
+        if self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        else:
+            self.theme = DEFAULT_THEME
+            self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
+                        f"using {DEFAULT_THEME}", severity="warning")
+        self._apply_keymap(self.plan.doc.keys)
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._rerender())
+        from gonogo.screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
+        journal = getattr(self.engine, "journal", None)
+        if journal is not None:
+            try:
+                self.events = list(journal.read())
+            except Exception:  # a damaged log is the engine's to report; the panel still opens
+                self.events = []
+        self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        if self.live:
+            self.set_interval(1.0, self._refresh_clock)
+            self.set_timer(0.1, self._tick)
+
+    def _apply_keymap(self, keys: dict[str, str]) -> None:
+        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter"}
+        unknown = sorted(set(keys) - known)
+        for ident in unknown:
+            self.notify(f"keys.{ident}: no such binding (known: {', '.join(sorted(known))})",
+                        severity="warning")
+        self.set_keymap({k: v for k, v in keys.items() if k in known})
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    # engine → panel -------------------------------------------------------
+    def _on_engine_event(self, event: Any, state: Any) -> None:
+        if event is not None:
+            self.events.append(event)
+        self.post_message(StateChanged(state, event))
+
+    def on_state_changed(self, message: StateChanged) -> None:
+        self.state = message.state
+        self.verdict = self.engine.verdict()
+        self._rerender()
+
+    def _rerender(self) -> None:
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_state", None)
+            if refresh is not None and screen.is_mounted:
+                refresh()
+
+    def _refresh_clock(self) -> None:
+        refresh = getattr(self.screen, "refresh_clock", None)
+        if refresh is not None:
+            refresh()
+
+    def _tick(self) -> None:
+        self.run_worker(self._tick_once(), group="tick", exit_on_error=False)
+
+    async def _tick_once(self) -> None:
+        try:
+            await self.engine.tick()
+        except Exception as exc:  # a failed poll is shown; the next tick tries again
+            self.post_message(IntentFailed("metrics poll", _describe(exc)))
+        finally:
+            if self.is_running:
+                self.set_timer(self.tick_interval, self._tick)
+
+    def intent(self, name: str, coro: Coroutine[Any, Any, Any], group: str = "intent") -> None:
+        """Run an engine intent in a worker; refusals and failures become notifications."""
+
+        async def run() -> None:
+            try:
+                await coro
+            except Exception as exc:
+                self.post_message(IntentFailed(name, _describe(exc)))
+
+        self.run_worker(run(), group=group, exit_on_error=False)
+
+    def on_intent_failed(self, message: IntentFailed) -> None:
+        self.notify(message.reason, title=f"{message.intent}: refused", severity="warning",
+                    timeout=8)
+
+    # the guard: confirmations are not bypassed by global keys ------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, ModalScreen) and action in {a for _, _, a, _ in KEYS}:
+            return action in MODAL_SAFE
+        return True
+
+    # actions (each a binding id above) ---------------------------------------
+    def action_run_checks(self) -> None:
+        if any(w.group == "checks" and w.is_running for w in self.workers):
+            self.notify("checks are already running")
+            return
+        self.intent("run checks", self.engine.run_checks(None), group="checks")
+
+    def run_check(self, check_id: str) -> None:
+        self.intent(f"re-run {check_id}", self.engine.run_checks([check_id]), group="checks")
+
+    def on_check_selected(self, message: CheckSelected) -> None:
+        from gonogo.screens.check_detail import CheckDetailScreen
+
+        self.push_screen(CheckDetailScreen(message.check_id))
+
+    def action_advance(self) -> None:
+        from gonogo.screens.confirm import AdvanceConfirm
+
+        preview = self.engine.advance_preview()
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.intent("advance", self.engine.advance())
+
+        self.push_screen(AdvanceConfirm(preview), done)
+
+    def action_force_advance(self) -> None:
+        from gonogo.screens.confirm import TypedConfirm
+
+        preview = self.engine.advance_preview()
+        body = (f"Force {preview.from_stage} → {preview.to_stage} past: "
+                + ("; ".join(preview.blockers) or "nothing blocks it"))
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.intent("force advance", self.engine.force_advance(reason))
+
+        self.push_screen(TypedConfirm("Force advance", body, self.plan.release.name), done)
+
+    def action_pause(self) -> None:
+        if phase_name(self.state.phase) == "PAUSED":
+            self.intent("resume", self.engine.resume())
+        else:
+            self.intent("pause", self.engine.pause())
+
+    def action_rollback(self) -> None:
+        from gonogo.screens.confirm import TypedConfirm
+
+        body = (f"Shift all traffic back to {self.plan.release.previous or 'the stable release'} "
+                f"and run the {len(self.plan.runbook.steps)}-step rollback runbook.")
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.intent("rollback", self.engine.rollback(reason))
+                self.action_runbook()
+
+        self.push_screen(TypedConfirm("Roll back", body, self.plan.release.name), done)
+
+    def _show(self, screen_type: type[Screen[Any]], factory: Callable[[], Screen[Any]]) -> None:
+        if isinstance(self.screen, screen_type):
+            return
+        self.push_screen(factory())
+
+    def action_owners(self) -> None:
+        from gonogo.screens.owners import OwnersScreen
+
+        self._show(OwnersScreen, OwnersScreen)
+
+    def action_log(self) -> None:
+        from gonogo.screens.session_log import SessionLogScreen
+
+        self._show(SessionLogScreen, SessionLogScreen)
+
+    def action_canary(self) -> None:
+        from gonogo.screens.canary_detail import CanaryDetailScreen
+
+        self._show(CanaryDetailScreen, CanaryDetailScreen)
+
+    def action_runbook(self) -> None:
+        from gonogo.screens.runbook import RunbookScreen
+
+        self._show(RunbookScreen, RunbookScreen)
+
+    def action_help(self) -> None:
+        from gonogo.screens.help import HelpScreen
+
+        self._show(HelpScreen, HelpScreen)
+
+    def action_filter(self) -> None:
+        from gonogo.screens.dashboard import DashboardScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+            self.pop_screen()
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.open_filter()
+
+    def action_next_theme(self) -> None:
+        names = list(THEME_NAMES)
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_quit_panel(self) -> None:
+        if not is_active(self.state):
+            self.exit(0)
+            return
+        from gonogo.screens.confirm import QuitConfirm
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.exit(0, message=self.exit_hint or None)
+
+        self.push_screen(QuitConfirm(self.state, self.session_dir), done)
+
+    # the command palette offers every action ----------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        keymap = getattr(self, "_keymap", {})
+        for ident, key, action, desc in KEYS:
+            shown = keymap.get(ident, key)
+            yield SystemCommand(desc, f"key {display_key(shown)} · binding id {ident}",
+                                _runner(self, action))
+        for name in THEME_NAMES:
+            yield SystemCommand(f"Theme: {name}", "switch the colour theme",
+                                _setter(self, name))
+        yield from super().get_system_commands(screen)
+
+
+def display_key(key: str) -> str:
+    return {"slash": "/", "colon": ":", "question_mark": "?"}.get(key, key)
+
+
+def _runner(app: GonogoApp, action: str) -> Callable[[], Any]:
+    return lambda: app.run_action(action)
+
+
+def _setter(app: GonogoApp, name: str) -> Callable[[], None]:
+    def apply() -> None:
+        app.theme = name
+
+    return apply
+
+
+def _describe(exc: BaseException) -> str:
+    if type(exc).__name__ == "EngineRefused":
+        return str(exc)
+    from gonogo.runner import describe_error
+
+    return describe_error(exc)

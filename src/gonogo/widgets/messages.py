@@ -1,0 +1,45 @@
+"""Typed messages between the engine wiring and the widgets.
+
+Engine callbacks arrive as ``StateChanged``; a burst (metric ticks, a check run
+streaming results) collapses to the newest because a newer state supersedes an
+older one (``can_replace``). Widgets ask for things with intent messages; only
+the app talks to the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+class StateChanged(Message):
+    """The engine's fold moved on; carries the whole new state (immutable)."""
+
+    def __init__(self, state: Any, event: Any | None = None) -> None:
+        super().__init__()
+        self.state = state
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StateChanged)
+
+
+class IntentFailed(Message):
+    """The engine refused or failed an operator intent; shown, never raised."""
+
+    def __init__(self, intent: str, reason: str) -> None:
+        super().__init__()
+        self.intent = intent
+        self.reason = reason
+
+
+@dataclass
+class CheckSelected(Message):
+    """A check row was chosen (enter): open its detail screen."""
+
+    check_id: str
+
+    def __post_init__(self) -> None:
+        super().__init__()

@@ -1,0 +1,232 @@
+"""Pure view-model functions: rollout state in, display values out.
+
+No Textual here, so the formatting rules (countdowns, rule states, the health
+grid) are unit-tested without a screen. Widgets call these and only style the
+result. State objects are read by attribute (the engine's ``RolloutState``
+contract), so a recorded state renders exactly like a live one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gonogo.config import TBD, Plan
+from gonogo.model import CheckResult, Status
+
+# Phases in which the rollout is under way (quitting asks first).
+ACTIVE_PHASES = frozenset({"SHIFTING", "HOLDING", "PAUSED", "READY", "ROLLING_BACK"})
+
+
+def phase_name(phase: Any) -> str:
+    """``Phase.HOLDING`` / ``"holding"`` -> ``"HOLDING"``."""
+    name = getattr(phase, "name", None) or str(phase)
+    return name.upper()
+
+
+def is_active(state: Any) -> bool:
+    return state is not None and phase_name(state.phase) in ACTIVE_PHASES
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``754`` -> ``"12:34"``, ``3723`` -> ``"1:02:03"``; ``None`` -> ``"--:--"``."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--:--"
+    total = max(0, int(round(seconds)))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def fmt_span(seconds: float) -> str:
+    """Compact human span for rule durations: ``120`` -> ``"2m"``, ``90`` -> ``"1m30s"``."""
+    total = max(0, int(round(seconds)))
+    m, s = divmod(total, 60)
+    h, m = divmod(m, 60)
+    if h:
+        return f"{h}h{m:02d}m" if m else f"{h}h"
+    if m:
+        return f"{m}m{s:02d}s" if s else f"{m}m"
+    return f"{s}s"
+
+
+def fmt_weight(weight: float) -> str:
+    return f"{weight:g}%"
+
+
+def fmt_value(value: float | None, unit: str = "") -> str:
+    if value is None or not math.isfinite(value):
+        return "no data"
+    if unit == "%" or unit == "ratio":
+        return f"{value * 100:.2f}%" if unit == "ratio" else f"{value:.2f}%"
+    if abs(value) >= 100:
+        text = f"{value:.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.4f}".rstrip("0").rstrip(".") or "0"
+    return f"{text}{unit}" if unit else text
+
+
+@dataclass(frozen=True, slots=True)
+class StageCell:
+    label: str
+    status: str  # "done" | "current" | "next"
+
+
+def stage_cells(state: Any) -> list[StageCell]:
+    """One cell per stage plus the final ``Stable``; the current one marked."""
+    phase = phase_name(state.phase)
+    cells: list[StageCell] = []
+    current = state.stage_index
+    for stage in state.stages:
+        title = stage.title or stage.id
+        label = title
+        if 0 < stage.weight < 100 and f"{stage.weight:g}" not in title:
+            label = f"{title} {fmt_weight(stage.weight)}"
+        if phase == "STABLE" or stage.index < current:
+            status = "done"
+        elif stage.index == current and phase not in ("IDLE", "ROLLED_BACK"):
+            status = "current"
+        else:
+            status = "next"
+        cells.append(StageCell(label, status))
+    cells.append(StageCell("Stable", "current" if phase == "STABLE" else "next"))
+    return cells
+
+
+def hold_line(state: Any, now: float) -> str:
+    """``HOLDING 12:34 left of 30:00 · traffic 25% (confirmed 25%)``."""
+    phase = phase_name(state.phase)
+    parts = [phase.replace("_", " ")]
+    stage = current_stage(state)
+    if stage is not None and stage.hold_s > 0 and phase in ("HOLDING", "PAUSED", "READY"):
+        remaining = state.hold_remaining(now)
+        parts.append(f"hold {fmt_duration(remaining)} left of {fmt_duration(stage.hold_s)}")
+    traffic = f"traffic {fmt_weight(state.weight_confirmed)}"
+    if abs(state.weight_intended - state.weight_confirmed) > 1e-9:
+        traffic += f" → {fmt_weight(state.weight_intended)}"
+    parts.append(traffic)
+    if state.stop_reason:
+        parts.append(f"stop: {state.stop_reason}")
+    return " · ".join(parts)
+
+
+def current_stage(state: Any) -> Any | None:
+    stages = state.stages
+    if 0 <= state.stage_index < len(stages):
+        return stages[state.stage_index]
+    return None
+
+
+def rule_state_text(ev: Any) -> str:
+    """``ok`` / ``breaching 2m of 5m`` / ``TRIPPED`` / ``inconclusive``."""
+    state = str(ev.state)
+    if state == "breaching":
+        return f"breaching {fmt_span(ev.breach_s)} of {fmt_span(ev.required_s)}"
+    if state == "tripped":
+        return "TRIPPED"
+    return state
+
+
+RULE_GLYPH = {"ok": "✔", "breaching": "▲", "tripped": "✘", "inconclusive": "?"}
+
+
+def rule_values_text(ev: Any, unit: str = "") -> str:
+    """The values behind a rule's judgement: canary vs baseline and the threshold."""
+    text = f"canary {fmt_value(ev.canary, unit)}"
+    if ev.baseline is not None:
+        text += f" vs {fmt_value(ev.baseline, unit)}"
+    if ev.threshold is not None:
+        text += f" (limit {fmt_value(ev.threshold, unit)})"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRow:
+    service: str
+    health: Status
+    detail: str
+    latency_ms: float | None
+    scrape: str  # "up" | "down" | "?"
+    version: str
+    canary_5xx: float | None
+
+
+def health_rows(
+    plan: Plan, results: Mapping[str, CheckResult], evaluations: Mapping[str, Any] | None = None
+) -> list[HealthRow]:
+    """Per-service health from the latest ``http_health`` and ``prometheus_targets`` evidence."""
+    health: dict[str, dict[str, Any]] = {}
+    scrape: dict[str, str] = {}
+    canary_5xx: dict[str, float] = {}
+    for result in sorted(results.values(), key=lambda r: r.finished_at):
+        ev = result.evidence or {}
+        if result.kind == "http_health" and isinstance(ev.get("services"), Mapping):
+            for name, row in ev["services"].items():
+                if isinstance(row, Mapping):
+                    health[str(name)] = dict(row)
+        if result.kind == "prometheus_targets":
+            scrape.update(_scrape_states(ev))
+        per_service = ev.get("canary_5xx")
+        if isinstance(per_service, Mapping):
+            canary_5xx.update({str(k): float(v) for k, v in per_service.items() if _num(v)})
+    rows = []
+    for svc in plan.services:
+        row = health.get(svc.name)
+        if row is None:
+            status, detail, latency, version = Status.PENDING, "not checked", None, ""
+        elif "error" in row:
+            status, detail, latency, version = Status.FAIL, str(row["error"]), None, ""
+        else:
+            code = row.get("status")
+            status = Status.PASS if code == 200 else Status.FAIL
+            detail = f"HTTP {code}"
+            latency = float(row["latency_ms"]) if _num(row.get("latency_ms")) else None
+            version = str(row.get("version", ""))
+        rows.append(
+            HealthRow(svc.name, status, detail, latency, scrape.get(svc.name, "?"), version,
+                      canary_5xx.get(svc.name))
+        )
+    return rows
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _scrape_states(evidence: Mapping[str, Any]) -> dict[str, str]:
+    """Accept the shapes a targets check may report: {job: "up"}, {job: {"health": ..}}, [..]."""
+    out: dict[str, str] = {}
+    targets = evidence.get("targets", evidence.get("jobs"))
+    items: Iterable[tuple[str, Any]]
+    if isinstance(targets, Mapping):
+        items = targets.items()
+    elif isinstance(targets, list):
+        items = (
+            (str(t.get("job") or t.get("service") or t.get("name")), t)
+            for t in targets if isinstance(t, Mapping)
+        )
+    else:
+        return out
+    for name, value in items:
+        if isinstance(value, Mapping):
+            value = value.get("health", value.get("up"))
+        if value in (True, 1, "up", "UP"):
+            out[name] = "up"
+        elif value in (False, 0, "down", "DOWN", "unknown"):
+            out[name] = "down"
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerRow:
+    role: str
+    name: str
+    blocking: bool
+
+
+def owner_rows(owners: Mapping[str, str]) -> list[OwnerRow]:
+    return [OwnerRow(role, name, name.strip().upper() == TBD) for role, name in owners.items()]
