@@ -223,8 +223,8 @@ class Smoke:
                 return Outcome.failed(f"{label}: response has no {where!r}", steps=trail)
             if found != expected:
                 return Outcome.failed(
-                    f"{label}: {where} = {excerpt(found, VALUE_EXCERPT)}, "
-                    f"expected {excerpt(expected, VALUE_EXCERPT)}",
+                    f"{label}: {where} = {excerpt(repr(found), VALUE_EXCERPT)}, "
+                    f"expected {excerpt(repr(expected), VALUE_EXCERPT)}",
                     steps=trail,
                 )
         return None
