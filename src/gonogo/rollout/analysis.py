@@ -1,0 +1,275 @@
+"""Canary analysis: the stop-criteria rules, as pure functions of samples.
+
+A ``Sample`` is one poll of one metric: canary and baseline values (``None`` when
+the source had no data) at a time ``t`` (engine clock, seconds). Rule durations
+and windows are in *plan time*: real seconds multiplied by the session's speed,
+so ``--speed 120`` turns a 5-minute rule into 2.5 real seconds.
+
+Rules (``CanaryMetric.rule``):
+
+- ``ratio_above``: breaching while ``canary > max(factor × baseline, threshold)``;
+  ``threshold`` is a noise floor so that 0.02 % against 0.00 % is not a breach.
+- ``above``: breaching while ``canary > threshold``.
+- ``nonzero``: breaching while ``canary > threshold`` (default 0: any failed write).
+- ``rising``: judged over the last ``window`` of samples (at least ``min_samples``).
+  The canary is *continuously rising* when all three hold:
+  1. the Mann-Kendall trend statistic is significant upwards (Z ≥ 2.326, one-sided
+     p ≤ 0.01) — a rank test, so single outliers cannot fake or hide a trend;
+  2. at least 60 % of successive differences are non-negative;
+  3. the rise over the judged span (Sen's median slope × span) exceeds ``threshold``.
+  It trips once the rising samples cover at least ``duration``.
+
+The other rules trip when the latest run of breaching samples has lasted at least
+``duration``. Gaps with no data do not reset a run (a blind spot must not restart
+the clock on a real regression).
+
+*Inconclusive* — no sample yet, the latest poll returned no data, or fewer than
+``min_samples`` usable samples in the window — is its own state: it blocks
+advancing and never counts as healthy. ``inconclusive_s`` says for how long, so the
+engine can apply ``canary.on_inconclusive``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from gonogo.config import CanaryMetric
+from gonogo.values import Duration
+
+EvalState = Literal["ok", "breaching", "tripped", "inconclusive"]
+SERIES_POINTS = 40
+MK_Z_CRITICAL = 2.326  # one-sided 99 %
+RISING_MIN_UP_FRACTION = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    t: float
+    canary: float | None
+    baseline: float | None
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEvaluation:
+    """One canary metric's latest judgement, with the values it judged."""
+
+    metric_id: str
+    title: str
+    rule: str
+    state: EvalState
+    canary: float | None
+    baseline: float | None
+    threshold: float | None
+    breach_s: float
+    required_s: float
+    reason: str
+    series: tuple[tuple[float, float | None, float | None], ...] = ()
+    stop: bool = True
+    unit: str = ""
+    inconclusive_s: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "metric": self.metric_id,
+            "title": self.title,
+            "rule": self.rule,
+            "state": self.state,
+            "canary": self.canary,
+            "baseline": self.baseline,
+            "threshold": self.threshold,
+            "breach_s": round(self.breach_s, 3),
+            "required_s": self.required_s,
+            "reason": self.reason,
+            "unit": self.unit,
+            "series": [list(p) for p in self.series[-12:]],
+        }
+
+
+def limit_for(metric: CanaryMetric, baseline: float | None) -> float | None:
+    """The value the canary must stay at or under (``None``: cannot be judged)."""
+    if metric.rule == "ratio_above":
+        if baseline is None:
+            return None
+        return max(metric.factor * baseline, metric.threshold)
+    return metric.threshold
+
+
+def is_usable(metric: CanaryMetric, s: Sample) -> bool:
+    if s.canary is None or not math.isfinite(s.canary):
+        return False
+    if metric.rule == "ratio_above":
+        return s.baseline is not None and math.isfinite(s.baseline)
+    return True
+
+
+def breaches(metric: CanaryMetric, s: Sample) -> bool:
+    limit = limit_for(metric, s.baseline)
+    return s.canary is not None and limit is not None and s.canary > limit
+
+
+def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 1.0) -> RuleEvaluation:
+    """Judge ``metric`` on its samples (oldest first)."""
+    title = metric.title or metric.id
+    series = tuple((s.t, s.canary, s.baseline) for s in samples[-SERIES_POINTS:])
+
+    def result(state: EvalState, reason: str, latest: Sample | None, breach_s: float = 0.0,
+               inconclusive_s: float = 0.0, threshold: float | None = None) -> RuleEvaluation:
+        return RuleEvaluation(
+            metric_id=metric.id, title=title, rule=metric.rule, state=state,
+            canary=latest.canary if latest else None,
+            baseline=latest.baseline if latest else None,
+            threshold=threshold if threshold is not None else (
+                limit_for(metric, latest.baseline) if latest else None),
+            breach_s=breach_s, required_s=metric.duration.seconds, reason=reason,
+            series=series, stop=metric.stop, unit=metric.unit, inconclusive_s=inconclusive_s,
+        )
+
+    if not samples:
+        return result("inconclusive", "no data yet", None)
+    latest = samples[-1]
+    if not is_usable(metric, latest):
+        first_bad = latest
+        for s in reversed(samples):
+            if is_usable(metric, s):
+                break
+            first_bad = s
+        why = latest.error or "the query returned no data"
+        return result("inconclusive", f"no data: {why}", latest,
+                      inconclusive_s=(latest.t - first_bad.t) * speed)
+    horizon = max(metric.window.seconds, metric.duration.seconds)
+    usable = [s for s in samples if is_usable(metric, s) and (latest.t - s.t) * speed <= horizon]
+    if len(usable) < metric.min_samples:
+        return result("inconclusive", f"{len(usable)} of {metric.min_samples} samples needed",
+                      latest, inconclusive_s=(latest.t - samples[0].t) * speed)
+    if metric.rule == "rising":
+        return _rising(metric, usable, speed, result)
+    if not breaches(metric, latest):
+        return result("ok", _describe(metric, latest, breaching=False), latest)
+    start = latest
+    for s in reversed(samples):
+        if not is_usable(metric, s):
+            continue  # a gap does not reset the run
+        if not breaches(metric, s):
+            break
+        start = s
+    breach_s = (latest.t - start.t) * speed
+    state: EvalState = "tripped" if breach_s >= metric.duration.seconds else "breaching"
+    return result(state, _describe(metric, latest, breaching=True, breach_s=breach_s), latest, breach_s)
+
+
+def _describe(metric: CanaryMetric, s: Sample, *, breaching: bool, breach_s: float = 0.0) -> str:
+    c = _fmt(s.canary, metric.unit)
+    if metric.rule == "ratio_above":
+        limit = limit_for(metric, s.baseline)
+        text = (f"canary {c} vs baseline {_fmt(s.baseline, metric.unit)} "
+                f"({'>' if breaching else '<='} {metric.factor:g}x = {_fmt(limit, metric.unit)})")
+    else:
+        text = f"canary {c} {'>' if breaching else '<='} {_fmt(metric.threshold, metric.unit)}"
+    if breaching:
+        text += f" for {Duration(breach_s)} of {metric.duration}"
+    return text
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.4g}{unit}"
+
+
+def mann_kendall_z(values: Sequence[float]) -> float:
+    """The Mann-Kendall trend statistic Z (positive: rising), with the tie correction."""
+    n = len(values)
+    if n < 3:
+        return 0.0
+    s = 0
+    for i in range(n - 1):
+        vi = values[i]
+        for j in range(i + 1, n):
+            d = values[j] - vi
+            s += (d > 0) - (d < 0)
+    ties: dict[float, int] = {}
+    for v in values:
+        ties[v] = ties.get(v, 0) + 1
+    var = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in ties.values())) / 18
+    if var <= 0:
+        return 0.0
+    if s > 0:
+        return (s - 1) / math.sqrt(var)
+    if s < 0:
+        return (s + 1) / math.sqrt(var)
+    return 0.0
+
+
+def sen_slope(ts: Sequence[float], values: Sequence[float]) -> float:
+    """Median of pairwise slopes: robust to outliers."""
+    slopes = sorted(
+        (values[j] - values[i]) / (ts[j] - ts[i])
+        for i in range(len(ts) - 1)
+        for j in range(i + 1, len(ts))
+        if ts[j] != ts[i]
+    )
+    if not slopes:
+        return 0.0
+    mid = len(slopes) // 2
+    return slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+
+
+def _rising(metric, usable, speed, result):  # type: ignore[no-untyped-def]
+    window = [s for s in usable if (usable[-1].t - s.t) * speed <= metric.window.seconds]
+    latest = window[-1]
+    if len(window) < metric.min_samples:
+        return result("inconclusive", f"{len(window)} of {metric.min_samples} samples needed",
+                      latest, threshold=metric.threshold)
+    values = [float(s.canary) for s in window]
+    ts = [s.t * speed for s in window]
+    z = mann_kendall_z(values)
+    deltas = [b - a for a, b in zip(values, values[1:], strict=False)]
+    up = sum(1 for d in deltas if d >= 0) / len(deltas)
+    span = ts[-1] - ts[0]
+    rise = sen_slope(ts, values) * span
+    rising = z >= MK_Z_CRITICAL and up >= RISING_MIN_UP_FRACTION and rise > metric.threshold
+    detail = f"rise {rise:.4g}{metric.unit} over {Duration(span)} (trend z={z:.2f}, {up:.0%} steps up)"
+    if not rising:
+        return result("ok", f"not rising: {detail}", latest, threshold=metric.threshold)
+    state = "tripped" if span >= metric.duration.seconds else "breaching"
+    return result(state, f"rising: {detail}", latest, breach_s=span, threshold=metric.threshold)
+
+
+def seed_stop_criteria() -> tuple[CanaryMetric, ...]:
+    """The seed's stop criteria (§2 Stage B), used when a plan lists no canary metrics."""
+    req = 'http_requests_total{track="%s"}'
+
+    def rate(sel: str) -> str:
+        return f"sum(rate({sel}[5m]))"
+
+    def ratio(track: str, cond: str) -> str:
+        num = req.replace('"}', f'",{cond}}}') % track
+        return f"{rate(num)} / {rate(req % track)}"
+
+    return (
+        CanaryMetric(
+            id="http-5xx", title="5xx ratio vs baseline", rule="ratio_above", factor=2.0,
+            threshold=0.001, duration=Duration(300.0), unit="",
+            canary=ratio("canary", 'code=~"5.."'), baseline=ratio("baseline", 'code=~"5.."'),
+            sandbox="http_5xx_ratio",
+        ),
+        CanaryMetric(
+            id="auth-failures", title="authentication failures", rule="above", threshold=0.02,
+            duration=Duration(60.0), canary='sum(rate(auth_failures_total{track="canary"}[5m])) / '
+            'sum(rate(auth_attempts_total{track="canary"}[5m]))', sandbox="auth_failure_ratio",
+        ),
+        CanaryMetric(
+            id="queue-lag", title="worker queue lag", rule="rising", threshold=5.0,
+            window=Duration(600.0), duration=Duration(300.0), min_samples=6,
+            canary='max(worker_queue_lag{track="canary"})', sandbox="queue_lag",
+        ),
+        CanaryMetric(
+            id="failed-writes", title="failed writes / corruption", rule="nonzero",
+            duration=Duration(0.0), min_samples=1,
+            canary='sum(increase(failed_writes_total{track="canary"}[5m]))', sandbox="failed_writes",
+        ),
+    )

@@ -1,0 +1,122 @@
+"""The incident a rollback opens (seed §3.2 step 5): timeline and metrics snapshot.
+
+Built from the journal alone, so it names exactly what the log recorded: the stop
+criterion that tripped (with its canary, baseline and threshold), the metrics at
+trigger time with a short series each, and the timeline of the session. Written as
+Markdown for people and JSON for tools; optionally POSTed to a webhook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gonogo.config import Plan
+from gonogo.rollout.export import describe, utc
+from gonogo.rollout.journal import Event
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.context import CheckContext
+    from gonogo.rollout.state import RolloutState
+
+
+def build_incident(plan: Plan, events: Sequence[Event], state: RolloutState) -> dict[str, Any]:
+    start = next((e for e in reversed(events) if e.kind == "rollback_started"), None)
+    criterion = None
+    if start is not None and start.data.get("trigger") == "criterion":
+        criterion = next(
+            (e for e in reversed(events) if e.kind == "criterion_tripped" and e.seq < start.seq), None
+        )
+    timeline = [
+        {"seq": e.seq, "utc": utc(e.time), "actor": e.actor, "kind": e.kind, "summary": describe(e)}
+        for e in events
+        if e.kind != "samples"
+    ]
+    samples = sum(1 for e in events if e.kind == "samples")
+    return {
+        "title": f"Rollback of {plan.release.name}: " + (start.data.get("reason", "") if start else ""),
+        "release": plan.release.name,
+        "commit": plan.release.commit,
+        "environment": plan.release.environment,
+        "previous": plan.release.previous,
+        "opened_at": utc(events[-1].time) if events else "",
+        "trigger": {
+            "kind": start.data.get("trigger") if start else "operator",
+            "reason": start.data.get("reason") if start else "",
+            "at": utc(start.time) if start else "",
+            "actor": start.actor if start else "",
+            "weight": start.data.get("weight") if start else None,
+        },
+        "criterion": dict(criterion.data) if criterion else None,
+        "metrics_snapshot": dict(start.data.get("snapshot", {})) if start else {},
+        "metric_polls": samples,
+        "timeline": timeline,
+        "journal_head": events[-1].hash if events else "",
+    }
+
+
+def _v(x: Any) -> str:
+    return "n/a" if x is None else (f"{x:.4g}" if isinstance(x, float) else str(x))
+
+
+def render_markdown(inc: dict[str, Any]) -> str:
+    out = [f"# {inc['title']}", ""]
+    out += [
+        f"- Release: `{inc['release']}` (commit `{inc['commit']}`, {inc['environment']})",
+        f"- Rolled back to: {inc['previous'] or 'the previous stable release'}",
+        f"- Triggered: {inc['trigger']['at']} by {inc['trigger']['actor']} ({inc['trigger']['kind']})",
+        f"- Canary weight at trigger: {_v(inc['trigger']['weight'])}%",
+        f"- Journal head: `{inc['journal_head']}`",
+        "",
+    ]
+    c = inc.get("criterion")
+    if c:
+        out += [
+            "## Stop criterion", "",
+            f"**{c.get('metric')}** ({c.get('title')}, rule `{c.get('rule')}`): "
+            f"canary {_v(c.get('canary'))}, baseline {_v(c.get('baseline'))}, "
+            f"threshold {_v(c.get('threshold'))}, in breach {_v(c.get('breach_s'))}s "
+            f"of {_v(c.get('required_s'))}s required.", "",
+            f"> {c.get('reason')}", "",
+        ]
+    snap = inc.get("metrics_snapshot") or {}
+    if snap:
+        out += ["## Metrics at trigger time", "",
+                "| metric | state | canary | baseline | threshold | recent canary values |",
+                "|---|---|---|---|---|---|"]
+        for m in snap.values():
+            recent = ", ".join(_v(p[1]) for p in m.get("series", [])[-8:])
+            out.append(f"| {m.get('metric')} | {m.get('state')} | {_v(m.get('canary'))} | "
+                       f"{_v(m.get('baseline'))} | {_v(m.get('threshold'))} | {recent} |")
+        out.append("")
+    out += ["## Timeline", "", f"({inc['metric_polls']} metric polls omitted; see the session log)", ""]
+    out += [f"- `{t['utc']}` #{t['seq']} {t['actor']}: {t['summary']}" for t in inc["timeline"]]
+    return "\n".join(out) + "\n"
+
+
+def write_incident(inc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write ``incident-<release>.md`` and ``.json`` atomically; safe to repeat."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = "incident-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in inc["release"])
+    md, js = out_dir / f"{stem}.md", out_dir / f"{stem}.json"
+    for path, text in ((md, render_markdown(inc)), (js, json.dumps(inc, indent=2) + "\n")):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return md, js
+
+
+async def post_incident(ctx: CheckContext, url: str, inc: dict[str, Any], timeout: float) -> tuple[bool, str]:
+    from gonogo.runner import describe_error
+
+    try:
+        resp = await ctx.http.post(url, json=inc, timeout=timeout)
+    except Exception as exc:
+        return False, ctx.redactor.text(describe_error(exc))
+    return 200 <= resp.status_code < 300, f"HTTP {resp.status_code}"

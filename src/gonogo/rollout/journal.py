@@ -1,0 +1,294 @@
+"""The session journal: append-only, hash-chained events, the rollout's source of truth.
+
+Each event is one JSON line written in a canonical form (sorted keys, no spaces,
+ASCII only) and fsync'd before ``append`` returns. ``hash`` is the SHA-256 of the
+canonical JSON of ``{seq, time, actor, kind, data, prev}``, and ``prev`` is the
+previous event's hash, so any edit, insertion, removal or reordering breaks the
+chain. Because a line must also *be* the canonical serialisation of what it holds,
+changing any single byte (even whitespace) is detected by ``verify``.
+
+A crash can leave a torn last line (no newline, or not JSON). Opening the journal
+moves such a line to ``events.jsonl.torn`` with a warning; the events before it are
+untouched. A bad line anywhere else is corruption: ``read`` refuses it and
+``verify`` names it.
+
+``JournalStore`` is the interface the engine writes through, so that a PostgreSQL
+store (shared sessions) can stand beside ``FileJournal``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+GENESIS = "0" * 64
+EVENTS_FILE = "events.jsonl"
+TORN_SUFFIX = ".torn"
+KILL_ENV = "GONOGO_TEST_KILL_AT"  # test hook: "after:KIND:N", "before:KIND:N", "torn:KIND:N"
+
+
+class JournalError(Exception):
+    """The journal cannot be opened, read or written; the message names where."""
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def chain_hash(seq: int, time: float, actor: str, kind: str, data: Any, prev: str) -> str:
+    body = {"seq": seq, "time": time, "actor": actor, "kind": kind, "data": data, "prev": prev}
+    return hashlib.sha256(canonical(body).encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    time: float  # unix time (UTC)
+    actor: str
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    prev_hash: str = GENESIS
+    hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "actor": self.actor,
+            "kind": self.kind,
+            "data": self.data,
+            "prev": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    def line(self) -> str:
+        return canonical(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Event:
+        return cls(
+            seq=int(raw["seq"]),
+            time=float(raw["time"]),
+            actor=str(raw["actor"]),
+            kind=str(raw["kind"]),
+            data=dict(raw["data"]),
+            prev_hash=str(raw["prev"]),
+            hash=str(raw["hash"]),
+        )
+
+
+def make_event(seq: int, time: float, actor: str, kind: str, data: Any, prev: str) -> Event:
+    data = json.loads(canonical(data))  # plain JSON types only, as it will read back
+    return Event(seq, time, actor, kind, data, prev, chain_hash(seq, time, actor, kind, data, prev))
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    events: int
+    first_bad: int | None = None  # the 1-based line number of the first bad event
+    problem: str = ""
+
+
+def verify_lines(lines: list[bytes]) -> Verification:
+    """Check the canonical form, sequence numbers and hash chain of raw lines."""
+    prev = GENESIS
+    for n, raw in enumerate(lines, start=1):
+        if not raw.endswith(b"\n"):
+            return Verification(False, n - 1, n, f"event {n}: incomplete last line (torn write)")
+        try:
+            text = raw[:-1].decode("ascii")
+            obj = json.loads(text)
+            event = Event.from_dict(obj)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            return Verification(False, n - 1, n, f"event {n}: not a valid journal record")
+        if text != canonical(obj) or set(obj) != {"seq", "time", "actor", "kind", "data", "prev", "hash"}:
+            return Verification(False, n - 1, n, f"event {n} ({event.kind}): edited (not canonical)")
+        if event.seq != n:
+            return Verification(False, n - 1, n, f"event {n}: sequence number {event.seq}, expected {n}")
+        if event.prev_hash != prev:
+            return Verification(False, n - 1, n, f"event {n} ({event.kind}): chain broken (prev hash)")
+        expected = chain_hash(obj["seq"], obj["time"], obj["actor"], obj["kind"], obj["data"], prev)
+        if event.hash != expected:
+            return Verification(False, n - 1, n, f"event {n} ({event.kind}): content edited (hash mismatch)")
+        prev = event.hash
+    return Verification(True, len(lines))
+
+
+class JournalStore(Protocol):
+    """Where a session's events live (a directory here; PostgreSQL for shared sessions)."""
+
+    location: str
+
+    def append(self, kind: str, data: Mapping[str, Any], actor: str, time: float) -> Event: ...
+
+    def read(self) -> list[Event]: ...
+
+    def verify(self) -> Verification: ...
+
+    def close(self) -> None: ...
+
+
+def _split_lines(raw: bytes) -> list[bytes]:
+    return raw.splitlines(keepends=True)
+
+
+class FileJournal:
+    """A session directory holding ``events.jsonl``."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, warn: Callable[[str], None] | None = None) -> None:
+        self.dir = Path(directory)
+        self.location = str(self.dir)
+        self.path = self.dir / EVENTS_FILE
+        self._warn = warn or (lambda _msg: None)
+        self._kill = _parse_kill(os.environ.get(KILL_ENV, ""))
+        self._kind_counts: dict[str, int] = {}
+        created = not self.dir.exists()
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if created:
+                _fsync_dir(self.dir.parent)
+            fresh = not self.path.exists()
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            if fresh:
+                os.fsync(self._fd)
+                _fsync_dir(self.dir)
+        except OSError as exc:
+            raise JournalError(f"cannot open session {self.dir}: {exc.strerror}") from None
+        self._events = self._load()
+        for ev in self._events:
+            self._kind_counts[ev.kind] = self._kind_counts.get(ev.kind, 0) + 1
+
+    # Reading ----------------------------------------------------------
+    def _load(self) -> list[Event]:
+        raw = self.path.read_bytes()
+        lines = _split_lines(raw)
+        if lines and (not lines[-1].endswith(b"\n") or not _parses(lines[-1])):
+            self._set_aside(lines[-1], len(raw) - len(lines[-1]))
+            lines = lines[:-1]
+        check = verify_lines(lines)
+        if not check.ok:
+            raise JournalError(f"{self.path}: {check.problem}; run `gonogo log verify {self.dir}`")
+        return [Event.from_dict(json.loads(line)) for line in lines]
+
+    def _set_aside(self, torn: bytes, keep: int) -> None:
+        torn_path = self.path.with_name(EVENTS_FILE + TORN_SUFFIX)
+        with open(torn_path, "ab") as fh:
+            fh.write(torn if torn.endswith(b"\n") else torn + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.ftruncate(self._fd, keep)
+        os.fsync(self._fd)
+        self._warn(
+            f"journal {self.path}: the last line was torn by a crash ({len(torn)} bytes); "
+            f"set aside in {torn_path.name}"
+        )
+
+    def read(self) -> list[Event]:
+        return list(self._events)
+
+    def verify(self) -> Verification:
+        return verify_file(self.path)
+
+    # Writing ----------------------------------------------------------
+    def append(self, kind: str, data: Mapping[str, Any], actor: str, time: float) -> Event:
+        last = self._events[-1] if self._events else None
+        event = make_event(
+            (last.seq if last else 0) + 1, time, actor, kind, data, last.hash if last else GENESIS
+        )
+        count = self._kind_counts.get(kind, 0) + 1
+        payload = (event.line() + "\n").encode("ascii")
+        self._maybe_kill("before", kind, count, payload)
+        try:
+            written = os.write(self._fd, payload)
+            if written != len(payload):
+                raise OSError(0, "short write")
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot write to {self.path}: {exc.strerror}") from None
+        self._events.append(event)
+        self._kind_counts[kind] = count
+        self._maybe_kill("after", kind, count, payload)
+        return event
+
+    def _maybe_kill(self, when: str, kind: str, count: int, payload: bytes) -> None:
+        if self._kill is None:
+            return
+        k_when, k_kind, k_count = self._kill
+        if k_kind not in (kind, "*") or k_count != count:
+            return
+        if k_when == "torn" and when == "before":
+            os.write(self._fd, payload[: max(1, len(payload) // 2)])
+            os.fsync(self._fd)
+            os.kill(os.getpid(), signal.SIGKILL)
+        if k_when == when:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_kill(spec: str) -> tuple[str, str, int] | None:
+    parts = spec.split(":")
+    if len(parts) != 3 or parts[0] not in ("before", "after", "torn"):
+        return None
+    try:
+        return parts[0], parts[1], int(parts[2])
+    except ValueError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def session_file(session: str | os.PathLike[str]) -> Path:
+    p = Path(session)
+    return p / EVENTS_FILE if p.is_dir() else p
+
+
+def verify_file(path: str | os.PathLike[str]) -> Verification:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return Verification(False, 0, None, f"cannot read {path}: {exc.strerror}")
+    return verify_lines(_split_lines(raw))
+
+
+def read_events(session: str | os.PathLike[str]) -> list[Event]:
+    """Read a session's events without opening it for writing (exports, watchers)."""
+    path = session_file(session)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise JournalError(f"cannot read {path}: {exc.strerror}") from None
+    lines = _split_lines(raw)
+    if lines and not lines[-1].endswith(b"\n"):
+        lines = lines[:-1]  # a torn tail is set aside when the session is next opened
+    check = verify_lines(lines)
+    if not check.ok:
+        raise JournalError(f"{path}: {check.problem}")
+    return [Event.from_dict(json.loads(line)) for line in lines]

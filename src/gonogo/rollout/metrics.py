@@ -1,0 +1,169 @@
+"""Metrics sources: where the canary and baseline values of each metric come from.
+
+``MetricsSource.poll(metrics, now)`` returns one ``Reading`` per metric id: the
+latest canary and baseline values, or ``None`` with an error when the source has
+no data. It never raises for an unreachable server: that is an inconclusive
+reading, judged by the rules, not a crash.
+
+- ``PrometheusSource`` (prometheus-api-client, a blocking client, so every query
+  runs in a worker thread): range queries fetched incrementally — the first poll
+  reads back over the metric's window, later polls only the steps since the last
+  point seen.
+- ``SandboxSource``: ``GET /admin/metrics`` on the sandbox gateway's admin address,
+  which reports the fleet's current canary and baseline values per metric key, so
+  it works whether the fleet runs in this process or another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gonogo.config import CanaryMetric, Plan
+from gonogo.context import CheckContext
+from gonogo.runner import describe_error
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    canary: float | None
+    baseline: float | None
+    error: str = ""
+
+
+class MetricsSource(Protocol):
+    async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+class SandboxSource:
+    def __init__(self, plan: Plan, ctx: CheckContext) -> None:
+        self.plan = plan
+        self.ctx = ctx
+
+    async def _url(self) -> str:
+        c = self.plan.canary
+        gw = self.plan.integrations.gateway
+        if c.url is not None:
+            base = await self.ctx.resolver.value(c.url)
+        elif gw is not None and gw.admin_url is not None:
+            base = await self.ctx.resolver.value(gw.admin_url)
+        else:
+            raise ValueError("sandbox metrics: set canary.url or integrations.gateway.admin_url")
+        base = base.rstrip("/")
+        return base if base.endswith("/admin/metrics") else base + "/admin/metrics"
+
+    async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
+        try:
+            resp = await self.ctx.http.get(await self._url(), timeout=self.plan.canary.interval.seconds)
+            resp.raise_for_status()
+            payload = resp.json()
+            table = payload["metrics"]
+        except Exception as exc:
+            why = self.ctx.redactor.text(describe_error(exc))
+            return {m.id: Reading(None, None, why) for m in metrics}
+        out: dict[str, Reading] = {}
+        for m in metrics:
+            key = m.sandbox or m.id
+            row = table.get(key) if isinstance(table, dict) else None
+            if not isinstance(row, dict):
+                out[m.id] = Reading(None, None, f"the sandbox reports no metric {key!r}")
+                continue
+            out[m.id] = Reading(_num(row.get("canary")), _num(row.get("baseline")))
+        return out
+
+    async def aclose(self) -> None:
+        return None
+
+
+class PrometheusSource:
+    def __init__(self, plan: Plan, ctx: CheckContext) -> None:
+        self.plan = plan
+        self.ctx = ctx
+        self._client: Any = None
+        self._last: dict[str, tuple[float, float]] = {}  # query -> (timestamp, value) last seen
+
+    def _connect(self) -> Any:
+        if self._client is None:
+            from prometheus_api_client import PrometheusConnect
+            from urllib3.util.retry import Retry
+
+            prom = self.plan.integrations.prometheus
+            url = self.plan.canary.url or (prom.url if prom else None)
+            if url is None:
+                raise ValueError("no [integrations.prometheus] url for the canary metrics")
+            self._client = PrometheusConnect(
+                url=self.ctx.resolver.value_sync(url), disable_ssl=False,
+                retry=Retry(total=0), timeout=max(1, int(self.plan.canary.interval.seconds)),
+            )
+        return self._client
+
+    def _fetch(self, query: str, now: float, window: float) -> float | None:
+        """Fetch the steps since the last point seen (or the window), return the newest."""
+        client = self._connect()
+        step = self.plan.canary.step.seconds
+        last = self._last.get(query)
+        start = max(now - window, last[0] + step) if last else now - window
+        if start > now:
+            return last[1] if last else None
+        data = client.custom_query_range(
+            query,
+            start_time=dt.datetime.fromtimestamp(start, dt.UTC),
+            end_time=dt.datetime.fromtimestamp(now, dt.UTC),
+            step=f"{max(step, 0.001):g}s",
+        )
+        points = [(float(t), _num(v)) for series in data[:1] for t, v in series.get("values", [])]
+        points = [(t, v) for t, v in points if v is not None]
+        if points:
+            self._last[query] = points[-1]  # type: ignore[assignment]
+            return points[-1][1]
+        if last and now - last[0] <= 2 * step:
+            return last[1]
+        return None
+
+    def _poll_sync(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
+        out: dict[str, Reading] = {}
+        for m in metrics:
+            try:
+                canary = self._fetch(m.canary, now, m.window.seconds)
+                baseline = self._fetch(m.baseline, now, m.window.seconds) if m.baseline else None
+            except Exception as exc:  # unreachable, bad query, HTTP error: no data, named
+                self._last.pop(m.canary, None)
+                out[m.id] = Reading(None, None, self.ctx.redactor.text(_prom_error(exc)))
+                continue
+            out[m.id] = Reading(canary, baseline, "" if canary is not None else "no data for the canary query")
+        return out
+
+    async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
+        return await asyncio.to_thread(self._poll_sync, metrics, now)
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and getattr(client, "_session", None) is not None:
+            await asyncio.to_thread(client._session.close)
+
+
+def _prom_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if "ConnectionError" in name or "MaxRetry" in name or "NewConnection" in str(exc):
+        return "Prometheus unreachable"
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"Prometheus query failed: {name}" + (f": {text}" if text else "")
+
+
+def make_source(plan: Plan, ctx: CheckContext) -> MetricsSource:
+    if plan.canary.source == "sandbox":
+        return SandboxSource(plan, ctx)
+    return PrometheusSource(plan, ctx)

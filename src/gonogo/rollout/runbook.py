@@ -1,0 +1,113 @@
+"""The rollback runbook's step actions (seed §3.2).
+
+``execute(step, engine)`` carries out one step and returns ``(ok, detail)``, or
+``None`` when the step waits for the operator (a manual step, or a manual traffic
+driver). The engine journals the start and the outcome; a failed step is retried or
+skipped only by an explicit operator decision (``Engine.runbook_decision``).
+Steps must be safe to run again: a crash mid-step re-runs it on resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TYPE_CHECKING
+
+from gonogo.config import RunbookStep
+from gonogo.runner import describe_error
+from gonogo.rollout.traffic import _killpg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.rollout.engine import Engine
+
+Outcome = tuple[bool, str] | None
+OUTPUT_LIMIT = 1500
+
+
+async def execute(step: RunbookStep, engine: Engine) -> Outcome:
+    try:
+        if step.action == "shift_traffic":
+            return await _shift(step, engine)
+        if step.action == "checks":
+            return await _checks(step, engine)
+        if step.action == "command":
+            return await _command(step, engine)
+        if step.action == "incident":
+            return await _incident(step, engine)
+        return None  # manual: the operator confirms with Engine.confirm_step
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a step that breaks is a failed step, never a crash
+        return False, engine.ctx.redactor.text(describe_error(exc))
+
+
+async def _shift(step: RunbookStep, engine: Engine) -> Outcome:
+    release = engine.plan.release
+    target = release.previous or "the previous stable release"
+    engine.emit("traffic_intended", {"weight": 0.0, "stage": "rollback", "purpose": "rollback"})
+    if engine.traffic.needs_confirmation:
+        return None
+    shift = await asyncio.wait_for(
+        engine.traffic.shift(0.0, "rollback", release.name), step.timeout.seconds
+    )
+    if not shift.confirmed:
+        engine.emit("traffic_failed", {"weight": 0.0, "stage": "rollback", "error": shift.detail})
+        return False, f"traffic not shifted: {shift.detail}"
+    engine.emit("traffic_confirmed", {"weight": 0.0, "stage": "rollback", "detail": shift.detail})
+    return True, f"all traffic on {target} (canary 0%)"
+
+
+async def _checks(step: RunbookStep, engine: Engine) -> Outcome:
+    ids = engine.plan.expand(step.checks)
+    if not ids:
+        return True, "no checks configured"
+    await asyncio.wait_for(engine.run_checks(ids), step.timeout.seconds)
+    results = engine.state.results
+    bad = [i for i in ids if i in results and results[i].required and not results[i].status.ok]
+    if bad:
+        return False, "failing: " + ", ".join(f"{i} ({results[i].summary})" for i in bad)
+    return True, f"{len(ids)} check(s) green"
+
+
+async def _command(step: RunbookStep, engine: Engine) -> Outcome:
+    release = engine.plan.release
+    argv = [a.replace("{release}", release.name).replace("{previous}", release.previous)
+            for a in step.command]
+    red = engine.ctx.redactor
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=engine.ctx.base_dir, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return False, f"cannot start {argv[0]}: {exc.strerror or exc}"
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), step.timeout.seconds)
+    except TimeoutError:
+        _killpg(proc)
+        await proc.wait()
+        return False, f"{argv[0]} still running after {step.timeout}; killed"
+    except asyncio.CancelledError:
+        _killpg(proc)
+        await proc.wait()
+        raise
+    text = red.text(out.decode("utf-8", "replace").strip())[-OUTPUT_LIMIT:]
+    detail = f"{os.path.basename(argv[0])} exited {proc.returncode}" + (f": {text}" if text else "")
+    return proc.returncode == 0, detail
+
+
+async def _incident(step: RunbookStep, engine: Engine) -> Outcome:
+    from gonogo.rollout.incident import build_incident, post_incident, write_incident
+
+    incident = build_incident(engine.plan, engine.journal.read(), engine.state)
+    out_dir = engine.session_dir / step.out_dir
+    md, js = await asyncio.to_thread(write_incident, incident, out_dir)
+    detail = f"incident written: {md} and {js.name}"
+    if step.webhook is not None:
+        url = await engine.ctx.resolver.value(step.webhook)
+        ok, why = await post_incident(engine.ctx, url, incident, step.timeout.seconds)
+        if not ok:
+            return False, f"{detail}; webhook failed: {why}"
+        detail += f"; posted ({why})"
+    return True, detail
