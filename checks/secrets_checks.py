@@ -245,7 +245,7 @@ class SecretConsistent:
         for service, value in values.items():
             groups.setdefault(ctx.hasher.digest(value), []).append(service)
         # Largest group first: the odd ones out are what the operator must fix.
-        ordered = sorted(groups.values(), key=lambda g: (-len(g), g))
+        ordered = sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g))
         evidence: dict[str, Any] = {
             "groups": ordered,
             "missing": missing,
@@ -303,7 +303,7 @@ def entropy_bits(value: str) -> float:
     by_pool = len(value) * math.log2(max(pool, 2))
     counts = Counter(value)
     shannon = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-    return min(by_pool, shannon * len(value))
+    return max(0.0, min(by_pool, shannon * len(value)))  # max: never print '-0'
 
 
 class DbCredentials:
