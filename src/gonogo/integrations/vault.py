@@ -59,3 +59,41 @@ def vault_handle(ctx: CheckContext) -> VaultHandle:
 
 def make_vault_reader(ctx: CheckContext) -> Any:
     return vault_handle(ctx).read_kv
+
+
+def lookup_self(ctx: CheckContext) -> dict[str, Any]:
+    """Token lookup-self (GET /v1/auth/token/lookup-self): the token's own metadata."""
+    response = vault_handle(ctx).client().auth.token.lookup_self()
+    return dict(response.get("data") or {})
+
+
+def read_metadata(ctx: CheckContext, mount: str, path: str) -> dict[str, Any]:
+    """KV v2 metadata (GET /v1/{mount}/metadata/{path}); never returns values."""
+    response = vault_handle(ctx).client().secrets.kv.v2.read_secret_metadata(
+        path=path, mount_point=mount
+    )
+    return dict(response.get("data") or {})
+
+
+def describe_vault_error(exc: BaseException) -> str | None:
+    """An operator-facing line for hvac/requests failures, or None if not one of them."""
+    import hvac.exceptions as hx
+    import requests
+
+    if isinstance(exc, hx.Forbidden):
+        return "permission denied (403): token invalid, expired or lacking the policy"
+    if isinstance(exc, hx.Unauthorized):
+        return "unauthorized (401)"
+    if isinstance(exc, hx.InvalidPath):
+        return "not found (404)"
+    if isinstance(exc, hx.VaultDown):
+        return "Vault is sealed or down (503)"
+    if isinstance(exc, hx.VaultError):
+        return f"Vault error: {type(exc).__name__}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out waiting for Vault"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "cannot connect to Vault"
+    if isinstance(exc, requests.exceptions.RequestException):
+        return f"request to Vault failed: {type(exc).__name__}"
+    return None
