@@ -1,0 +1,155 @@
+"""Real servers the fleet starts when the machine has them: PostgreSQL, Prometheus,
+Alertmanager. Where a binary is missing, that part is skipped and the reason kept
+in ``notes`` (the checks that need it then report, never fake, the gap).
+
+Prometheus scrapes every service and the gateway (one job per service), so the
+``target-down`` scenario (analytics' exporter failing) shows as ``up == 0``.
+These runners block (subprocesses, readiness polling), so they run on a private
+thread pool that is shut down with the fleet: nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gonogo.sandbox.layout import Layout
+from gonogo.sandbox.state import SandboxState
+
+log = logging.getLogger("gonogo.sandbox")
+T = TypeVar("T")
+SCRAPE_INTERVAL = "2s"
+PG_DBNAME = "gonogo"
+
+ALERTMANAGER_YML = """\
+# Sandbox Alertmanager: a pager for critical alerts, Slack for warnings, email for info.
+global:
+  resolve_timeout: 5m
+  smtp_smarthost: '127.0.0.1:2525'
+  smtp_from: 'alerts@sandbox.invalid'
+  slack_api_url: 'http://127.0.0.1:9/slack-webhook'
+route:
+  receiver: pager
+  group_by: ['alertname', 'service']
+  routes:
+    - receiver: slack
+      matchers: ['severity="warning"']
+    - receiver: email
+      matchers: ['severity="info"']
+receivers:
+  - name: pager
+    pagerduty_configs:
+      - routing_key: 'sandbox-demo-routing-key'
+  - name: slack
+    slack_configs:
+      - channel: '#release-alerts'
+  - name: email
+    email_configs:
+      - to: 'oncall@sandbox.invalid'
+"""
+
+
+class Externals:
+    def __init__(self, state: SandboxState, layout: Layout, runtime_dir: Path) -> None:
+        self.state = state
+        self.layout = layout
+        self.runtime_dir = runtime_dir
+        self.notes: list[str] = []
+        self.pg: Any = None
+        self.prometheus: Any = None
+        self.alertmanager: Any = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="gonogo-ext")
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def start(self) -> None:
+        integ = self.layout.integrations
+        jobs = []
+        if "postgres" in integ:
+            jobs.append(self._start_pg())
+        if "prometheus" in integ:
+            jobs.append(self._start_prometheus())
+        if "alertmanager" in integ:
+            jobs.append(self._start_alertmanager())
+        await asyncio.gather(*jobs)
+
+    async def _start_pg(self) -> None:
+        from gonogo.sandbox.pgcluster import PgCluster, PgClusterError
+
+        reason = PgCluster.missing_reason()
+        if reason:
+            self.notes.append(f"PostgreSQL not started: {reason}; database checks are skipped")
+            return
+        pg = PgCluster(
+            port=self.layout.integrations["postgres"].port,
+            user=self.state.secrets["postgres_user"],
+            password=self.state.secrets["postgres_password"],
+            dbname=PG_DBNAME,
+        )
+        try:
+            await self._blocking(pg.start)
+            await self._blocking(pg.apply_scenario, self.state.scenario)
+        except PgClusterError as exc:
+            self.notes.append(f"PostgreSQL failed to start: {exc}")
+            await self._blocking(pg.stop)
+            return
+        self.pg = pg
+
+    async def _start_prometheus(self) -> None:
+        from gonogo.sandbox.standins.prometheus import PrometheusServer, ServerError
+
+        reason = PrometheusServer.missing_reason()
+        if reason:
+            self.notes.append(f"Prometheus not started: {reason}")
+            return
+        targets = {name: [f"{a.host}:{a.port}"] for name, a in self.layout.services.items()}
+        targets["gateway"] = [f"{self.layout.gateway.host}:{self.layout.gateway.port}"]
+        server = PrometheusServer(
+            targets, port=self.layout.integrations["prometheus"].port, scrape_interval=SCRAPE_INTERVAL
+        )
+        try:
+            await self._blocking(server.start)
+        except ServerError as exc:
+            self.notes.append(f"Prometheus failed to start: {exc}")
+            await self._blocking(server.stop)
+            return
+        self.prometheus = server
+
+    async def _start_alertmanager(self) -> None:
+        from gonogo.sandbox.standins.prometheus import AlertmanagerServer, ServerError
+
+        reason = AlertmanagerServer.missing_reason()
+        if reason:
+            self.notes.append(f"Alertmanager not started: {reason}")
+            return
+        server = AlertmanagerServer(ALERTMANAGER_YML, port=self.layout.integrations["alertmanager"].port)
+        try:
+            await self._blocking(server.start)
+        except ServerError as exc:
+            self.notes.append(f"Alertmanager failed to start: {exc}")
+            await self._blocking(server.stop)
+            return
+        self.alertmanager = server
+
+    async def apply_scenario(self, name: str) -> None:
+        if self.pg is not None:
+            try:
+                await self._blocking(self.pg.apply_scenario, name)
+            except Exception as exc:  # a reseed failure must not take the fleet down
+                log.warning("PostgreSQL reseed for %s failed: %s", name, type(exc).__name__)
+
+    async def stop(self) -> None:
+        for attr in ("prometheus", "alertmanager", "pg"):
+            server = getattr(self, attr)
+            if server is not None:
+                try:
+                    await self._blocking(server.stop)
+                except Exception as exc:  # keep stopping the others
+                    log.warning("stopping %s failed: %s", attr, exc)
+                setattr(self, attr, None)
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,118 @@
+"""Where each part of the fleet listens, read from a sandbox config.
+
+The fleet listens where the config's checks will look: each ``[[services]]``
+health URL, the gateway's public and admin URLs and each integration's URL. Only
+those addresses are read here (plain ``tomllib``), so the fleet starts even while a
+check kind named in the config is not installed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_RUNTIME_DIR = "/tmp/gonogo-sandbox"
+
+
+class LayoutError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    source: str
+    commit: str
+    services: dict[str, Address]  # service name -> where it listens
+    gateway: Address
+    admin: Address
+    integrations: dict[str, Address] = field(default_factory=dict)  # vault, github, ...
+    volumes: tuple[str, ...] = ()  # every [[services]].volumes name
+
+    def all_addresses(self) -> list[tuple[str, Address]]:
+        out = [(f"service {n}", a) for n, a in self.services.items()]
+        out += [("gateway", self.gateway), ("gateway admin", self.admin)]
+        out += [(n, a) for n, a in self.integrations.items()]
+        return out
+
+
+def builtin_config() -> Path:
+    """The sandbox.toml shipped inside the package (works from a wheel too)."""
+    return Path(str(resources.files("gonogo").joinpath("data", "sandbox.toml")))
+
+
+def _address(url: Any, where: str, source: str) -> Address:
+    if not isinstance(url, str) or url.partition(":")[0] in ("env", "file", "vault"):
+        raise LayoutError(f"{source}: {where}: the sandbox needs a literal http URL")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.port is None:
+        raise LayoutError(f"{source}: {where}: expected http://HOST:PORT/..., got {url[:80]!r}")
+    return Address(parts.hostname, parts.port)
+
+
+# integration name -> the key holding its URL in [integrations.NAME]
+_INTEGRATION_URL_KEYS = {
+    "weaviate": "url",
+    "vault": "url",
+    "github": "api_url",
+    "grafana": "url",
+    "loki": "url",
+    "jaeger": "url",
+    "prometheus": "url",
+    "alertmanager": "url",
+}
+
+
+def load_layout(path: str | Path | None = None) -> Layout:
+    src = Path(path) if path is not None else builtin_config()
+    source = str(src)
+    try:
+        data = tomllib.loads(src.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LayoutError(f"{source}: cannot read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LayoutError(f"{source}: not valid TOML: {exc}") from None
+    services: dict[str, Address] = {}
+    volumes: list[str] = []
+    for i, svc in enumerate(data.get("services", [])):
+        volumes += [v for v in svc.get("volumes", []) if isinstance(v, str)]
+        name = svc.get("name")
+        if not isinstance(name, str):
+            raise LayoutError(f"{source}: services[{i}].name: missing")
+        services[name] = _address(svc.get("health_url"), f"services[{i}].health_url", source)
+    integ = data.get("integrations", {})
+    gw = integ.get("gateway", {})
+    gateway = _address(gw.get("public_url"), "integrations.gateway.public_url", source)
+    admin = _address(gw.get("admin_url"), "integrations.gateway.admin_url", source)
+    others: dict[str, Address] = {}
+    for name, key in _INTEGRATION_URL_KEYS.items():
+        if name in integ and key in integ[name]:
+            others[name] = _address(integ[name][key], f"integrations.{name}.{key}", source)
+    pg = integ.get("postgres")
+    if isinstance(pg, dict) and isinstance(pg.get("port"), int):
+        host = pg.get("host", "127.0.0.1")
+        others["postgres"] = Address(host if isinstance(host, str) else "127.0.0.1", pg["port"])
+    seen: dict[Address, str] = {}
+    for what, addr in [(f"service {n}", a) for n, a in services.items()] + [
+        ("gateway", gateway),
+        ("gateway admin", admin),
+        *others.items(),
+    ]:
+        if addr in seen:
+            raise LayoutError(f"{source}: {what} and {seen[addr]} share {addr.host}:{addr.port}")
+        seen[addr] = what
+    commit = str(data.get("release", {}).get("commit", "0cab782"))
+    return Layout(source, commit, services, gateway, admin, others, tuple(dict.fromkeys(volumes)))

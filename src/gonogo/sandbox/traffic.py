@@ -1,0 +1,103 @@
+"""Synthetic user traffic sent through the public gateway.
+
+A modest, steady rate (the machine is shared): mostly reads across the public
+services, some writes and document uploads (which feed the OCR worker's queue),
+and a few requests with a bad token, so auth failures have a realistic floor.
+The gateway decides each request's track, so canary volume follows the weight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import aiohttp
+
+from gonogo.sandbox import tokens
+from gonogo.sandbox.services import PUBLIC, TRACK_HEADER, FleetContext
+from gonogo.sandbox.window import Sample
+
+DEFAULT_RATE = 15.0  # requests per real second
+MAX_IN_FLIGHT = 16
+BAD_TOKEN_SHARE = 0.005
+WRITE_PATHS = ("/api/transactions/transactions", "/api/documents/documents")
+WORDS = ("invoice", "payslip", "lease", "receipt", "statement", "contract")
+
+
+class TrafficGenerator:
+    def __init__(self, fleet: FleetContext, rate: float = DEFAULT_RATE) -> None:
+        self.fleet = fleet
+        self.rate = rate
+        self.rng = random.Random(42)
+        self.base = fleet.layout.gateway.url
+        self.sent = 0
+        self._token = ""
+        self._bad = 0.0
+
+    def _auth(self) -> tuple[str, bool]:
+        """An Authorization header; a bad one BAD_TOKEN_SHARE of the time."""
+        if not self._token:
+            self._token = tokens.mint(self.fleet.state.secrets["auth_secret_key"], "usr_synthetic")
+        self._bad += BAD_TOKEN_SHARE
+        if self._bad >= 1.0:
+            self._bad -= 1.0
+            return "Bearer expired.or.forged", True
+        return f"Bearer {self._token}", False
+
+    def _pick(self) -> tuple[str, str, dict[str, object] | None]:
+        r = self.rng.random()
+        if r < 0.12:
+            return "POST", "/api/transactions/transactions", {
+                "description": self.rng.choice(["grocer", "rent", "rail", "cafe"]),
+                "amount": round(self.rng.uniform(2, 900), 2),
+            }
+        if r < 0.20:
+            word = self.rng.choice(WORDS)
+            return "POST", "/api/documents/documents", {"name": f"{word}.pdf", "content": f"scanned {word}"}
+        if r < 0.28:
+            return "GET", f"/api/qna/search?q={self.rng.choice(WORDS)}", None
+        service = self.rng.choice([s for s in PUBLIC if s != "web-portal"])
+        return "GET", f"/api/{service}/items", None
+
+    async def _one(self, sem: asyncio.Semaphore) -> None:
+        method, path, body = self._pick()
+        auth, _ = self._auth()
+        started = time.perf_counter()
+        sim_t, real_t = self.fleet.state.now(), time.monotonic()
+        status, track, write_failed = 0, "baseline", False
+        try:
+            async with self.fleet.session.request(
+                method, self.base + path, json=body, headers={"Authorization": auth}
+            ) as resp:
+                await resp.read()
+                status = resp.status
+                track = resp.headers.get(TRACK_HEADER, "baseline")
+                write_failed = resp.headers.get("X-Write-Failed") == "1"
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        finally:
+            sem.release()
+        if status == 404 or track not in ("canary", "baseline"):
+            return
+        latency = (time.perf_counter() - started) * 1000
+        self.fleet.window.record(
+            Sample(sim_t, real_t, track, status, latency, status == 401, write_failed)
+        )
+        self.sent += 1
+
+    async def run(self) -> None:
+        sem = asyncio.Semaphore(MAX_IN_FLIGHT)
+        interval = 1.0 / self.rate
+        next_at = time.monotonic()
+        while True:
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                next_at = time.monotonic()  # fell behind (busy machine): do not burst
+            if sem.locked():
+                continue  # the fleet is slow; shed load instead of queueing
+            await sem.acquire()
+            self.fleet.spawn(self._one(sem))
