@@ -16,7 +16,9 @@ Rules (``CanaryMetric.rule``):
   1. the Mann-Kendall trend statistic is significant upwards (Z ≥ 2.326, one-sided
      p ≤ 0.01) — a rank test, so single outliers cannot fake or hide a trend;
   2. at least 60 % of successive differences are non-negative;
-  3. the rise over the judged span (Sen's median slope × span) exceeds ``threshold``.
+  3. the rise over the judged span (Sen's median slope × span) exceeds ``threshold``;
+  4. the most recent half of the window is still rising (Mann-Kendall Z ≥ 1.645,
+     p ≤ 0.05): a step up that has levelled off is not a backlog growing.
   It trips once the rising samples cover at least ``duration``.
 
 The other rules trip when the latest run of breaching samples has lasted at least
@@ -42,6 +44,7 @@ from gonogo.values import Duration
 EvalState = Literal["ok", "breaching", "tripped", "inconclusive"]
 SERIES_POINTS = 40
 MK_Z_CRITICAL = 2.326  # one-sided 99 %
+MK_Z_RECENT = 1.645  # one-sided 95 %, on the newer half of the window
 RISING_MIN_UP_FRACTION = 0.6
 
 
@@ -231,8 +234,13 @@ def _rising(metric, usable, speed, result):  # type: ignore[no-untyped-def]
     up = sum(1 for d in deltas if d >= 0) / len(deltas)
     span = ts[-1] - ts[0]
     rise = sen_slope(ts, values) * span
-    rising = z >= MK_Z_CRITICAL and up >= RISING_MIN_UP_FRACTION and rise > metric.threshold
+    recent = values[len(values) // 2:]
+    still = len(recent) < 3 or mann_kendall_z(recent) >= MK_Z_RECENT
+    rising = (z >= MK_Z_CRITICAL and up >= RISING_MIN_UP_FRACTION and rise > metric.threshold
+              and still)
     detail = f"rise {rise:.4g}{metric.unit} over {Duration(span)} (trend z={z:.2f}, {up:.0%} steps up)"
+    if z >= MK_Z_CRITICAL and not still:
+        detail += ", levelled off"
     if not rising:
         return result("ok", f"not rising: {detail}", latest, threshold=metric.threshold)
     state = "tripped" if span >= metric.duration.seconds else "breaching"

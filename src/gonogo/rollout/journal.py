@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -83,8 +84,22 @@ class Event:
         )
 
 
+def plain(value: Any) -> Any:
+    """JSON-safe data as it will read back: tuples become lists, non-finite floats
+    ``None``, anything else its text (a journal write must never fail on a value)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
 def make_event(seq: int, time: float, actor: str, kind: str, data: Any, prev: str) -> Event:
-    data = json.loads(canonical(data))  # plain JSON types only, as it will read back
+    data = plain(data)
     return Event(seq, time, actor, kind, data, prev, chain_hash(seq, time, actor, kind, data, prev))
 
 
