@@ -1,17 +1,20 @@
-"""HTTP check kinds: ``http_health``.
+"""HTTP check kinds: ``http_health`` (seed §1.4 "/health endpoints respond").
 
 Every request goes through the shared ``ctx.http`` client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import httpx
 import msgspec
 
+from gonogo.config import Service
 from gonogo.context import CheckContext
-from gonogo.model import Outcome, TransientError
+from gonogo.model import Outcome
 from gonogo.values import Duration
 
 
@@ -21,6 +24,9 @@ class HttpHealthParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     json_field: str = "status"  # dotted path in the JSON body; "" = no body condition
     json_equals: Any = "ok"
     latency_budget: Duration = Duration(1.0)
+    # Per request, so that one hung service is named as such while the others are
+    # still reported; keep it below the check's own timeout.
+    request_timeout: Duration = Duration(5.0)
 
 
 def json_path(body: Any, dotted: str) -> Any:
@@ -45,60 +51,57 @@ class HttpHealth:
             return Outcome.errored(f"unknown service(s) in config: {', '.join(sorted(missing))}")
         if not services:
             return Outcome.skipped("no services configured")
-        problems: list[str] = []
-        rows: dict[str, Any] = {}
-        for svc in services:
-            url = await ctx.resolver.value(svc.health_url)
-            started = time.perf_counter()
-            try:
-                response = await ctx.http.get(url)
-            except TransientError:
-                raise
-            except Exception as exc:  # one unreachable service is a finding, not a crash
-                from gonogo.runner import describe_error
-
-                problems.append(f"{svc.name}: {describe_error(exc)}")
-                rows[svc.name] = {"url": url, "error": describe_error(exc)}
-                continue
-            latency = time.perf_counter() - started
-            row: dict[str, Any] = {
-                "url": url,
-                "status": response.status_code,
-                "latency_ms": round(latency * 1000, 1),
-            }
-            body: Any = None
-            try:
-                body = response.json()
-            except ValueError:
-                pass
-            if isinstance(body, dict) and "version" in body:
-                row["version"] = str(body["version"])
-            rows[svc.name] = row
-            if response.status_code not in params.expect_status:
-                problems.append(
-                    f"{svc.name}: HTTP {response.status_code}, expected "
-                    + "/".join(map(str, params.expect_status))
-                )
-                continue
-            if params.json_field:
-                try:
-                    found = json_path(body, params.json_field)
-                except KeyError:
-                    problems.append(f"{svc.name}: body has no {params.json_field!r}")
-                    continue
-                if found != params.json_equals:
-                    problems.append(
-                        f"{svc.name}: {params.json_field}={found!r}, expected {params.json_equals!r}"
-                    )
-                    continue
-            if latency > params.latency_budget.seconds:
-                problems.append(
-                    f"{svc.name}: {latency * 1000:.0f}ms > budget {params.latency_budget}"
-                )
+        # All services at once: the check takes as long as the slowest, not the sum.
+        probes = await asyncio.gather(*(self._probe(svc, params, ctx) for svc in services))
+        problems = [p for _, _, p in probes if p]
+        rows = {name: row for name, row, _ in probes}
         if problems:
             head = problems[0] if len(problems) == 1 else f"{len(problems)}/{len(services)} unhealthy: {problems[0]}"
             return Outcome.failed(head, *problems, services=rows)
         return Outcome.passed(f"{len(services)} service(s) healthy", services=rows)
+
+    async def _probe(
+        self, svc: Service, params: HttpHealthParams, ctx: CheckContext
+    ) -> tuple[str, dict[str, Any], str]:
+        """(service, evidence row, problem or "")."""
+        url = await ctx.resolver.value(svc.health_url)
+        started = time.perf_counter()
+        try:
+            response = await ctx.http.get(url, timeout=params.request_timeout.seconds)
+        except httpx.HTTPError as exc:  # one unreachable service is a finding, not a crash
+            from gonogo.runner import describe_error
+
+            return svc.name, {"url": url, "error": describe_error(exc)}, f"{svc.name}: {describe_error(exc)}"
+        latency = time.perf_counter() - started
+        row: dict[str, Any] = {
+            "url": url,
+            "status": response.status_code,
+            "latency_ms": round(latency * 1000, 1),
+        }
+        body: Any = None
+        try:
+            body = response.json()
+        except ValueError:
+            pass
+        if isinstance(body, dict) and "version" in body:
+            row["version"] = str(body["version"])
+        if response.status_code not in params.expect_status:
+            expected = "/".join(map(str, params.expect_status))
+            return svc.name, row, f"{svc.name}: HTTP {response.status_code}, expected {expected}"
+        if params.json_field:
+            try:
+                found = json_path(body, params.json_field)
+            except KeyError:
+                return svc.name, row, f"{svc.name}: body has no {params.json_field!r}"
+            if found != params.json_equals:
+                return (
+                    svc.name,
+                    row,
+                    f"{svc.name}: {params.json_field}={found!r}, expected {params.json_equals!r}",
+                )
+        if latency > params.latency_budget.seconds:
+            return svc.name, row, f"{svc.name}: {latency * 1000:.0f}ms > budget {params.latency_budget}"
+        return svc.name, row, ""
 
 
 KINDS = [HttpHealth]
