@@ -120,6 +120,9 @@ def preview(state: RolloutState, plan: Plan, now: float, verdict: Verdict) -> Ad
         if current.signoff and current.signoff not in state.signoffs:
             blockers.append(f"sign-off needed: {current.signoff}")
         if current.analysis:
+            for m in plan_metrics(plan):
+                if m.id not in state.evaluations:
+                    blockers.append(f"metric {m.id} inconclusive: no data yet")
             for ev in state.evaluations.values():
                 if ev.state == "inconclusive":
                     blockers.append(f"metric {ev.metric_id} inconclusive: {ev.reason}")
