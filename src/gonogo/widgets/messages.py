@@ -8,7 +8,6 @@ the app talks to the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -35,11 +34,9 @@ class IntentFailed(Message):
         self.reason = reason
 
 
-@dataclass
 class CheckSelected(Message):
     """A check row was chosen (enter): open its detail screen."""
 
-    check_id: str
-
-    def __post_init__(self) -> None:
+    def __init__(self, check_id: str) -> None:
         super().__init__()
+        self.check_id = check_id
