@@ -50,7 +50,7 @@ class GitHub:
             reset = response.headers.get("x-ratelimit-reset", "")
             wait = ""
             if reset.isdigit():
-                wait = f"; resets in {max(0, int(reset) - int(time.time())) // 60 + 1}m"
+                wait = f"; resets in {(max(0, int(reset) - int(time.time())) + 59) // 60}m"
             raise GitHubError("rate_limit", f"GitHub API rate limit exhausted{wait} ({message})")
         if response.status_code == 401:
             raise GitHubError("auth", f"GitHub rejected the token (401 {message})")
