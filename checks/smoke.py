@@ -131,6 +131,11 @@ class Smoke:
     kind = "smoke"
     Params = SmokeParams
 
+    @staticmethod
+    def secret_refs(params: SmokeParams) -> list[SecretRef]:
+        """Header references are secrets too (the runner primes its redactor with them)."""
+        return [v.ref for step in params.steps for v in step.headers.values() if v.ref is not None]
+
     async def run(self, params: SmokeParams, ctx: CheckContext) -> Outcome:
         if params.base_url is not None:
             base = await ctx.resolver.value(params.base_url)

@@ -206,9 +206,20 @@ def prime_redactor(ctx: CheckContext, selected: Iterable[tuple[Gate, CheckSpec]]
     resolves the same secret, and its output would go out unscrubbed. Vault
     references are left to the checks that use them (resolving needs the network).
     """
+    from gonogo.registry import kinds
+
+    registry = kinds()
     refs = list(secret_refs(ctx.plan.integrations)) + list(secret_refs(ctx.plan.settings))
     for _, spec in selected:
         refs.extend(secret_refs(spec.params))
+        # A kind may hold secrets in fields typed otherwise (smoke headers are
+        # ``Value``s that may be references); it names them through this hook.
+        hook = getattr(registry.get(spec.kind), "secret_refs", None)
+        if hook is not None:
+            try:
+                refs.extend(hook(spec.params))
+            except Exception:  # a plugin's broken hook must not stop the run
+                pass
     for ref in dict.fromkeys(refs):
         if ref.scheme == "vault":
             continue
