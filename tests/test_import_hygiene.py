@@ -1,0 +1,88 @@
+"""The core is headless and start-up stays cheap (STYLE.md; issue 2 acceptance).
+
+Each probe runs in a fresh interpreter, so what pytest or other tests imported
+cannot hide a violation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+UI = ("textual", "rich")
+HEAVY = ("hvac", "psycopg", "prometheus_api_client", "pandas", "textual", "rich")
+
+
+# httpx imports its optional command-line client (click, pygments, rich) whenever those
+# happen to be installed, and textual installs rich. That import is httpx's, not ours,
+# so the probes block it; any import of rich by gonogo's own modules still shows up.
+BLOCK_HTTPX_CLI = "import sys; sys.modules['httpx._main'] = None\n"
+
+
+def imported_after(code: str, *, block_httpx_cli: bool = True) -> set[str]:
+    script = (BLOCK_HTTPX_CLI if block_httpx_cli else "") + textwrap.dedent(code) + textwrap.dedent(
+        """
+        import json, sys
+        print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_core_and_every_check_kind_import_without_textual_or_rich() -> None:
+    modules = imported_after(
+        """
+        import importlib
+        import gonogo.config, gonogo.model, gonogo.runner, gonogo.verdict, gonogo.context
+        import gonogo.secrets, gonogo.values, gonogo.schema
+        from gonogo.registry import kinds
+        assert len(kinds()) >= 11, sorted(kinds())
+        for name in ("gonogo.rollout", "gonogo.analysis", "gonogo.journal"):
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:  # present but importing something missing
+                    raise
+        """
+    )
+    assert "gonogo" in modules
+    assert not modules & set(UI), sorted(modules & set(UI))
+
+
+def test_no_textual_even_with_httpx_cli_installed() -> None:
+    modules = imported_after(
+        "from gonogo.registry import kinds; kinds(); import gonogo.runner, gonogo.verdict",
+        block_httpx_cli=False,
+    )
+    assert "textual" not in modules
+
+
+def test_registry_loading_imports_no_heavy_clients() -> None:
+    # Check modules import hvac, psycopg, prometheus-api-client lazily, inside run().
+    modules = imported_after("from gonogo.registry import kinds; kinds()")
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_version_imports_nothing_heavy() -> None:
+    modules = imported_after(
+        """
+        import contextlib, io
+        from gonogo.cli import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            try:
+                main(["--version"])
+            except SystemExit as exc:
+                assert exc.code == 0
+        assert out.getvalue().startswith("gonogo "), out.getvalue()
+        """
+    )
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_the_probe_can_see_a_violation() -> None:
+    # Guards the guard: a probe that always came back empty would pass everything.
+    modules = imported_after("import rich.text")
+    assert "rich" in modules
