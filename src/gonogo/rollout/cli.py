@@ -21,6 +21,7 @@ from gonogo.rollout.state import Phase
 EXIT_STABLE, EXIT_NOGO, EXIT_USAGE, EXIT_ROLLED_BACK = 0, 1, 2, 3
 CHECK_RETRIES = 3  # exit checks re-run this many times before the driver gives up
 TRAFFIC_RETRIES = 3
+MIN_POLL_S = 0.2
 
 
 def _err(msg: str) -> None:
@@ -84,7 +85,8 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
 
 
 async def _loop(engine: Engine, speed: float, yes: bool) -> int:
-    interval = max(0.02, engine.plan.canary.interval.seconds / speed)
+    # A floor on the real poll period keeps a high --speed from flooding the journal.
+    interval = max(MIN_POLL_S, engine.plan.canary.interval.seconds / speed)
     check_attempts = 0
     traffic_failures = 0
     while True:

@@ -5,7 +5,8 @@ weight is confirmed set, and what happened (exit code and output, HTTP status), 
 the journal records the intended and the confirmed weight separately. A driver never
 raises for an operational failure; it reports it.
 
-- ``command``: an argv template (``{weight}``, ``{stage}``, ``{release}``), no shell.
+- ``command``: an argv template (``{weight}``, ``{stable_weight}`` = 100 - weight,
+  ``{stage}``, ``{release}``), no shell.
 - ``http``: POST a JSON body to a webhook, auth header from a secret reference.
 - ``manual``: the operator sets the weight and confirms (``needs_confirmation``).
 - ``sandbox``: POST /admin/weight on the sandbox gateway's admin address.
@@ -41,8 +42,9 @@ class TrafficDriver(Protocol):
 
 
 def _fill(template: str, weight: float, stage: str, release: str) -> str:
-    return (template.replace("{weight}", f"{weight:g}").replace("{stage}", stage)
-            .replace("{release}", release))
+    return (template.replace("{weight}", f"{weight:g}")
+            .replace("{stable_weight}", f"{100.0 - weight:g}")
+            .replace("{stage}", stage).replace("{release}", release))
 
 
 class CommandDriver:
