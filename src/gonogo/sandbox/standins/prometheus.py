@@ -198,3 +198,16 @@ class AlertmanagerServer(_Process):
         assert self.root is not None
         os.makedirs(self.root / "data", exist_ok=True)
         (self.root / "alertmanager.yml").write_text(self.config_yaml)
+
+    def set_config(self, config_yaml: str) -> None:
+        """Replace alertmanager.yml and reload it (Alertmanager keeps the old one if invalid)."""
+        self.config_yaml = config_yaml
+        self.write_config()
+        request = urllib.request.Request(self.url + "/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            raise ServerError(f"alertmanager rejected the config: {exc.read()[:200]!r}") from None
+        if status != 200:
+            raise ServerError(f"alertmanager reload answered {status}")
