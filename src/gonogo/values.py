@@ -118,7 +118,11 @@ class SecretRef:
         if not target:
             raise ValueError(f"empty {scheme}: reference")
         if scheme == "env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target):
-            raise ValueError(f"bad environment variable name in 'env:{target[:40]}'")
+            # not echoed: a value pasted after "env:" may be the secret itself
+            raise ValueError(
+                "bad environment variable name after 'env:' "
+                "(letters, digits and '_', not starting with a digit)"
+            )
         if scheme == "vault" and not _VAULT_REF.match(target):
             raise ValueError("vault references look like 'vault:MOUNT/PATH#KEY'")
         return cls(scheme, target)
