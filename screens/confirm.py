@@ -11,13 +11,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from gonogo.widgets.view import fmt_duration, fmt_weight, phase_name
+from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_name
 
 
 def advance_lines(preview: Any) -> list[str]:
     """What an advance will do, in the operator's terms."""
     lines = [
-        f"Stage:   {preview.from_stage} → {preview.to_stage}",
+        f"Stage:   {preview.from_stage or 'start'} → {preview.to_stage or 'stable'}",
         f"Traffic: {fmt_weight(preview.weight_from)} → {fmt_weight(preview.weight_to)}",
         f"Hold:    {fmt_duration(preview.hold_elapsed_s)} elapsed of "
         f"{fmt_duration(preview.hold_required_s)}",
@@ -128,8 +128,8 @@ class QuitConfirm(ModalScreen[bool]):
         self.session_dir = session_dir
 
     def compose(self) -> ComposeResult:
-        stage = self.state.stages[self.state.stage_index] if self.state.stages else None
-        where = f"{stage.title or stage.id}" if stage else "the current stage"
+        stage = current_stage(self.state)
+        where = f"{stage.title or stage.id}" if stage else "the start"
         text = (
             f"The rollout is {phase_name(self.state.phase).lower().replace('_', ' ')} at {where} "
             f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"

@@ -38,6 +38,7 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("filter", "slash", "filter", "Filter"),
     ("palette", "colon", "command_palette", "Commands"),
     ("force_advance", "F", "force_advance", "Force"),
+    ("confirm", "C", "confirm", "Confirm"),
 )
 # all in the footer, most important first (80 columns show the first ten)
 FOOTER_IDS = frozenset(ident for ident, *_ in KEYS)
@@ -66,6 +67,7 @@ class GonogoApp(App[int]):
         session_dir: str = "",
         live: bool = True,
         on_exit_hint: str = "",
+        warnings: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.plan = plan
@@ -80,6 +82,7 @@ class GonogoApp(App[int]):
         self.events: list[Any] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
+        self._warnings = list(warnings)
 
     # start-up ------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -108,8 +111,13 @@ class GonogoApp(App[int]):
             except Exception:  # a damaged log is the engine's to report; the panel still opens
                 self.events = []
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        for warning in self._warnings:
+            self.notify(warning, title="session log", severity="warning", timeout=10)
         if self.live:
             self.set_interval(1.0, self._refresh_clock)
+            recover = getattr(self.engine, "recover", None)
+            if recover is not None:  # finish what a crash interrupted (a shift, a runbook)
+                self.intent("resume session", recover())
             self.set_timer(0.1, self._tick)
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
@@ -120,9 +128,15 @@ class GonogoApp(App[int]):
                         severity="warning")
         self.set_keymap({k: v for k, v in keys.items() if k in known})
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        close = getattr(self.engine, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:  # closing must not hide the session hint
+                pass
 
     # engine → panel -------------------------------------------------------
     def _on_engine_event(self, event: Any, state: Any) -> None:
@@ -209,7 +223,7 @@ class GonogoApp(App[int]):
         from gonogo.screens.confirm import TypedConfirm
 
         preview = self.engine.advance_preview()
-        body = (f"Force {preview.from_stage} → {preview.to_stage} past: "
+        body = (f"Force {preview.from_stage or 'start'} → {preview.to_stage or 'stable'} past: "
                 + ("; ".join(preview.blockers) or "nothing blocks it"))
 
         def done(reason: str | None) -> None:
@@ -217,6 +231,16 @@ class GonogoApp(App[int]):
                 self.intent("force advance", self.engine.force_advance(reason))
 
         self.push_screen(TypedConfirm("Force advance", body, self.plan.release.name), done)
+
+    def action_confirm(self) -> None:
+        """Confirm what the engine waits for: a manual traffic shift or a manual runbook step."""
+        state = self.state
+        running = next((st for st in state.runbook if st.status == "running"), None)
+        steps = getattr(self.engine, "steps", {})
+        if running is not None and getattr(steps.get(running.id), "action", "") == "manual":
+            self.intent("confirm step", self.engine.confirm_step(running.id, ""))
+        elif hasattr(self.engine, "confirm_traffic"):
+            self.intent("confirm traffic", self.engine.confirm_traffic(""))
 
     def action_pause(self) -> None:
         if phase_name(self.state.phase) == "PAUSED":

@@ -111,7 +111,28 @@ def hold_line(state: Any, now: float) -> str:
     parts.append(traffic)
     if state.stop_reason:
         parts.append(f"stop: {state.stop_reason}")
+    waiting = operator_prompt(state)
+    if waiting:
+        parts.append(waiting)
     return " · ".join(parts)
+
+
+def operator_prompt(state: Any) -> str:
+    """What the engine is waiting for from the operator, if anything (keys per the footer)."""
+    phase = phase_name(state.phase)
+    if getattr(state, "traffic_error", None):
+        return f"traffic shift failed: {state.traffic_error}"
+    if phase == "SHIFTING":
+        return f"set the weight to {fmt_weight(state.weight_intended)}, then C to confirm"
+    if phase == "PAUSED" and getattr(state, "rollback_proposed", False):
+        return "stop criterion tripped: R to roll back, p to resume"
+    if phase == "ROLLING_BACK":
+        for step in state.runbook:
+            if step.status == "failed":
+                return f"runbook step {step.id} failed: b, then y retry / s skip"
+            if step.status == "running":
+                return f"runbook: {step.title}…"
+    return ""
 
 
 def current_stage(state: Any) -> Any | None:
