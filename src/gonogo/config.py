@@ -424,7 +424,12 @@ def validate(data: Mapping[str, Any], source: str) -> Plan:
     from gonogo.registry import kinds
 
     v = Validator()
-    registry = kinds()
+    try:
+        registry = kinds()
+    except Exception as exc:  # a broken plugin or check module: say so, no traceback
+        raise ConfigError(
+            source, [Problem("", f"cannot load the check kinds (an installation problem): {exc}")]
+        ) from None
     raw_gates = data.get("gates")
     # Check params are validated per kind, so pull checks out before the generic walk.
     stripped = dict(data)
