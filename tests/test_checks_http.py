@@ -6,9 +6,17 @@ import asyncio
 from pathlib import Path
 
 from aiohttp import web
-from helpers_http import app_with, json_reply, never_answer, plan_from_toml, run_check, serve, status_reply
 
 from gonogo.model import Status
+from helpers_http import (
+    app_with,
+    json_reply,
+    never_answer,
+    plan_from_toml,
+    run_check,
+    serve,
+    status_reply,
+)
 
 
 def fleet_toml(urls: dict[str, str], extra: str = "") -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_http import plan_from_toml, run_check
-
 from gonogo.checks.secrets_checks import entropy_bits, parse_dotenv
+
 from gonogo.config import ConfigError
 from gonogo.model import Status
+from helpers_http import plan_from_toml, run_check
 
 EXAMPLE = """\
 # copy to .env and fill from the secret manager

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers_http import app_with, plan_from_toml, run_check, serve
 
 from gonogo.config import ConfigError
 from gonogo.model import Status
+from helpers_http import app_with, plan_from_toml, run_check, serve
 
 INTERNAL = '["/api/calendar/", "/api/categorization/", "/api/integrations/"]'
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from helpers_http import plan_from_toml, run_check, serve
-
 from gonogo.checks.smoke import lookup, substitute
+
 from gonogo.config import ConfigError
 from gonogo.model import Status
+from helpers_http import plan_from_toml, run_check, serve
 
 API_TOKEN = "smoke-api-token-5d1e8c"
 

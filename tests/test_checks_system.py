@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers_http import plan_from_toml, run_check
 
 from gonogo.config import ConfigError
 from gonogo.context import SignOff, make_context
 from gonogo.model import Status
 from gonogo.runner import run_one
+from helpers_http import plan_from_toml, run_check
 
 SEED_VOLUMES = ["auth_data", "consent_data", "analytics_data", "calendar_data", "partner_registry_data", "integrations_data"]
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+
 from helpers_http import app_with, serve
 
 FORMATS = ("table", "json", "junit", "markdown")

@@ -15,13 +15,13 @@ import httpx
 import msgspec
 import pytest
 from aiohttp import web
-from helpers_http import app_with, plan_from_toml, serve
 
 from gonogo import runner
 from gonogo.context import CheckContext, make_context
 from gonogo.model import Outcome, Status, TransientError
 from gonogo.registry import kinds
 from gonogo.runner import run_all, run_checks, select
+from helpers_http import app_with, plan_from_toml, serve
 
 
 def slow_health(delay_s: float) -> web.Application:
