@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from servers import load_config, run_check, serve
-
 from gonogo.model import Status
 from gonogo.sandbox.standins import github as gh_standin
 from gonogo.sandbox.state import SandboxState
+from servers import load_config, run_check, serve
 
 
 def config(url: str, checks: str, extra: str = "") -> str:

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+import servers
 from gonogo.model import Status
 from gonogo.sandbox.pgcluster import EXPECTED_HEADS, PREVIOUS_HEAD, PgCluster, free_port
-from servers import load_config, pg_cluster, run_check  # noqa: F401 - fixture
+from servers import load_config, run_check
 
 pytestmark = pytest.mark.server
+pg_cluster = servers.pg_cluster  # the module's cluster fixture
 
 
 def config(pg: PgCluster, checks: str, *, port: int | None = None) -> str:

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import load_config, run_check, serve
 
 from gonogo.model import Status
 from gonogo.sandbox.pgcluster import free_port
 from gonogo.sandbox.standins import vault as vault_standin
 from gonogo.sandbox.state import SandboxState
+from servers import load_config, run_check, serve
 
 
 def config(url: str, checks: str) -> str:
