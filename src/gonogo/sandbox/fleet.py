@@ -23,7 +23,7 @@ from aiohttp import web
 from gonogo.sandbox import journeys, runtime, weaviate
 from gonogo.sandbox.externals import Externals
 from gonogo.sandbox.gateway import Admin, Gateway
-from gonogo.sandbox.layout import DEFAULT_RUNTIME_DIR, Address, Layout, load_layout
+from gonogo.sandbox.layout import Address, Layout, default_runtime_dir, load_layout
 from gonogo.sandbox.services import FleetContext, Service
 from gonogo.sandbox.state import SandboxState, check_scenario, check_speed
 from gonogo.sandbox.traffic import DEFAULT_RATE, TrafficGenerator
@@ -44,7 +44,7 @@ class Fleet:
         speed: float = 1.0,
         config_path: str | Path | None = None,
         *,
-        runtime_dir: str | Path = DEFAULT_RUNTIME_DIR,
+        runtime_dir: str | Path | None = None,
         traffic_rate: float = DEFAULT_RATE,
         externals: bool = True,
     ) -> None:
@@ -52,7 +52,7 @@ class Fleet:
         self._scenario = scenario
         self._speed = check_speed(speed)
         self.config_path = config_path
-        self.runtime_dir = Path(runtime_dir)
+        self.runtime_dir = Path(runtime_dir if runtime_dir is not None else default_runtime_dir())
         self.traffic_rate = traffic_rate
         self.with_externals = externals
         self.layout: Layout | None = None

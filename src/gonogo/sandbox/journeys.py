@@ -34,6 +34,7 @@ from gonogo.sandbox.services import (
 _ids = itertools.count(1000)
 CATEGORIES = {"grocer": "groceries", "rent": "housing", "rail": "transport", "cafe": "dining"}
 QUEUE_LIMIT = 5000
+STUCK_SIM_S = 60.0  # a job waiting longer than this is backlog, not work in progress
 
 
 def new_id(prefix: str) -> str:
@@ -422,6 +423,14 @@ class OcrWorker:
     def lag(self, track: str) -> float:
         q = self.queues[track]
         return max(0.0, self.svc.fleet.state.now() - q[0].enqueued_at) if q else 0.0
+
+    def health(self) -> dict[str, int]:
+        """``backlog``: jobs stuck (waiting > STUCK_SIM_S simulated and > 1 s real)."""
+        now = self.svc.fleet.state.now()
+        stuck_after = max(STUCK_SIM_S, self.svc.fleet.state.speed)
+        depth = sum(len(q) for q in self.queues.values())
+        backlog = sum(1 for q in self.queues.values() for j in q if now - j.enqueued_at > stuck_after)
+        return {"depth": depth, "backlog": backlog}
 
     def update_gauges(self) -> None:
         for t in TRACKS:

@@ -8,6 +8,7 @@ check kind named in the config is not installed.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -16,6 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_RUNTIME_DIR = "/tmp/gonogo-sandbox"
+
+
+def default_runtime_dir() -> str:
+    """Where the fleet writes its demo secrets; sandbox.toml's file: references point
+    here. GONOGO_SANDBOX_DIR moves it (tests run fleets on a config copy that says so)."""
+    return os.environ.get("GONOGO_SANDBOX_DIR") or DEFAULT_RUNTIME_DIR
 
 
 class LayoutError(ValueError):

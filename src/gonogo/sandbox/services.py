@@ -134,6 +134,9 @@ class ServiceMetrics:
         self.auth_failures = Counter(
             "auth_failures", "Rejected credentials, by track", ["service", "track"], registry=r
         )
+        self.auth_attempts = Counter(
+            "auth_attempts", "Credentials checked, by track", ["service", "track"], registry=r
+        )
         self.failed_writes = Counter(
             "failed_writes", "Writes that did not persist, by track", ["service", "track"], registry=r
         )
@@ -182,6 +185,7 @@ class Service:
     def authenticate(self, request: web.Request) -> dict[str, Any]:
         """The caller's JWT claims, or raise 401 (counted as an auth failure)."""
         track = track_of(request)
+        self.metrics.auth_attempts.labels(self.name, track).inc()
         token = tokens.bearer(request.headers.get("Authorization"))
         reason = "missing bearer token"
         if token is not None:
@@ -202,6 +206,7 @@ class Service:
         )
 
     def check_internal_token(self, request: web.Request) -> None:
+        self.metrics.auth_attempts.labels(self.name, track_of(request)).inc()
         given = request.headers.get(INTERNAL_TOKEN_HEADER, "")
         expected = self.fleet.state.secrets["qna_internal_token"]
         import hmac
@@ -214,10 +219,10 @@ class Service:
             )
 
     def write_fails(self, request: web.Request) -> bool:
-        """failed-writes: 3 % of canary writes do not persist."""
+        """failed-writes: 10 % of canary writes do not persist."""
         if track_of(request) != "canary" or self.fleet.scenario != "failed-writes":
             return False
-        return self.fleet.dither("canary-writes", 0.03)
+        return self.fleet.dither("canary-writes", 0.10)
 
     def failed_write(self, request: web.Request) -> web.Response:
         self.metrics.failed_writes.labels(self.name, track_of(request)).inc()
@@ -236,6 +241,8 @@ class Service:
             "version": CANARY_VERSION if canary else BASELINE_VERSION,
             "commit": self.fleet.state.commit if canary else "previous",
         }
+        if self.fleet.worker is not None and self.fleet.worker.svc is self:
+            body["queue"] = self.fleet.worker.health()
         if self.fleet.scenario == "unhealthy-service" and self.name == UNHEALTHY_SERVICE:
             body.update(status="degraded", reason="database connection pool exhausted")
             return web.json_response(body, status=503)
@@ -285,9 +292,6 @@ class Service:
                 response: web.StreamResponse = web.json_response(
                     {"error": "internal error", "service": self.name}, status=500
                 )
-            elif request.path == "/items" and self.fleet.dither(f"noise-{track}", 0.005):
-                # Background noise on the synthetic endpoint, both tracks alike.
-                response = web.json_response({"error": "upstream timeout"}, status=503)
             else:
                 response = await handler(request)
         except web.HTTPException as exc:

@@ -80,7 +80,9 @@ class SandboxState:
     # Demo credentials the fleet generated, by name (auth_secret_key, vault_token...):
     # stand-ins validate against these; they are never shown or logged.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    _t0: float = field(default_factory=time.monotonic, repr=False)
+    # The real clock the simulation runs on; tests inject a fake one.
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _t0: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _scenario_since: float = field(default=0.0, repr=False)  # sim time of last switch
     _weight_since: float = field(default=0.0, repr=False)
@@ -89,10 +91,11 @@ class SandboxState:
     def __post_init__(self) -> None:
         check_scenario(self.scenario)
         self.speed = check_speed(self.speed)
+        self._t0 = self.clock()
         self._scenario_since = self._weight_since = self.started_at
 
     def now(self) -> float:
-        return self.started_at + (time.monotonic() - self._t0) * self.speed
+        return self.started_at + (self.clock() - self._t0) * self.speed
 
     def sim_elapsed(self) -> float:
         return self.now() - self.started_at

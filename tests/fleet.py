@@ -1,0 +1,113 @@
+"""Fixtures and helpers to run the sandbox fleet in tests.
+
+Tests never use the fixed sandbox ports (another helper or a demo may hold them):
+``relocate`` writes a copy of the built-in sandbox.toml where every loopback port is
+a free one and every /tmp/gonogo-sandbox path is a private temp dir, and the fleet
+and ``gonogo check`` both run against that copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gonogo.sandbox.fleet import FleetThread
+from gonogo.sandbox.layout import DEFAULT_RUNTIME_DIR, builtin_config
+
+_ADDR = re.compile(r"127\.0\.0\.1:(\d+)")
+_PORT_KEY = re.compile(r"^(port\s*=\s*)(\d+)", re.M)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class SandboxFiles:
+    config: Path
+    runtime_dir: Path
+
+
+def relocate(tmp: Path) -> SandboxFiles:
+    """A copy of sandbox.toml on free ports, with its secrets under ``tmp``."""
+    text = builtin_config().read_text(encoding="utf-8")
+    ports: dict[str, int] = {}
+
+    def remap(port: str) -> int:
+        if port not in ports:
+            ports[port] = free_port()
+        return ports[port]
+
+    text = _ADDR.sub(lambda m: f"127.0.0.1:{remap(m.group(1))}", text)
+    text = _PORT_KEY.sub(lambda m: f"{m.group(1)}{remap(m.group(2))}", text)
+    runtime = tmp / "runtime"
+    text = text.replace(DEFAULT_RUNTIME_DIR, str(runtime))
+    config = tmp / "sandbox.toml"
+    config.write_text(text, encoding="utf-8")
+    return SandboxFiles(config, runtime)
+
+
+def require_servers() -> bool:
+    return os.environ.get("GONOGO_REQUIRE_SERVERS") == "1"
+
+
+def start_fleet(tmp: Path, scenario: str = "healthy", **kwargs: Any) -> tuple[FleetThread, SandboxFiles]:
+    files = relocate(tmp)
+    fleet = FleetThread(scenario=scenario, config_path=files.config, runtime_dir=files.runtime_dir, **kwargs)
+    fleet.start()
+    return fleet, files
+
+
+@pytest.fixture(scope="module")
+def module_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FleetThread, SandboxFiles]]:
+    """One fleet (with its real PostgreSQL/Prometheus/Alertmanager where installed)
+    shared by a module's tests; tests switch its scenario and weight."""
+    fleet, files = start_fleet(tmp_path_factory.mktemp("sandbox"), speed=60.0)
+    try:
+        yield fleet, files
+    finally:
+        fleet.stop()
+
+
+def admin(fleet: FleetThread, method: str, path: str, body: Any = None) -> httpx.Response:
+    return httpx.request(method, fleet.url("admin") + path, json=body, timeout=10)
+
+
+def gonogo_check(config: Path, *extra: str, timeout: float = 120) -> tuple[int, dict[str, Any], str]:
+    """``gonogo check --format json`` in a subprocess: exit code, parsed report, stderr."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gonogo", "check", "--config", str(config), "--format", "json", *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert "Traceback" not in out.stderr, out.stderr
+    try:
+        report = json.loads(out.stdout)
+    except ValueError:
+        raise AssertionError(f"not JSON (exit {out.returncode}): {out.stdout[:500]} {out.stderr[:500]}") from None
+    return out.returncode, report, out.stderr
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.25) -> Any:
+    """Poll until ``condition()`` is truthy; return its value, or the last one on timeout."""
+    deadline = time.monotonic() + timeout
+    value = condition()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = condition()
+    return value
