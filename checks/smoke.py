@@ -10,6 +10,7 @@ available, and a header value may itself be a reference (``Authorization = "env:
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets as _secrets
 import time
@@ -19,8 +20,8 @@ import httpx
 import msgspec
 
 from gonogo.context import CheckContext
-from gonogo.model import Outcome, TransientError
-from gonogo.values import SecretRef, Value
+from gonogo.model import Outcome, Status, TransientError
+from gonogo.values import Duration, SecretRef, Value
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -41,6 +42,10 @@ class SmokeStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     expect_status: int | tuple[int, ...] = 200
     capture: dict[str, str] = {}  # var -> JSON path in the response ("items[0].id")
     expect: dict[str, Any] = {}  # JSON path -> expected value
+    # Asynchronous pipelines (an import job, an OCR worker) finish later: repeat the
+    # request every ``interval`` until status and expectations hold, for up to ``wait``.
+    wait: Duration = Duration(0.0)
+    interval: Duration = Duration(1.0)
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -152,13 +157,40 @@ class Smoke:
         started = time.perf_counter()
         for number, step in enumerate(params.steps, 1):
             label = f"step {number} '{step.name}'"
-            outcome = await self._step(ctx, base, step, env, label, trail, first=number == 1)
+            outcome = await self._until(ctx, base, step, env, label, trail, first=number == 1)
             if outcome is not None:
                 return outcome
         total_ms = (time.perf_counter() - started) * 1000
         return Outcome.passed(
             f"{len(params.steps)} step(s) passed in {total_ms:.0f}ms", steps=trail
         )
+
+    async def _until(
+        self,
+        ctx: CheckContext,
+        base: str,
+        step: SmokeStep,
+        env: dict[str, Any],
+        label: str,
+        trail: list[dict[str, Any]],
+        *,
+        first: bool,
+    ) -> Outcome | None:
+        deadline = time.monotonic() + step.wait.seconds
+        polls = 0
+        while True:
+            polls += 1
+            outcome = await self._step(ctx, base, step, env, label, trail, first=first)
+            # Only a failed expectation is worth waiting out; errors end the journey.
+            if outcome is None or outcome.status != Status.FAIL:
+                return outcome
+            if time.monotonic() + step.interval.seconds > deadline:
+                if polls > 1:
+                    waited = f" (still so after {polls} tries over {step.wait})"
+                    return Outcome(outcome.status, outcome.summary + waited, outcome.details, outcome.evidence)
+                return outcome
+            trail.pop()  # keep one row per step in the evidence
+            await asyncio.sleep(step.interval.seconds)
 
     async def _step(
         self,

@@ -237,3 +237,65 @@ def test_json_paths_and_substitution() -> None:
         "path": "/t/101",
         "who": ["bob"],
     }
+
+
+def import_job(ready_after: int) -> tuple[web.Application, dict[str, int]]:
+    polls = {"n": 0}
+
+    async def start(request: web.Request) -> web.Response:
+        return web.json_response({"import_id": "imp-1"}, status=202)
+
+    async def status(request: web.Request) -> web.Response:
+        polls["n"] += 1
+        done = polls["n"] >= ready_after
+        return web.json_response({"status": "done" if done else "running", "count": 2 if done else 0})
+
+    app = web.Application()
+    app.router.add_post("/imports", start)
+    app.router.add_get("/imports/{id}", status)
+    return app, polls
+
+
+POLLING = """
+[[gates]]
+id = "smoke"
+title = "smoke"
+  [[gates.checks]]
+  id = "smoke-import"
+  title = "async import"
+  kind = "smoke"
+  base_url = "BASE"
+    [[gates.checks.steps]]
+    name = "start import"
+    method = "POST"
+    path = "/imports"
+    expect_status = 202
+    capture = { job = "import_id" }
+    [[gates.checks.steps]]
+    name = "import finished"
+    path = "/imports/{job}"
+    expect = { status = "done", count = 2 }
+    wait = "WAIT"
+    interval = "10ms"
+"""
+
+
+async def test_a_step_can_wait_for_an_asynchronous_job(tmp_path: Path) -> None:
+    app, polls = import_job(ready_after=4)
+    async with serve(app) as base:
+        plan = plan_from_toml(tmp_path, POLLING.replace("BASE", base).replace("WAIT", "5s"))
+        result, _ = await run_check(plan, "smoke-import")
+    assert result.status == Status.PASS, result.summary
+    assert polls["n"] == 4
+    assert len(result.evidence["steps"]) == 2  # one row per step, not per poll
+
+
+async def test_a_job_that_never_finishes_fails_after_its_wait(tmp_path: Path) -> None:
+    app, polls = import_job(ready_after=10**6)
+    async with serve(app) as base:
+        plan = plan_from_toml(tmp_path, POLLING.replace("BASE", base).replace("WAIT", "100ms"))
+        result, _ = await run_check(plan, "smoke-import")
+    assert result.status == Status.FAIL
+    assert result.summary.startswith("step 2 'import finished': status = 'running', expected 'done' (still so after ")
+    assert result.summary.endswith("tries over 100ms)")
+    assert polls["n"] > 1
