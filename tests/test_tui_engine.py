@@ -1,0 +1,113 @@
+"""The panel driving the real engine and journal (offline plan, injected clock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gonogo.app import GonogoApp
+from gonogo.config import load_plan
+from gonogo.rollout.engine import Engine
+from gonogo.rollout.journal import FileJournal
+from gonogo.screens.confirm import QuitConfirm
+from gonogo.screens.runbook import RunbookScreen
+from tui_support import screen_text
+
+PLAN = Path(__file__).with_name("tui_engine.toml")
+T0 = 1_790_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def open_session(session: Path, clock: Clock) -> tuple[GonogoApp, Engine]:
+    plan = load_plan(PLAN)
+    engine = Engine(plan, FileJournal(session), clock=clock, actor="tester", session_dir=str(session))
+    engine.start(speed=1.0)
+    app = GonogoApp(plan, engine, clock=clock, live=False, session_dir=str(session))
+    return app, engine
+
+
+async def settle(app: GonogoApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_quit_mid_rollout_then_resume_shows_the_same_stage_and_hold(tmp_path: Path) -> None:
+    clock = Clock()
+    session = tmp_path / "session"
+    app, engine = open_session(session, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "✔ GO" in screen_text(app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert "start → staging" in screen_text(app)
+        await pilot.press("y")
+        await settle(app, pilot)
+        clock.now += 600  # ten minutes into the 30 minute hold
+        app.screen.refresh_state()
+        await pilot.pause()
+        before = screen_text(app)
+        assert "▶ Staging" in before and "hold 20:00 left of 30:00" in before
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitConfirm)
+        await pilot.press("y")
+        await pilot.pause()
+    stage, remaining = engine.state.stage_index, engine.state.hold_remaining(clock())
+    assert (session / "events.jsonl").exists()
+
+    resumed, engine2 = open_session(session, clock)
+    assert engine2.state.stage_index == stage == 0
+    assert engine2.state.hold_remaining(clock()) == remaining == 1200.0
+    async with resumed.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        after = screen_text(resumed)
+        assert "▶ Staging" in after and "hold 20:00 left of 30:00" in after
+        assert "traffic 0%" in after
+        await pilot.press("l")
+        await pilot.pause()
+        log = screen_text(resumed)
+        assert "session_started" in log and "session_resumed" in log and "stage_entered" in log
+
+
+async def test_rollback_through_the_panel_runs_the_runbook(tmp_path: Path) -> None:
+    clock = Clock()
+    app, engine = open_session(tmp_path / "s", clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await settle(app, pilot)
+        await pilot.press("a", "y")
+        await settle(app, pilot)
+        await pilot.press("R")
+        await pilot.pause()
+        for ch in "panel-test-1.0":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        for ch in "bad":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RunbookScreen)
+        text = screen_text(app)
+        assert "2/2 steps complete" in text
+        assert "✔ done" in text and "stop reason: bad" in text
+    assert str(engine.state.phase) == "rolled_back"
+    kinds = [e.kind for e in engine.journal.read()]
+    assert kinds.count("runbook_step_finished") == 2 and kinds[-1] == "rollback_finished"
+
+
+async def test_a_refusal_is_shown_not_raised(tmp_path: Path) -> None:
+    app, engine = open_session(tmp_path / "s", Clock())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")  # nothing to pause while idle
+        await settle(app, pilot)
+        shown = [n.message for n in app._notifications]
+        assert any("nothing to pause" in m for m in shown), shown
+        assert app.is_running
