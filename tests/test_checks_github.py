@@ -19,7 +19,7 @@ def config(url: str, checks: str, extra: str = "") -> str:
 
         [integrations.github]
         api_url = "{url}"
-        repo = "acme/monorepo"
+        repo = "example/monorepo"
         token = "env:GH_TOKEN"
         {extra}
 
@@ -92,9 +92,9 @@ async def test_healthy_repository(tmp_path: Path) -> None:
     assert results["incidents"].status is Status.PASS
     assert results["incidents"].summary == "no open P0/P1 issues (config, github)"
     assert results["other-commit"].status is Status.FAIL
-    assert results["other-commit"].summary == "commit deadbee not found in acme/monorepo"
+    assert results["other-commit"].summary == "commit deadbee not found in example/monorepo"
     assert results["no-workflow"].status is Status.FAIL
-    assert results["no-workflow"].summary == "no workflow 'Nightly' in acme/monorepo (found: 'Monorepo CI', 'CodeQL')"
+    assert results["no-workflow"].summary == "no workflow 'Nightly' in example/monorepo (found: 'Monorepo CI', 'CodeQL')"
 
 
 async def test_failing_ci_names_run_commit_and_job(tmp_path: Path) -> None:

@@ -233,21 +233,21 @@ def grafana_plan(tmp_path: Path, url: str, dashboards: list[str]):
 async def test_grafana_dashboards_ok(tmp_path: Path) -> None:
     state = SandboxState()
     async with serve(grafana.make_app(state)) as url:
-        plan = grafana_plan(tmp_path, url, ["Service Overview", "canary", "Workers & Queues"])
+        plan = grafana_plan(tmp_path, url, ["Monorepo overview", "canary", "Workers and queues"])
         result = await run_check(plan, "dash", {"GRAFANA_TOKEN": state.secrets["grafana_token"]})
     assert result.status is Status.PASS, result.summary
     assert result.summary == "3 dashboard(s) load, datasources healthy, data in the last 15m"
-    assert result.evidence["dashboards"]["Workers & Queues"]["datasources"] == ["prom-sandbox", "loki-sandbox"]
+    assert result.evidence["dashboards"]["Workers and queues"]["datasources"] == ["prom-sandbox", "loki-sandbox"]
 
 
 async def test_grafana_missing_dashboard_and_broken_datasource(tmp_path: Path) -> None:
     state = SandboxState()
     async with serve(grafana.make_app(state, failing_datasources=("loki-sandbox",))) as url:
-        plan = grafana_plan(tmp_path, url, ["Service Overview", "Release Burndown", "workers"])
+        plan = grafana_plan(tmp_path, url, ["Monorepo overview", "Release Burndown", "workers"])
         result = await run_check(plan, "dash", {"GRAFANA_TOKEN": state.secrets["grafana_token"]})
     assert result.status is Status.FAIL
     assert result.details[0] == "dashboard 'Release Burndown' not found"
-    assert result.details[1].startswith("dashboard 'Workers & Queues': datasource loki-sandbox unhealthy: HTTP 400")
+    assert result.details[1].startswith("dashboard 'Workers and queues': datasource loki-sandbox unhealthy: HTTP 400")
 
 
 async def test_grafana_bad_token_is_an_error(tmp_path: Path) -> None:

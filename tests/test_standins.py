@@ -45,18 +45,18 @@ async def test_vault_errors_and_scenario_switch() -> None:
 async def test_github_commit_runs_search_and_rate_headers() -> None:
     state = SandboxState()
     async with serve(github.make_app(state)) as url, httpx.AsyncClient(base_url=url) as http:
-        repo = "/repos/acme/monorepo"
+        repo = "/repos/example/monorepo"
         sha = (await http.get(f"{repo}/commits/0cab782")).json()["sha"]
         assert len(sha) == 40 and sha.startswith("0cab782")
         unknown = await http.get(f"{repo}/commits/deadbee")
         assert unknown.status_code == 422 and "No commit found" in unknown.json()["message"]
-        assert (await http.get("/repos/acme/other/actions/workflows")).status_code == 404
+        assert (await http.get("/repos/example/other/actions/workflows")).status_code == 404
         runs = (await http.get(f"{repo}/actions/runs", params={"head_sha": sha})).json()
         assert runs["total_count"] == 2
         other = (await http.get(f"{repo}/actions/runs", params={"head_sha": "f" * 40})).json()
         assert other == {"total_count": 0, "workflow_runs": []}
-        first = await http.get("/search/issues", params={"q": "repo:acme/monorepo is:issue label:P0"})
-        second = await http.get("/search/issues", params={"q": "repo:acme/monorepo label:P0 label:P2"})
+        first = await http.get("/search/issues", params={"q": "repo:example/monorepo is:issue label:P0"})
+        second = await http.get("/search/issues", params={"q": "repo:example/monorepo label:P0 label:P2"})
         assert int(first.headers["x-ratelimit-remaining"]) - 1 == int(second.headers["x-ratelimit-remaining"])
         assert first.json()["total_count"] == 1  # the closed P0
         assert second.json()["total_count"] == 0  # several label: qualifiers are ANDed

@@ -33,7 +33,7 @@ from aiohttp import web
 from gonogo.sandbox.standins import demo_secret, scenario
 from gonogo.sandbox.standins.vault import rfc3339
 
-OWNER, REPO = "acme", "monorepo"
+OWNER, REPO = "example", "monorepo"  # as sandbox.toml names it
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
 WORKFLOWS = [

@@ -28,18 +28,23 @@ DATASOURCES = {
     "loki-sandbox": {"id": 2, "name": "Loki", "type": "loki"},
 }
 DASHBOARDS: dict[str, dict[str, Any]] = {
-    "svc-overview": {
-        "title": "Service Overview",
+    "monorepo-overview": {
+        "title": "Monorepo overview",
         "tags": ["monorepo", "slo"],
         "panels": [("Request rate", "prom-sandbox", "sum by (service) (rate(http_requests_total[1m]))")],
     },
+    "api-gateway": {
+        "title": "API gateway",
+        "tags": ["gateway"],
+        "panels": [("Routed requests", "prom-sandbox", "sum by (route) (rate(gateway_requests_total[1m]))")],
+    },
     "canary": {
-        "title": "Canary vs Baseline",
+        "title": "Canary vs baseline",
         "tags": ["rollout"],
         "panels": [("5xx ratio", "prom-sandbox", "sum by (track) (rate(http_requests_total{code=~\"5..\"}[1m]))")],
     },
     "workers": {
-        "title": "Workers & Queues",
+        "title": "Workers and queues",
         "tags": ["workers"],
         "panels": [
             ("Queue lag", "prom-sandbox", "max(worker_queue_lag_seconds)"),
@@ -97,7 +102,7 @@ def make_app(state: Any, *, failing_datasources: tuple[str, ...] = ()) -> web.Ap
         for uid, spec in DASHBOARDS.items():
             if query and query not in spec["title"].lower():
                 continue
-            slug = spec["title"].lower().replace(" & ", "-").replace(" ", "-")
+            slug = spec["title"].lower().replace(" ", "-")
             hits.append(
                 {
                     "id": list(DASHBOARDS).index(uid) + 1,

@@ -175,6 +175,34 @@ class PrometheusServer(_Process):
                 raise ServerError(f"prometheus reload answered {resp.status}")
 
 
+    def scraped_targets(self) -> int:
+        """How many targets have an ``up`` sample (up or down) right now."""
+        import json
+        import urllib.parse
+
+        query = urllib.parse.urlencode({"query": "count(up)"})
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?{query}", timeout=5) as resp:
+            result = json.load(resp)["data"]["result"]
+        return int(float(result[0]["value"][1])) if result else 0
+
+    def wait_for_scrapes(self, timeout: float = 20.0) -> None:
+        """Block until every configured target has been scraped once.
+
+        Prometheus takes its first sample about one scrape interval after start; a
+        check run before that sees no targets at all, so "ready" waits for this.
+        """
+        expected = sum(len(addrs) for addrs in self.targets.values())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.scraped_targets() >= expected:
+                    return
+            except (urllib.error.URLError, OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)  # polling the server's progress
+        raise ServerError(f"prometheus scraped fewer than {expected} targets within {timeout:g}s")
+
+
 class AlertmanagerServer(_Process):
     """Alertmanager with a given ``alertmanager.yml`` text."""
 
