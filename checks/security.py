@@ -175,7 +175,7 @@ class AuthPropagation:
         self, ctx: CheckContext, pair: AuthPair, url: str, headers: dict[str, str]
     ) -> int:
         response = await ctx.http.request(
-            pair.method, url, headers=headers, json=pair.json if pair.json is not None else None
+            pair.method, url, headers=headers, json=pair.json
         )
         return response.status_code
 
