@@ -29,6 +29,14 @@ class HttpHealthParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     request_timeout: Duration = Duration(5.0)
 
 
+def shown_url(url: str) -> str:
+    """A URL fit for evidence: no ``user:password@`` and no query (tokens live there)."""
+    try:
+        return str(httpx.URL(url).copy_with(userinfo=b"", query=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "<unparseable URL>"
+
+
 def json_path(body: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(body, dict) and part in body:
@@ -71,10 +79,10 @@ class HttpHealth:
         except httpx.HTTPError as exc:  # one unreachable service is a finding, not a crash
             from gonogo.runner import describe_error
 
-            return svc.name, {"url": url, "error": describe_error(exc)}, f"{svc.name}: {describe_error(exc)}"
+            return svc.name, {"url": shown_url(url), "error": describe_error(exc)}, f"{svc.name}: {describe_error(exc)}"
         latency = time.perf_counter() - started
         row: dict[str, Any] = {
-            "url": url,
+            "url": shown_url(url),
             "status": response.status_code,
             "latency_ms": round(latency * 1000, 1),
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from gonogo.checks.http import shown_url
 
 from gonogo.context import CheckContext
 from gonogo.model import Outcome
@@ -91,7 +92,7 @@ class GatewayNotRouted:
                         f"(expected {codes(params.expect_status)})"
                     )
                     break  # one leak per prefix is enough to name it
-        evidence = {"gateway": base, "probes": probes}
+        evidence = {"gateway": shown_url(base), "probes": probes}
         if exposed:
             head = exposed[0] if len(exposed) == 1 else f"{len(exposed)} internal prefixes publicly routed: {exposed[0]}"
             return Outcome.failed(head, *exposed, **evidence)
@@ -155,7 +156,7 @@ class AuthPropagation:
             value = f"{pair.scheme} {token}" if pair.scheme else token
             with_creds = await self._call(ctx, pair, url, {pair.header: value})
             without = await self._call(ctx, pair, url, {})
-            rows[pair.label] = {"url": url, "with": with_creds, "without": without}
+            rows[pair.label] = {"url": shown_url(url), "with": with_creds, "without": without}
             if not is_2xx(with_creds):
                 broken.append(
                     f"{pair.label}: with credentials HTTP {with_creds} (expected 2xx)"
@@ -223,9 +224,9 @@ class WeaviateAnonymousDisabled:
                 if not is_2xx(keyed):
                     problems.append(f"the configured API key is refused: GET {path} HTTP {keyed} (expected 200)")
         if problems:
-            return Outcome.failed(problems[0], *problems, url=base, probes=rows)
+            return Outcome.failed(problems[0], *problems, url=shown_url(base), probes=rows)
         tail = "; API key accepted" if key is not None else "; no API key configured to test"
-        return Outcome.passed(f"anonymous access refused ({codes(DENIED)}){tail}", url=base, probes=rows)
+        return Outcome.passed(f"anonymous access refused ({codes(DENIED)}){tail}", url=shown_url(base), probes=rows)
 
 
 KINDS = [GatewayNotRouted, AuthPropagation, WeaviateAnonymousDisabled]

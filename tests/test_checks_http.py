@@ -120,3 +120,13 @@ async def test_health_url_from_the_environment(tmp_path: Path) -> None:
         missing, _ = await run_check(plan, "health", environ={})
     assert missing.status == Status.ERROR
     assert "AUTH_HEALTH_URL is not set" in missing.summary
+
+
+async def test_credentials_in_a_health_url_stay_out_of_the_evidence(tmp_path: Path) -> None:
+    async with serve(service_app()) as base:
+        with_creds = base.replace("http://", "http://monitor:hunter2-basic@") + "/ok/health?token=q-secret-1"
+        plan = plan_from_toml(tmp_path, fleet_toml({"auth": with_creds}))
+        result, _ = await run_check(plan, "health")
+    assert result.status == Status.PASS, result.summary
+    assert result.evidence["services"]["auth"]["url"] == f"{base}/ok/health"
+    assert "hunter2-basic" not in repr(result.to_dict()) and "q-secret-1" not in repr(result.to_dict())
