@@ -136,6 +136,13 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
             await engine.advance()
             check_attempts = 0
             continue
+        signoffs = [b.removeprefix("sign-off needed: ") for b in pv.blockers
+                    if b.startswith("sign-off needed: ")]
+        if signoffs and engine.state.phase == Phase.READY:
+            if not await _sign(engine, signoffs[0], yes):
+                _err(f"blocked: sign-off {signoffs[0]} not given")
+                return EXIT_NOGO
+            continue
         if engine.state.phase == Phase.READY and not _only_waiting(pv.blockers):
             check_attempts += 1
             if check_attempts > CHECK_RETRIES:
@@ -148,6 +155,20 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                 await engine.run_checks(list(dict.fromkeys(failing)))
         remaining = engine.state.hold_remaining(engine.clock()) / speed
         await asyncio.sleep(min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+
+
+async def _sign(engine: Engine, what: str, yes: bool) -> bool:
+    """A stage's sign-off: typed by the driver, or recorded as auto-confirmed under --yes."""
+    if yes:
+        note = "auto-confirmed (--yes)"
+    else:
+        if (await _ask(f"sign off {what}? [y/N] ")) not in ("y", "yes"):
+            return False
+        note = await _ask("note: ")
+    await engine.sign_off(what, note)
+    if any(c.id == what for _, c in engine.plan.checks()):
+        await engine.run_checks([what])
+    return True
 
 
 def _only_waiting(blockers: tuple[str, ...]) -> bool:
