@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from gonogo.config import ConfigError, Plan, parse_document, read_document, vali
 from gonogo.values import Duration, SecretRef, format_duration
 
 ROOT = Path(__file__).resolve().parents[1]
+# A few seconds by default; GONOGO_FUZZ_EXAMPLES=5000 for a long hunt.
 FAST = settings(
-    max_examples=120,
+    max_examples=int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "120")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
