@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-
 from gonogo.schema import MISSING, Problem, Validator, join, short, suggest, type_name
 from gonogo.values import Duration, SecretRef, Value
 
