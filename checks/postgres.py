@@ -73,12 +73,20 @@ class PostgresReachable:
         conn, failure = await _connect(ctx)
         if failure is not None:
             return failure
+        connected = time.perf_counter()
         async with conn:
             row = await (await conn.execute("SELECT 1, current_setting('server_version')")).fetchone()
             version_num = conn.info.server_version
         latency = time.perf_counter() - started
+        query_ms = (time.perf_counter() - connected) * 1000
         version = str(row[1]).split()[0]
-        evidence = {**where, "server_version": version, "latency_ms": round(latency * 1000, 1)}
+        evidence = {
+            **where,
+            "server_version": version,
+            "latency_ms": round(latency * 1000, 1),
+            "connect_ms": round((connected - started) * 1000, 1),
+            "select_ms": round(query_ms, 1),
+        }
         if row[0] != 1:
             return Outcome.failed(f"SELECT 1 returned {row[0]!r} at {at}", **evidence)
         if params.min_version and version_num // 10000 < params.min_version:
@@ -87,7 +95,8 @@ class PostgresReachable:
             )
         if latency > params.max_latency.seconds:
             return Outcome.failed(
-                f"{at}: connect + SELECT 1 took {latency * 1000:.0f}ms > {params.max_latency}",
+                f"{at}: connect + SELECT 1 took {latency * 1000:.0f}ms > {params.max_latency}"
+                f" (connect {evidence['connect_ms']:.0f}ms, SELECT 1 {query_ms:.0f}ms)",
                 **evidence,
             )
         return Outcome.passed(
