@@ -210,3 +210,59 @@ title = "g"
         assert "sourcse" in text
         assert "environments[0].password" in text
         assert leaks(text, values) == []
+
+
+async def test_output_of_a_check_finishing_first_is_scrubbed_of_later_checks_secrets(tmp_path: Path) -> None:
+    """The runner learns the run's secrets before any check finishes, so a fast check
+    printing a secret is scrubbed even though the check using it has not resolved it yet."""
+    from gonogo.context import make_context
+    from gonogo.runner import run_checks
+    from helpers_http import plan_from_toml
+
+    token = "slow-" + secrets.token_hex(12)
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({"ok": True})
+
+    async with serve(app_with({"/slow": slow})) as base:
+        plan = plan_from_toml(
+            tmp_path,
+            f"""
+            [[gates]]
+            id = "g"
+            title = "g"
+              [[gates.checks]]
+              id = "printer"
+              title = "prints the token"
+              kind = "command"
+              argv = ["{sys.executable}", "-c", "import os; print(os.environ['SLOW_TOKEN'])"]
+              [[gates.checks]]
+              id = "slow-smoke"
+              title = "uses the token, later"
+              kind = "smoke"
+              base_url = "{base}"
+                [[gates.checks.steps]]
+                name = "slow call"
+                path = "/slow"
+                [[gates.checks.steps]]
+                name = "authorised call, resolved only now"
+                path = "/slow"
+                headers = {{ Authorization = "env:SLOW_TOKEN" }}
+            """,
+        )
+        os.environ["SLOW_TOKEN"] = token  # the command inherits the process environment
+        ctx = make_context(plan, environ={"SLOW_TOKEN": token})
+        try:
+            stream = run_checks(ctx)
+            first = await anext(stream)
+            release.set()
+            rest = [r async for r in stream]
+        finally:
+            del os.environ["SLOW_TOKEN"]
+            await ctx.aclose()
+    assert first.check_id == "printer"
+    assert first.details == ("«redacted»",)
+    assert [r.check_id for r in rest] == ["slow-smoke"]
+    assert token not in repr(first.to_dict()) + repr(rest[0].to_dict())
