@@ -245,6 +245,23 @@ rm = ""
     ]
 
 
+def test_type_errors_read_in_toml_terms() -> None:
+    text = BASE + """
+  [[gates.checks]]
+  id = "s"
+  title = "smoke"
+  kind = "smoke"
+  steps = [{ name = "a", path = "/", expect_status = "200" }]
+
+[rollout]
+on_stop = true
+"""
+    assert problems(text) == [
+        "rollout.on_stop: true is not one of 'auto', 'propose'",
+        "gates[0].checks[2].steps[0].expect_status: expected an integer or an array, got a string",
+    ]
+
+
 def test_gate_ids_expand_to_their_checks() -> None:
     plan = load_text(BASE)
     assert plan.expand(["ready", "health", "other"]) == ["health", "signoff", "other"]

@@ -92,10 +92,15 @@ _TYPE_WORDS = {
 }
 
 
+def _type_words(m: re.Match[str]) -> str:
+    words = [_TYPE_WORDS.get(w.strip()) for w in m.group(1).split("|")]
+    return " or ".join(w for w in words if w) if all(words) else m.group(0)
+
+
 def friendly(message: str) -> str:
     """Rewrite a msgspec validation message in TOML terms."""
     message = message.split(" - at `", 1)[0]
-    message = re.sub(r"`([a-z]+)`", lambda m: _TYPE_WORDS.get(m.group(1), m.group(0)), message)
+    message = re.sub(r"`([a-z| ]+)`", _type_words, message)
     if message.startswith("Expected"):
         message = "e" + message[1:]
     if "matching regex" in message and "{0,63}$" in message:  # the config's Id pattern
@@ -104,7 +109,8 @@ def friendly(message: str) -> str:
 
 
 def short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    """A value as the operator wrote it (TOML spelling for booleans), cut to one line."""
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
