@@ -153,6 +153,12 @@ class Engine:
     async def recover(self) -> None:
         """Finish what a crash interrupted: an unconfirmed shift, a runbook midway."""
         s = self.state
+        if s.trip_pending and s.phase in (Phase.HOLDING, Phase.READY, Phase.PAUSED):
+            tripped = next((e for e in reversed(self.journal.read()) if e.kind == "criterion_tripped"), None)
+            if tripped is not None:
+                async with self._guard():
+                    await self._stop(dict(tripped.data), record=False)
+            return
         if s.phase == Phase.SHIFTING and s.target_index is not None:
             async with self._guard():
                 await self._shift_into(s.target_index)
@@ -244,6 +250,12 @@ class Engine:
     async def confirm_traffic(self, note: str = "") -> None:
         """The operator confirms the manually set weight (manual driver)."""
         s = self.state
+        if s.trip_pending and s.phase in (Phase.HOLDING, Phase.READY, Phase.PAUSED):
+            tripped = next((e for e in reversed(self.journal.read()) if e.kind == "criterion_tripped"), None)
+            if tripped is not None:
+                async with self._guard():
+                    await self._stop(dict(tripped.data), record=False)
+            return
         if s.phase == Phase.SHIFTING and s.target_index is not None:
             stage = self.stages[s.target_index]
             self.emit("traffic_confirmed", {"weight": s.weight_intended, "stage": stage.id,
@@ -322,8 +334,9 @@ class Engine:
                 }
         return None
 
-    async def _stop(self, tripped: dict[str, Any]) -> None:
-        self.emit("criterion_tripped", tripped)
+    async def _stop(self, tripped: dict[str, Any], *, record: bool = True) -> None:
+        if record:
+            self.emit("criterion_tripped", tripped)
         if self.plan.rollout.on_stop == "propose":
             self.emit("rollback_proposed", {"reason": tripped["reason"], "metric": tripped["metric"]})
             return

@@ -113,8 +113,11 @@ def preview(state: RolloutState, plan: Plan, now: float, verdict: Verdict) -> Ad
         checks_total = len(ids)
         for cid in ids:
             r = state.results.get(cid)
-            if r is not None and r.status.ok:
+            fresh = state.result_seq.get(cid, 0) > state.stage_seq
+            if r is not None and r.status.ok and fresh:
                 checks_passed += 1
+            elif r is not None and not fresh:
+                blockers.append(f"exit check {cid}: not run in this stage yet")
             else:
                 blockers.append(f"exit check {cid}: " + (f"{r.status}" if r else "not run"))
         if current.signoff and current.signoff not in state.signoffs:

@@ -119,6 +119,9 @@ class RolloutState:
     rollbacks: int = 0
     forced: tuple[str, ...] = ()  # reasons of force-advances, in order
     samples: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict)
+    result_seq: Mapping[str, int] = field(default_factory=dict)  # check id -> event seq
+    stage_seq: int = 0  # seq of the current stage's stage_entered event
+    trip_pending: bool = False  # a criterion tripped; no rollback started/proposed yet
     last_hash: str = ""
 
     @property
@@ -200,7 +203,8 @@ def _session_resumed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
 
 def _check_result(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     result = CheckResult.from_dict(e.data["result"])
-    return {"results": {**s.results, result.check_id: result}}
+    return {"results": {**s.results, result.check_id: result},
+            "result_seq": {**s.result_seq, result.check_id: e.seq}}
 
 
 def _owner_set(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
@@ -243,6 +247,7 @@ def _traffic_failed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
 def _stage_entered(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     return {
         "phase": Phase.HOLDING, "stage_index": int(e.data["index"]), "target_index": None,
+        "stage_seq": e.seq,
         "hold_started_at": e.time, "hold_paused_s": 0.0, "hold_banked_s": 0.0, "paused_at": None,
     }
 
@@ -288,18 +293,19 @@ def _samples(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
 
 
 def _criterion_tripped(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"stop_reason": str(e.data.get("reason", e.data.get("metric", "stop criterion")))}
+    return {"stop_reason": str(e.data.get("reason", e.data.get("metric", "stop criterion"))),
+            "trip_pending": True}
 
 
 def _rollback_proposed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     out = _paused(s, e, plan)
-    out.update(rollback_proposed=True, stop_reason=str(e.data.get("reason", "")))
+    out.update(rollback_proposed=True, stop_reason=str(e.data.get("reason", "")), trip_pending=False)
     return out
 
 
 def _rollback_started(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     return {
-        "phase": Phase.ROLLING_BACK, "stop_reason": str(e.data.get("reason", "")),
+        "phase": Phase.ROLLING_BACK, "stop_reason": str(e.data.get("reason", "")), "trip_pending": False,
         "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
         "resume_phase": None, "rollback_proposed": False, "target_index": None,
         "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
