@@ -19,6 +19,7 @@ from gonogo.model import Outcome
 from gonogo.values import SecretRef, Value
 
 DENIED = (401, 403)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class _Params(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -54,6 +55,8 @@ class GatewayNotRoutedParams(_Params, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not self.prefixes:
             raise ValueError("prefixes: name at least one internal route prefix")
+        if not self.probe_paths:
+            raise ValueError("probe_paths: probe at least one path per prefix ('' = the prefix)")
         for prefix in self.prefixes:
             if not prefix.startswith("/"):
                 raise ValueError(f"prefixes: {prefix[:40]!r} must start with '/'")
@@ -118,6 +121,10 @@ class AuthPair(_Params, frozen=True, kw_only=True):
     scheme: str = "Bearer"  # prefix before the token; "" sends the bare token
     expect_without: tuple[int, ...] = DENIED
 
+    def __post_init__(self) -> None:
+        if self.method.upper() not in METHODS:
+            raise ValueError(f"method: {self.method[:20]!r} is not one of {', '.join(sorted(METHODS))}")
+
     @property
     def label(self) -> str:
         return f"{self.from_} -> {' + '.join(self.to)}"
@@ -176,7 +183,7 @@ class AuthPropagation:
         self, ctx: CheckContext, pair: AuthPair, url: str, headers: dict[str, str]
     ) -> int:
         response = await ctx.http.request(
-            pair.method, url, headers=headers, json=pair.json
+            pair.method.upper(), url, headers=headers, json=pair.json
         )
         return response.status_code
 
@@ -190,6 +197,10 @@ class WeaviateParams(_Params, frozen=True, kw_only=True):
     paths: tuple[str, ...] = ("/v1/schema",)
     url: Value | None = None  # default: [integrations.weaviate].url
     api_key: SecretRef | None = None  # default: [integrations.weaviate].api_key
+
+    def __post_init__(self) -> None:
+        if not self.paths:
+            raise ValueError("paths: probe at least one path, e.g. '/v1/schema'")
 
 
 class WeaviateAnonymousDisabled:

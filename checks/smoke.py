@@ -47,6 +47,12 @@ class SmokeStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     wait: Duration = Duration(0.0)
     interval: Duration = Duration(1.0)
 
+    def __post_init__(self) -> None:
+        from gonogo.checks.security import METHODS
+
+        if self.method.upper() not in METHODS:
+            raise ValueError(f"method: {self.method[:20]!r} is not one of {', '.join(sorted(METHODS))}")
+
     @property
     def statuses(self) -> tuple[int, ...]:
         return (self.expect_status,) if isinstance(self.expect_status, int) else self.expect_status

@@ -299,3 +299,9 @@ async def test_a_job_that_never_finishes_fails_after_its_wait(tmp_path: Path) ->
     assert result.summary.startswith("step 2 'import finished': status = 'running', expected 'done' (still so after ")
     assert result.summary.endswith("tries over 100ms)")
     assert polls["n"] > 1
+
+
+def test_unknown_method_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        plan_from_toml(tmp_path, JOURNEY.replace("BASE", "http://x").replace('method = "PUT"', 'method = "PUTT"'))
+    assert "gates[0].checks[0].steps[5]: method: 'PUTT' is not one of" in str(info.value)
