@@ -159,7 +159,7 @@ def seeded_results(plan: Plan, failing: Iterable[str] = ()) -> dict[str, CheckRe
 def canary_evaluations(plan: Plan, tripped: bool = False) -> dict[str, RuleEvaluation]:
     out = {}
     for i, m in enumerate(plan.canary.metrics):
-        base = 0.004 * (i + 1)
+        base = 120.0 * (i + 1) if m.unit == "ms" else 0.004 * (i + 1)
         can = series(base, base * (0.08 if tripped and i == 0 else 0.0))
         bas = series(base, 0.0, wobble=0.05)
         state = "ok"

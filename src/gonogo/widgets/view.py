@@ -76,16 +76,35 @@ class StageCell:
     status: str  # "done" | "current" | "next"
 
 
+SHORT_LABEL = 12
+
+
+def stage_label(stage: Any, prev_weight: float | None) -> str:
+    """A short label for the stage bar: ``Staging``, ``Canary 5%``, ``25%``, ``100%``, ``Verify``."""
+    title = (stage.title or stage.id).strip()
+    if ":" in title:  # "Stage C: 25%" -> "25%"
+        title = title.split(":", 1)[1].strip()
+    weight = fmt_weight(stage.weight)
+    if title and len(title) <= SHORT_LABEL:
+        label = title[0].upper() + title[1:]
+    else:
+        label = stage.id.replace("-", " ").replace("_", " ").strip().capitalize()
+        if f"{stage.weight:g}" in stage.id or (stage.weight == 100 and (prev_weight or 0) < 100):
+            return weight
+    if 0 < stage.weight < 100 and f"{stage.weight:g}" not in label:
+        label = f"{label} {weight}"
+    return label
+
+
 def stage_cells(state: Any) -> list[StageCell]:
     """One cell per stage plus the final ``Stable``; the current one marked."""
     phase = phase_name(state.phase)
     cells: list[StageCell] = []
     current = state.stage_index
+    prev: float | None = None
     for stage in state.stages:
-        title = stage.title or stage.id
-        label = title
-        if 0 < stage.weight < 100 and f"{stage.weight:g}" not in title:
-            label = f"{title} {fmt_weight(stage.weight)}"
+        label = stage_label(stage, prev)
+        prev = stage.weight
         if phase == "STABLE" or stage.index < current:
             status = "done"
         elif stage.index == current and phase not in ("IDLE", "ROLLED_BACK"):
@@ -102,6 +121,8 @@ def hold_line(state: Any, now: float) -> str:
     phase = phase_name(state.phase)
     parts = [phase.replace("_", " ")]
     stage = current_stage(state)
+    if stage is not None and len(stage.title or "") > SHORT_LABEL:
+        parts.insert(0, stage.title)
     if stage is not None and stage.hold_s > 0 and phase in ("HOLDING", "PAUSED", "READY"):
         remaining = state.hold_remaining(now)
         parts.append(f"hold {fmt_duration(remaining)} left of {fmt_duration(stage.hold_s)}")
