@@ -168,7 +168,7 @@ async def run_checks(
                 result = await run_one(gate, spec, ctx)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:  # a result for every check, or the consumer waits forever
+        except Exception as exc:  # a result for every check, or the consumer waits forever
             outcome = Outcome.errored(f"internal error: {describe_error(exc)}")
             result = finish(gate, spec, ctx, outcome, time.perf_counter() - started, 0)
         queue.put_nowait(result)
