@@ -4,6 +4,7 @@ retries for transient errors only, cancellation — against real local HTTP serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from gonogo.context import CheckContext, make_context
 from gonogo.model import Outcome, Status, TransientError
 from gonogo.registry import kinds
 from gonogo.runner import run_all, run_checks, select
-from helpers_http import app_with, plan_from_toml, serve
+from helpers_http import app_with, never_answer, plan_from_toml, serve
 
 
 def slow_health(delay_s: float) -> web.Application:
@@ -259,6 +260,24 @@ async def test_cancelling_the_consumer_cancels_running_checks(tmp_path: Path) ->
     leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith("check:")]
     assert leftovers == []
     assert abandoned == 3
+
+
+async def test_leaving_the_stream_early_cancels_the_rest(tmp_path: Path) -> None:
+    # The panel stops listening when the operator quits: aclosing() must tear down.
+    async with AsyncExitStack() as stack:
+        fast = await stack.enter_async_context(serve(slow_health(0.0)))
+        hung = await stack.enter_async_context(serve(app_with({"/h/health": never_answer})))
+        plan = plan_from_toml(tmp_path, health_checks_toml([fast, f"{hung}/h"], timeout="60s"))
+        ctx = make_context(plan, environ={})
+        try:
+            async with contextlib.aclosing(run_checks(ctx)) as stream:
+                async for result in stream:
+                    assert result.check_id == "health-0"
+                    break
+            leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith("check:")]
+            assert leftovers == []
+        finally:
+            await ctx.aclose()
 
 
 async def test_a_crashing_check_is_an_error_result_not_a_crash(
