@@ -25,7 +25,6 @@ from gonogo.sandbox.services import (
     PUBLIC,
     TRACK_HEADER,
     TRACKS,
-    Dither,
     FleetContext,
 )
 from gonogo.sandbox.state import SCENARIOS, UnknownScenario
@@ -42,7 +41,7 @@ class Gateway:
         from prometheus_client import CollectorRegistry, Counter
 
         self.fleet = fleet
-        self._split = Dither()
+        self._split_acc = 0  # in basis points: integer maths keeps the split exact
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "gateway_requests", "Requests routed, by upstream service, track and code",
@@ -58,8 +57,13 @@ class Gateway:
         forced = request.headers.get(TRACK_HEADER)
         if forced in TRACKS:
             return forced
-        # Smooth split: exactly weight % of requests go to the canary, evenly spread.
-        return "canary" if self._split(self.fleet.state.weight / 100.0) else "baseline"
+        # Smooth split: exactly weight % of any run of requests go to the canary
+        # (within one request), evenly spread, instead of a random draw per request.
+        self._split_acc += round(self.fleet.state.weight * 100)
+        if self._split_acc >= 10_000:
+            self._split_acc -= 10_000
+            return "canary"
+        return "baseline"
 
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         service = request.match_info.get("service", "web-portal")
@@ -119,17 +123,17 @@ class Admin:
         snap = self.fleet.state.snapshot()
         return web.json_response({k: snap[k] for k in ("scenario", "weight", "speed", "sim_time")})
 
-    async def _body(self, request: web.Request) -> dict[str, Any]:
+    async def _body(self, request: web.Request, example: str) -> dict[str, Any]:
         try:
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
-            raise _bad("body must be JSON") from None
+            body = None
         if not isinstance(body, dict):
-            raise _bad("body must be a JSON object")
+            raise _bad(f"body must be a JSON object like {example}")
         return body
 
     async def weight(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await self._body(request, '{"weight": 25}')
         raw = body.get("weight")
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise _bad("weight must be a number between 0 and 100")
@@ -140,7 +144,7 @@ class Admin:
         return web.json_response({"weight": w})
 
     async def scenario(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await self._body(request, '{"scenario": "healthy"}')
         name = body.get("scenario")
         if not isinstance(name, str):
             raise _bad(f"scenario must be one of: {', '.join(SCENARIOS)}")
