@@ -18,12 +18,14 @@ thread (``asyncio.to_thread``) when on an event loop.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -172,20 +174,13 @@ class PgCluster:
 
     def _init(self) -> None:
         assert self.root is not None
-        pwfile = self.root / "superuser.pw"
-        pwfile.write_text(secrets.token_urlsafe(18) + "\n")
         if self.archive:
             (self.root / "archive").mkdir()
-        if os.geteuid() == 0:
-            import pwd
-
-            entry = pwd.getpwnam(SUPERUSER)
-            for path in (self.root, pwfile, *self.root.iterdir()):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
-        self._run(
-            "initdb", "-D", self.data_dir, "-U", SUPERUSER, "-E", "UTF8", "--no-sync",
-            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
-        )  # fmt: skip
+        _chown_to_postgres(self.root, *self.root.iterdir())
+        # initdb costs seconds on a busy machine; every cluster of this process starts
+        # from one initdb'd template, copied as the postgres user (keeps owner and 0700).
+        template = _template(self.bin_dir)
+        _as_postgres(["cp", "-a", template, self.data_dir], "cp")
         settings = {
             "listen_addresses": f"'{self.host}'",
             "port": str(self.port),
@@ -204,18 +199,8 @@ class PgCluster:
             conf.writelines(f"{k} = {v}\n" for k, v in settings.items())
 
     def _run(self, tool: str, *args: str) -> None:
-        argv = [os.path.join(self.bin_dir, tool), *args]
-        if os.geteuid() == 0:
-            argv = ["runuser", "-u", SUPERUSER, "--", *argv]
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
-        )
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            log = ""
-            if tool == "pg_ctl" and self.root is not None and os.path.exists(self.log_path):
-                log = " | " + " ".join(Path(self.log_path).read_text().strip().splitlines()[-3:])
-            raise PgClusterError(f"{tool} failed ({proc.returncode}): {' '.join(tail)}{log}")
+        log = self.log_path if tool == "pg_ctl" and self.root is not None else None
+        _as_postgres([os.path.join(self.bin_dir, tool), *args], tool, log)
 
     # -- data ------------------------------------------------------------------
     def admin(self, dbname: str | None = None) -> Any:
@@ -330,3 +315,54 @@ class PgCluster:
                     return
                 time.sleep(0.1)  # polling the server's own progress, not waiting out a hold
         raise PgClusterError(f"WAL not archived within {timeout:g}s")
+
+
+_templates: dict[str, str] = {}  # bin dir -> an initdb'd data dir to copy
+_templates_lock = threading.Lock()
+
+
+def _chown_to_postgres(*paths: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    entry = pwd.getpwnam(SUPERUSER)
+    for path in paths:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _as_postgres(argv: list[str], tool: str, log_path: str | None = None) -> None:
+    """Run a PostgreSQL tool, as the postgres user when we are root."""
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", SUPERUSER, "--", *argv]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        log = ""
+        if log_path is not None and os.path.exists(log_path):
+            log = " | " + " ".join(Path(log_path).read_text().strip().splitlines()[-3:])
+        raise PgClusterError(f"{tool} failed ({proc.returncode}): {' '.join(tail)}{log}")
+
+
+def _template(bin_dir: str) -> str:
+    """This process's template data dir for ``bin_dir``, made by initdb on first use."""
+    with _templates_lock:
+        path = _templates.get(bin_dir)
+        if path and os.path.isdir(path):
+            return path
+        root = Path(tempfile.mkdtemp(prefix="gonogo-pg-template-"))
+        atexit.register(shutil.rmtree, root, True)
+        pwfile = root / "superuser.pw"
+        # Logins over TCP need a password; the superuser's is random and never used
+        # (we administer over the trusted unix socket).
+        pwfile.write_text(secrets.token_urlsafe(18) + "\n")
+        _chown_to_postgres(root, pwfile)
+        data = str(root / "data")
+        _as_postgres(
+            [os.path.join(bin_dir, "initdb"), "-D", data, "-U", SUPERUSER, "-E", "UTF8",
+             "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"],
+            "initdb",
+        )  # fmt: skip
+        pwfile.unlink()
+        _templates[bin_dir] = data
+        return data
