@@ -1,0 +1,70 @@
+"""`gonogo sandbox`: ready line, clean stop on SIGINT/SIGTERM, usage errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fleet import relocate
+from gonogo.sandbox.layout import load_layout
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gonogo", "sandbox", *args], capture_output=True,
+                          text=True, timeout=60, env=env)  # fmt: skip
+
+
+def test_unknown_scenario_is_a_usage_error_with_a_suggestion() -> None:
+    out = run("--scenario", "canary-regresion")
+    assert out.returncode == 2
+    assert "did you mean 'canary-regression'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_speed_is_a_usage_error() -> None:
+    out = run("--speed", "0")
+    assert out.returncode == 2 and "speed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unreadable_config_exits_1_without_traceback(tmp_path: Path) -> None:
+    out = run("--config", str(tmp_path / "missing.toml"))
+    assert out.returncode == 1 and "missing.toml" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_runs_in_the_foreground_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    files = relocate(tmp_path)
+    layout = load_layout(files.config)
+    env = {**os.environ, "GONOGO_SANDBOX_DIR": str(files.runtime_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gonogo", "sandbox", "--config", str(files.config), "--speed", "60",
+         "--scenario", "leaky-gateway"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until the fleet listens (or exits)
+        assert line.strip() == "sandbox ready", proc.stderr.read() if proc.stderr else ""
+        state = httpx.get(layout.admin.url + "/admin/state", timeout=5).json()
+        assert (state["scenario"], state["speed"]) == ("leaky-gateway", 60.0)
+        assert httpx.get(layout.gateway.url + "/api/calendar/health", timeout=5).status_code == 200
+        assert (files.runtime_dir / "secrets" / "service_token").exists()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(layout.gateway.url + "/health", timeout=5)
+    assert not files.runtime_dir.exists()
