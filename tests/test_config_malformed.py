@@ -80,7 +80,7 @@ CASES: list[tuple[str, bytes, list[str]]] = [
      ["services[0].health_url", "bad environment variable name"]),
     ("stage-unknown-check", (BASE + '\n[[rollout.stages]]\nid = "canary"\nweight = 5\nexit_checks = ["helth"]\n').encode(),
      ["rollout.stages[0].exit_checks[0]", "no check or gate 'helth'", "did you mean 'health'"]),
-    ("huge-file", b"# " + b"x" * (3 * 1024 * 1024) + b"\n", ["larger than 2 MiB"]),
+    ("huge-file", b"# " + b"x" * (3 * 1024 * 1024) + b"\n", ["larger than 512 KiB"]),
     ("huge-integer", (BASE + "\n[settings]\nconcurrency = 99999999999999999999999\n").encode(),
      ["settings.concurrency", "out of range"]),
     ("nan-threshold", (BASE + '\n[[canary.metrics]]\nid = "m"\ncanary = "up"\nrule = "above"\nthreshold = nan\n').encode(),
