@@ -34,6 +34,23 @@ def gate(checks: str) -> str:
     """
 
 
+def test_kinds_load_without_their_heavy_clients() -> None:
+    """hvac, psycopg, prometheus-api-client and PyYAML load only when a check runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from gonogo.registry import kinds; kinds();"
+        "import gonogo.integrations.vault, gonogo.integrations.postgres,"
+        " gonogo.integrations.prometheus, gonogo.integrations.github;"
+        "print(sorted(m for m in ('hvac', 'psycopg', 'prometheus_api_client', 'yaml', 'requests')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 # -- Prometheus (real) -------------------------------------------------------------
 
 TARGETS = """

@@ -113,6 +113,18 @@ async def test_token_missing_policy(tmp_path: Path) -> None:
     assert result.summary == "missing policy db-admin (has default, gonogo-release)"
 
 
+async def test_token_without_expiry_is_a_warning(tmp_path: Path) -> None:
+    state = SandboxState()
+    async with serve(vault_standin.make_app(state, token_ttl_s=0)) as url:
+        plan = load_config(tmp_path, config(url, token_check()))
+        result = await run_check(plan, "token", {"VAULT_TOKEN": state.secrets["vault_token"]})
+    assert result.status is Status.WARN
+    assert result.summary == (
+        "token valid, no expiry, policies default, gonogo-release; "
+        "token never expires (ttl 0, no expire_time)"
+    )
+
+
 async def test_rejected_token_is_a_failure_without_the_token(tmp_path: Path) -> None:
     state = SandboxState()
     wrong = "hvs.not-the-token-0042"

@@ -65,7 +65,10 @@ def _envelope(data: dict[str, Any], **extra: Any) -> web.Response:
     return web.json_response(body)
 
 
-def make_app(state: Any, *, issued_at: float | None = None) -> web.Application:
+def make_app(
+    state: Any, *, issued_at: float | None = None, token_ttl_s: int = TOKEN_TTL_S
+) -> web.Application:
+    """``token_ttl_s=0`` serves a root-like token: no TTL, no expiry, not renewable."""
     token = demo_secret(state, "vault_token")
     for keys in KV_LAYOUT.values():
         for name in keys.values():
@@ -87,15 +90,16 @@ def make_app(state: Any, *, issued_at: float | None = None) -> web.Application:
     async def lookup_self(request: web.Request) -> web.Response:
         if not authorized(request):
             return _errors(403, "permission denied")
-        ttl = max(0, int(token_issued + TOKEN_TTL_S - time.time()))
+        ttl = max(0, int(token_issued + token_ttl_s - time.time())) if token_ttl_s else 0
+        expires = rfc3339(token_issued + token_ttl_s) if token_ttl_s else None
         return _envelope(
             {
                 "accessor": accessor,
                 "creation_time": int(token_issued),
-                "creation_ttl": TOKEN_TTL_S,
+                "creation_ttl": token_ttl_s,
                 "display_name": "token-gonogo-release",
                 "entity_id": "",
-                "expire_time": rfc3339(token_issued + TOKEN_TTL_S),
+                "expire_time": expires,
                 "explicit_max_ttl": 0,
                 "id": token,
                 "identity_policies": [],
@@ -105,7 +109,7 @@ def make_app(state: Any, *, issued_at: float | None = None) -> web.Application:
                 "orphan": False,
                 "path": "auth/token/create",
                 "policies": TOKEN_POLICIES,
-                "renewable": True,
+                "renewable": bool(token_ttl_s),
                 "ttl": ttl,
                 "type": "service",
             }
