@@ -214,6 +214,7 @@ title = "again"
 id = "canary"
 weight = 5
 exit_checks = ["helth", "ready"]
+signoff = "sign-off"
 
 [[runbook.steps]]
 id = "confirm"
@@ -225,6 +226,19 @@ checks = ["signof"]
 id = "disable"
 title = "disable"
 action = "command"
+
+[[runbook.steps]]
+id = "disable"
+title = "again"
+action = "manual"
+
+[[runbook.reconciliation]]
+id = "tx"
+title = "tx"
+
+[[runbook.reconciliation]]
+id = "tx"
+title = "tx again"
 
 [canary]
 [[canary.metrics]]
@@ -238,9 +252,12 @@ rm = ""
     assert problems(text) == [
         "gates[1].id: duplicate gate id 'ready' (also gates[0])",
         "rollout.stages[0].exit_checks[0]: no check or gate 'helth'; did you mean 'health'?",
+        "rollout.stages[0].signoff: no check 'sign-off' to sign off; did you mean 'signoff'?",
         "canary.metrics[0].baseline: ratio_above needs a baseline query",
         "runbook.steps[0].checks[0]: no check or gate 'signof'; did you mean 'signoff'?",
         "runbook.steps[1].command: a command step needs argv",
+        "runbook.steps[2].id: duplicate step 'disable'",
+        "runbook.reconciliation[1].id: duplicate item 'tx'",
         "owners.rm: empty owner; write 'TBD' until known",
     ]
 

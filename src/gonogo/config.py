@@ -540,6 +540,14 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         stage_ids.add(stage.id)
         refs(stage.entry_checks, f"rollout.stages[{si}].entry_checks")
         refs(stage.exit_checks, f"rollout.stages[{si}].exit_checks")
+        # a misspelt sign-off would block the stage forever, waiting for a check nobody can sign
+        if stage.signoff and stage.signoff not in seen_checks:
+            problems.append(
+                Problem(
+                    f"rollout.stages[{si}].signoff",
+                    f"no check {stage.signoff!r} to sign off" + suggest(stage.signoff, seen_checks),
+                )
+            )
     t = doc.rollout.traffic
     if t.driver == "command" and not t.command:
         problems.append(Problem("rollout.traffic.command", "the command driver needs an argv list"))
@@ -554,10 +562,21 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(
                 Problem(f"canary.metrics[{mi}].baseline", "ratio_above needs a baseline query")
             )
+    step_ids: set[str] = set()
     for ri, step in enumerate(doc.runbook.steps):
+        if step.id in step_ids:
+            problems.append(Problem(f"runbook.steps[{ri}].id", f"duplicate step {step.id!r}"))
+        step_ids.add(step.id)
         refs(step.checks, f"runbook.steps[{ri}].checks")
         if step.action == "command" and not step.command:
             problems.append(Problem(f"runbook.steps[{ri}].command", "a command step needs argv"))
+    item_ids: set[str] = set()
+    for ri, item in enumerate(doc.runbook.reconciliation):
+        if item.id in item_ids:
+            problems.append(
+                Problem(f"runbook.reconciliation[{ri}].id", f"duplicate item {item.id!r}")
+            )
+        item_ids.add(item.id)
     for role, name in doc.owners.items():
         if not name.strip():
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
