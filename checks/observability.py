@@ -108,7 +108,7 @@ class PrometheusTargets:
                 problems.append(f"instance {inst}: no target")
         for (job, inst), row in sorted(series.items()):
             if row.get("up") != 1.0:
-                problems.append(f"{job} {inst}: down (up={row.get('up', 0):g})")
+                problems.append(f"{job} {inst}: down (up={row.get('up', 0):g}, expected 1)")
             elif row.get("age_s", 0.0) > params.max_staleness.seconds:
                 problems.append(
                     f"{job} {inst}: last scraped {format_duration(row['age_s'])} ago > {params.max_staleness}"

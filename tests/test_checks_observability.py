@@ -118,7 +118,7 @@ async def test_target_down_after_its_server_stops(scraped: Scraped, tmp_path: Pa
     wait_until(lambda: instant(scraped.prom, 'up{job="worker"}') == [0.0], 20, "a failed scrape (up=0)")
     result = await run_check(prom_plan(tmp_path, scraped.prom.url, "worker"), "targets")
     assert result.status is Status.FAIL
-    assert result.summary == f"worker {scraped.targets['worker'].address}: down (up=0)"
+    assert result.summary == f"worker {scraped.targets['worker'].address}: down (up=0, expected 1)"
 
 
 @pytest.mark.server
