@@ -202,3 +202,161 @@ async def poll_for(engine: Engine, clock: Clock, seconds: float, step: float = 1
         await engine.tick()
         if until is not None and until():
             return
+
+
+# -- the headless CLI against a scripted admin API ------------------------------------
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from aiohttp import web  # noqa: E402
+
+
+class ScriptedAdmin:
+    """The sandbox admin API's shape (POST /admin/weight, GET /admin/metrics) with
+    values the test decides: healthy, or a 5xx regression once the weight reaches
+    ``regress_at`` (a deterministic stand-in where the real fleet's noise would make
+    runs incomparable)."""
+
+    def __init__(self, regress_at: float | None = None) -> None:
+        self.regress_at = regress_at
+        self.weight = 0.0
+        self.weights: list[float] = []
+        self.app = web.Application()
+        self.app.router.add_post("/admin/weight", self._weight)
+        self.app.router.add_get("/admin/metrics", self._metrics)
+
+    async def _weight(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.weight = float(body["weight"])
+        self.weights.append(self.weight)
+        return web.json_response({"weight": self.weight})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        bad = self.regress_at is not None and self.weight >= self.regress_at
+        return web.json_response({"sim_time": 0, "weight": self.weight, "metrics": {
+            "http_5xx_ratio": {"canary": 0.05 if bad else 0.002, "baseline": 0.002},
+            "failed_writes": {"canary": 0.0, "baseline": 0.0},
+        }})
+
+
+CLI_PLAN = """
+[release]
+name = "shop-2.4.0"
+commit = "9f1c2ab"
+previous = "shop-2.3.7"
+
+[owners]
+release_manager = "Ada Lovelace"
+
+[[gates]]
+id = "pre"
+title = "Pre-flight"
+  [[gates.checks]]
+  id = "unit"
+  title = "Unit tests"
+  kind = "command"
+  argv = {unit_argv}
+
+  [[gates.checks]]
+  id = "smoke-signoff"
+  title = "Manual smoke"
+  kind = "manual"
+  required = false
+
+[integrations.gateway]
+public_url = "{admin}"
+admin_url = "{admin}"
+
+[rollout]
+on_stop = "auto"
+[rollout.traffic]
+driver = "sandbox"
+
+[[rollout.stages]]
+id = "canary"
+weight = 5
+hold = "1m"
+exit_checks = ["unit"]
+signoff = "smoke-signoff"
+
+[[rollout.stages]]
+id = "half"
+weight = 50
+hold = "1m"
+
+[[rollout.stages]]
+id = "full"
+weight = 100
+hold = "1m"
+
+[canary]
+source = "sandbox"
+interval = "12s"
+
+[[canary.metrics]]
+id = "http-5xx"
+canary = "q"
+baseline = "b"
+sandbox = "http_5xx_ratio"
+rule = "ratio_above"
+factor = 2.0
+threshold = 0.001
+duration = "30s"
+
+[[canary.metrics]]
+id = "failed-writes"
+canary = "q"
+sandbox = "failed_writes"
+rule = "nonzero"
+duration = "0s"
+min_samples = 1
+
+[[runbook.steps]]
+id = "shift"
+title = "Shift traffic back"
+action = "shift_traffic"
+
+[[runbook.steps]]
+id = "health"
+title = "Confirm health"
+action = "checks"
+checks = ["unit"]
+
+[[runbook.steps]]
+id = "disable"
+title = "Disable canary artifacts"
+action = "command"
+command = {disable_argv}
+
+[[runbook.steps]]
+id = "incident"
+title = "Open incident"
+action = "incident"
+"""
+
+
+def write_cli_plan(tmp: Path, admin: str, *, unit_argv: str = '["true"]',
+                   disable_argv: str = '["true"]', name: str = "plan.toml") -> Path:
+    path = tmp / name
+    path.write_text(CLI_PLAN.format(admin=admin, unit_argv=unit_argv, disable_argv=disable_argv))
+    return path
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                  timeout: float = 90) -> tuple[int, str, str]:
+    """``python -m gonogo ARGS`` as a subprocess; killed if it outlives ``timeout``."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("GONOGO_TEST_KILL_AT", None) if env is None or "GONOGO_TEST_KILL_AT" not in env else None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gonogo", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=full_env, cwd=cwd,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError(f"gonogo {' '.join(args)} still running after {timeout}s") from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

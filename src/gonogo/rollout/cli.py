@@ -31,7 +31,8 @@ def _err(msg: str) -> None:
 def run_rollout(args: argparse.Namespace) -> int:
     from gonogo.cli import load_or_report
 
-    speed = float(getattr(args, "speed", 1.0) or 1.0)
+    raw_speed = getattr(args, "speed", None)
+    speed = 1.0 if raw_speed is None else float(raw_speed)
     if not speed > 0 or speed > 100_000:
         _err("--speed must be a number between 0 and 100000")
         return EXIT_USAGE
@@ -129,6 +130,8 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                      "the session is left resumable")
                 return EXIT_NOGO
         await engine.tick()
+        if engine.state.phase not in (Phase.HOLDING, Phase.READY):
+            continue  # the tick tripped a criterion (or paused): decide from the new phase
         pv = engine.advance_preview()
         if pv.can_advance:
             if not await _confirm(engine, yes):
