@@ -267,6 +267,15 @@ async def test_grafana_missing_dashboard_and_broken_datasource(tmp_path: Path) -
     assert result.details[1].startswith("dashboard 'Workers and queues': datasource loki-sandbox unhealthy: HTTP 400")
 
 
+async def test_grafana_dashboard_without_live_data(tmp_path: Path) -> None:
+    state = SandboxState()
+    async with serve(grafana.make_app(state, empty_datasources=("prom-sandbox",))) as url:
+        plan = grafana_plan(tmp_path, url, ["Workers and queues"])
+        result = await run_check(plan, "dash", {"GRAFANA_TOKEN": state.secrets["grafana_token"]})
+    assert result.status is Status.FAIL
+    assert result.summary == "dashboard 'Workers and queues': no data in the last 15m (panel 'Queue lag')"
+
+
 async def test_grafana_bad_token_is_an_error(tmp_path: Path) -> None:
     async with serve(grafana.make_app(SandboxState())) as url:
         plan = grafana_plan(tmp_path, url, ["canary"])

@@ -146,6 +146,30 @@ async def test_migrations_without_alembic_table_and_by_command(pg_cluster: PgClu
     assert not any(d.startswith("ok-by-command") for d in result.details)
 
 
+async def test_migrations_by_query_and_head_command(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    head = EXPECTED_HEADS["compliance"]
+    checks = f"""
+        [[gates.checks]]
+        id = "mig"
+        title = "Migrations"
+        kind = "migrations"
+        services = [
+          {{ name = "compliance", head = "{head}", query = "SELECT version_num FROM compliance.alembic_version" }},
+          {{ name = "documents", schema = "documents", head_command = ["python3", "-c", "print('{EXPECTED_HEADS["documents"]} (head)')"] }},
+          {{ name = "user-profile", head_command = ["python3", "-c", "print('ffff00001111 (head)')"] }},
+        ]
+    """
+    result = await run_check(load_config(tmp_path, config(pg_cluster, checks)), "mig", env(pg_cluster))
+    assert result.status is Status.FAIL
+    services = result.evidence["services"]
+    assert services["compliance"] == {"source": "query", "applied": [head], "expected": head}
+    assert services["documents"]["source"] == "documents.alembic_version"
+    assert result.summary == (
+        f"user-profile: applied {EXPECTED_HEADS['user-profile']}, expected head ffff00001111 "
+        "(user_profile.alembic_version)"
+    )
+
+
 async def test_backup_marker_fresh_then_stale(pg_cluster: PgCluster, tmp_path: Path) -> None:
     plan = load_config(tmp_path, config(pg_cluster, backup(marker=MARKER)))
     fresh = await run_check(plan, "backup", env(pg_cluster))

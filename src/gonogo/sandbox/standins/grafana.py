@@ -81,8 +81,14 @@ def _dashboard_json(uid: str) -> dict[str, Any]:
     }
 
 
-def make_app(state: Any, *, failing_datasources: tuple[str, ...] = ()) -> web.Application:
-    """``failing_datasources``: uids whose health check fails and whose queries error."""
+def make_app(
+    state: Any,
+    *,
+    failing_datasources: tuple[str, ...] = (),
+    empty_datasources: tuple[str, ...] = (),
+) -> web.Application:
+    """``failing_datasources``: uids whose health check fails and whose queries error;
+    ``empty_datasources``: healthy, but their queries return no data (nothing ingested)."""
     token = demo_secret(state, "grafana_token")
 
     @web.middleware
@@ -159,7 +165,7 @@ def make_app(state: Any, *, failing_datasources: tuple[str, ...] = ()) -> web.Ap
             if ds not in DATASOURCES or ds in failing_datasources:
                 results[ref] = {"status": 500, "error": f"datasource {ds!r} unavailable", "frames": []}
                 continue
-            times = [now_ms - 15_000 * k for k in range(8, 0, -1)]
+            times = [] if ds in empty_datasources else [now_ms - 15_000 * k for k in range(8, 0, -1)]
             frame = {
                 "schema": {"refId": ref, "fields": [{"name": "Time", "type": "time"},
                                                      {"name": "Value", "type": "number"}]},
