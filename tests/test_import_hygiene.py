@@ -52,6 +52,42 @@ def test_core_and_every_check_kind_import_without_textual_or_rich() -> None:
     assert not modules & set(UI), sorted(modules & set(UI))
 
 
+# The UI edge: the only places allowed to import Textual (and, for report, Rich).
+UI_EDGE = ("gonogo.screens", "gonogo.widgets", "gonogo.themes", "gonogo.app", "gonogo.app_cli", "gonogo.report")
+SKIP = UI_EDGE + ("gonogo.__main__",)  # __main__ runs the CLI on import
+
+
+def test_every_core_module_is_headless() -> None:
+    # Walk the whole package, so a new module under rollout/, sandbox/ or
+    # integrations/ is held to the rule without anyone listing it here.
+    script = BLOCK_HTTPX_CLI + textwrap.dedent(
+        f"""
+        import importlib, json, pkgutil, sys
+        import gonogo
+        edge = {SKIP!r}
+        blamed, failed = {{}}, {{}}
+        for info in pkgutil.walk_packages(gonogo.__path__, "gonogo."):
+            if info.name.startswith(edge):
+                continue
+            before = set(sys.modules)
+            try:
+                importlib.import_module(info.name)
+            except Exception as exc:
+                failed[info.name] = repr(exc)
+                continue
+            hit = {{m.split(".")[0] for m in set(sys.modules) - before}} & {{"textual", "rich"}}
+            if hit:
+                blamed[info.name] = sorted(hit)
+        print(json.dumps({{"blamed": blamed, "failed": failed, "n": len(sys.modules)}}))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["failed"] == {}
+    assert report["blamed"] == {}, "core modules importing a UI library"
+
+
 def test_no_textual_even_with_httpx_cli_installed() -> None:
     modules = imported_after(
         "from gonogo.registry import kinds; kinds(); import gonogo.runner, gonogo.verdict",
