@@ -24,7 +24,7 @@ from gonogo.values import Duration, SecretRef, format_duration
 ROOT = Path(__file__).resolve().parents[1]
 # A few seconds by default; GONOGO_FUZZ_EXAMPLES=5000 for a long hunt.
 FAST = settings(
-    max_examples=int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "120")),
+    max_examples=int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -112,6 +112,22 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 PATHS = _paths(MINIMAL)
 
 
+def _rich() -> dict[str, Any]:
+    """A trimmed monorepo plan: nested params, rollout, canary and runbook to mutate."""
+    doc = read_document(ROOT / "sample-configs" / "monorepo.toml")
+    doc["services"] = doc["services"][:2]
+    doc["gates"] = [g for g in doc["gates"] if g["id"] in ("security", "staging")]
+    doc["gates"][0]["checks"] = [c for c in doc["gates"][0]["checks"] if c["id"] != "health-all"]
+    for stage in doc["rollout"]["stages"]:
+        stage["entry_checks"] = stage["exit_checks"] = []
+    doc["runbook"]["steps"] = [s for s in doc["runbook"]["steps"] if s["action"] != "checks"]
+    return doc
+
+
+RICH = _rich()
+RICH_PATHS = _paths(RICH)
+
+
 def _mutate(doc: dict[str, Any], path: tuple[Any, ...], op: str, new: Any, key: str) -> None:
     parent: Any = doc
     for part in path[:-1]:
@@ -152,9 +168,35 @@ def test_schema_shaped_mutations_never_raise(
     load_data(doc)
 
 
-def test_the_unmutated_sample_loads() -> None:
-    # guards the mutation test: its starting point must be a valid plan
+@settings(FAST, max_examples=max(FAST.max_examples // 3, 15))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(RICH_PATHS),
+            st.sampled_from(["replace", "delete", "add"]),
+            toml_values,
+            keys,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_mutations_of_a_full_plan_never_raise(
+    mutations: list[tuple[tuple[Any, ...], str, Any, str]],
+) -> None:
+    doc = copy.deepcopy(RICH)
+    for path, op, new, key in mutations:
+        try:
+            _mutate(doc, path, op, new, key)
+        except (KeyError, IndexError, TypeError):
+            continue
+    load_data(doc)
+
+
+def test_the_unmutated_samples_load() -> None:
+    # guards the mutation tests: their starting points must be valid plans
     assert isinstance(load_data(copy.deepcopy(MINIMAL)), Plan)
+    assert isinstance(load_data(copy.deepcopy(RICH)), Plan)
 
 
 @FAST
