@@ -118,6 +118,15 @@ async def test_open_p0_is_blocking(tmp_path: Path) -> None:
     )
 
 
+async def test_run_in_progress_is_pending_not_green(tmp_path: Path) -> None:
+    results = await run_all(SandboxState(), tmp_path, in_progress=True)
+    assert results["ci-green"].status is Status.PENDING
+    assert results["ci-green"].summary == (
+        "workflow 'Monorepo CI' run 8812 for 0cab782: in_progress, not completed yet"
+    )
+    assert results["ci-green"].status.ok is False  # a required pending check blocks GO
+
+
 async def test_bad_credentials_reported_as_auth_error(tmp_path: Path) -> None:
     wrong = "ghp_notTheToken000111222"
     results = await run_all(SandboxState(), tmp_path, token=wrong)

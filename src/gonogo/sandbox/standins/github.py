@@ -68,8 +68,9 @@ def _issue(number: int, title: str, labels: list[str], state: str, age_s: float)
     }
 
 
-def make_app(state: Any, *, rate_limit: int | None = None) -> web.Application:
-    """``rate_limit``: requests allowed before the API answers 403 rate-limited."""
+def make_app(state: Any, *, rate_limit: int | None = None, in_progress: bool = False) -> web.Application:
+    """``rate_limit``: requests allowed before the API answers 403 rate-limited;
+    ``in_progress``: the CI run for the commit is still running (portal-build too)."""
     token = demo_secret(state, "github_token")
     budget = {"remaining": rate_limit if rate_limit is not None else 5000}
     limit = rate_limit if rate_limit is not None else 5000
@@ -127,8 +128,8 @@ def make_app(state: Any, *, rate_limit: int | None = None) -> web.Application:
             "run_number": 1207 if ci else 311,
             "run_attempt": 1,
             "event": "push",
-            "status": "completed",
-            "conclusion": "failure" if failed else "success",
+            "status": "in_progress" if ci and in_progress else "completed",
+            "conclusion": None if ci and in_progress else ("failure" if failed else "success"),
             "workflow_id": workflow["id"],
             "html_url": f"https://github.com/{OWNER}/{REPO}/actions/runs/{CI_RUN_ID}",
             "created_at": rfc3339(started),
@@ -145,6 +146,7 @@ def make_app(state: Any, *, rate_limit: int | None = None) -> web.Application:
         jobs = []
         for i, name in enumerate(names):
             failed = scenario(state) == "failing-ci" and name == FAILING_JOB
+            running = in_progress and name == FAILING_JOB
             jobs.append(
                 {
                     "id": run_id * 100 + i,
@@ -152,10 +154,10 @@ def make_app(state: Any, *, rate_limit: int | None = None) -> web.Application:
                     "workflow_name": "Monorepo CI" if run_id == CI_RUN_ID else "CodeQL",
                     "head_sha": target_sha(),
                     "name": name,
-                    "status": "completed",
-                    "conclusion": "failure" if failed else "success",
+                    "status": "in_progress" if running else "completed",
+                    "conclusion": None if running else ("failure" if failed else "success"),
                     "started_at": rfc3339(started + i * 10),
-                    "completed_at": rfc3339(started + 600 + i * 10),
+                    "completed_at": None if running else rfc3339(started + 600 + i * 10),
                     "html_url": f"https://github.com/{OWNER}/{REPO}/actions/runs/{run_id}/job/{i}",
                     "steps": [],
                 }
