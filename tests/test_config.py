@@ -173,6 +173,22 @@ def test_all_problems_are_reported_with_their_key_paths() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("htp", "'http_health'"), ("health", "'http_health'"), ("smoek", "'smoke'"),
+     ("manaul", "'manual'"), ("migration", "'migrations'"),
+     ("secret", "'secret_consistent' or 'vault_secret_age'")],
+)
+def test_unknown_kinds_get_a_suggestion(written: str, meant: str) -> None:
+    (found,) = problems(BASE.replace('kind = "manual"', f'kind = "{written}"'))
+    assert found == f"gates[0].checks[1].kind: unknown check kind {written!r}; did you mean {meant}?"
+
+
+def test_no_suggestion_for_nonsense() -> None:
+    (found,) = problems(BASE.replace('kind = "manual"', 'kind = "qqqqqq"'))
+    assert found == "gates[0].checks[1].kind: unknown check kind 'qqqqqq'"
+
+
 def test_unknown_kind_params_are_not_reported_as_unknown_keys() -> None:
     # the misspelt kind is the one problem; its parameters cannot be judged
     text = BASE.replace('kind = "http_health"', 'kind = "http_helth"\njson_field = "status"')

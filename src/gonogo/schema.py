@@ -42,8 +42,22 @@ def suggest(word: str, choices: typing.Iterable[str]) -> str:
     word = str(word)
     if len(word) > 64:  # no sensible key is that long, and difflib is quadratic
         return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        # a short or partial name ('htp', 'vault', 'health'): the options it starts or
+        # names, else those whose beginning is close to it
+        low = word.lower()
+        close = [
+            o for o in options
+            if o.lower().startswith(low) or low in o.lower().replace("-", "_").split("_")
+        ]
+        if not close:
+            heads = set(difflib.get_close_matches(low, [o[: len(low)].lower() for o in options], cutoff=0.6))
+            close = [o for o in options if o[: len(low)].lower() in heads]
+    if not close or len(close) > 3:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in sorted(close)) + "?"
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
