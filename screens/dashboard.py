@@ -67,11 +67,18 @@ class DashboardScreen(Screen[None]):
         self.refresh_state()
 
     def on_resize(self) -> None:
-        h = self.size.height
-        self.query_one(CanaryPanel).chart_height = 1 if h < 30 else (2 if h < 50 else 3)
+        self.query_one(CanaryPanel).redraw()
+
+    def invalidate(self) -> None:
+        """Colours are baked into the renderables: forget them after a theme change."""
+        self.query_one(ChecklistTree).invalidate()
+        for widget in (VerdictBar, StageBar, OwnersPanel):
+            self.query_one(widget)._memo = None
+        self.query_one(CanaryPanel)._args = None
+        self.query_one(HealthGrid)._last = ()
 
     def refresh_state(self) -> None:
-        """Re-render every panel from the app's current state (cheap; no I/O)."""
+        """Re-render the panels whose inputs changed (cheap; no I/O)."""
         app = self.panel
         state, plan = app.state, app.plan
         self.query_one(VerdictBar).show(plan, app.verdict)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gonogo.screens.confirm import QuitConfirm
+from gonogo.screens.runbook import RunbookScreen
+
 from gonogo.app import GonogoApp
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import FileJournal
-from gonogo.screens.confirm import QuitConfirm
-from gonogo.screens.runbook import RunbookScreen
 from tui_support import screen_text
 
 PLAN = Path(__file__).with_name("tui_engine.toml")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from textual.command import CommandPalette
-
-from gonogo.app import KEYS
 from gonogo.screens.canary_detail import CanaryDetailScreen
 from gonogo.screens.check_detail import CheckDetailScreen
 from gonogo.screens.confirm import AdvanceConfirm, QuitConfirm, TypedConfirm
@@ -14,6 +11,9 @@ from gonogo.screens.help import HelpScreen
 from gonogo.screens.owners import OwnerPrompt, OwnersScreen
 from gonogo.screens.runbook import RunbookScreen
 from gonogo.screens.session_log import SessionLogScreen
+from textual.command import CommandPalette
+
+from gonogo.app import KEYS
 from tui_fake import Phase
 from tui_support import ALL_OWNED, make_app, screen_text
 

@@ -100,7 +100,7 @@ class GonogoApp(App[int]):
             self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
                         f"using {DEFAULT_THEME}", severity="warning")
         self._apply_keymap(self.plan.doc.keys)
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._rerender())
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._rerender(invalidate=True))
         from gonogo.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
@@ -149,8 +149,10 @@ class GonogoApp(App[int]):
         self.verdict = self.engine.verdict()
         self._rerender()
 
-    def _rerender(self) -> None:
+    def _rerender(self, invalidate: bool = False) -> None:
         for screen in self.screen_stack:
+            if invalidate and screen.is_mounted and hasattr(screen, "invalidate"):
+                screen.invalidate()
             refresh = getattr(screen, "refresh_state", None)
             if refresh is not None and screen.is_mounted:
                 refresh()

@@ -8,7 +8,6 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widgets import Static
 
 from gonogo.widgets.braille import BrailleChart, value_range
@@ -42,23 +41,30 @@ class CanaryPanel(Static):
     CanaryPanel { height: auto; }
     """
 
-    chart_height: reactive[int] = reactive(2)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._args: tuple[Any, Mapping[str, Any]] | None = None
+        self.chart_height = 2
 
     def show(self, plan: Any, evaluations: Mapping[str, Any]) -> None:
+        if self._args is not None and self._args[1] is evaluations:
+            return  # the fold keeps the same mapping when no sample arrived
         self._args = (plan, evaluations)
         self._draw()
 
-    def watch_chart_height(self) -> None:
+    def redraw(self) -> None:
         if self._args is not None:
             self._draw()
 
     def _draw(self) -> None:
         assert self._args is not None
         plan, evaluations = self._args
+        # sized from the terminal, not from this widget's (still settling) layout,
+        # so the first frame is already the final one
+        term_w, term_h = self.app.size
+        self.chart_height = 1 if term_h < 30 else (2 if term_h < 50 else 3)
+        chart_w = max(10, min(40, term_w // 6))
         blocks: list[Any] = []
         legend = Text(no_wrap=True)
         legend.append("━ canary ", style=colour(self.app, "canary"))
@@ -70,7 +76,7 @@ class CanaryPanel(Static):
             title = metric.title or metric.id
             grid = Table.grid(expand=True, padding=(0, 1))
             grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-            grid.add_column(width=max(10, min(48, (self.size.width or 40) * 2 // 5)), no_wrap=True)
+            grid.add_column(width=chart_w, no_wrap=True)
             head = Text(no_wrap=True, overflow="ellipsis")
             if ev is None:
                 head.append(f"? {title}  ", style="bold")

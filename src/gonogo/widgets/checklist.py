@@ -54,6 +54,11 @@ class ChecklistTree(Tree[str]):
         self.guide_depth = 2
         self._by_id: dict[str, TreeNode[str]] = {}
         self._shape: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        self._shown: dict[str, Any] = {}  # check id -> the result its label shows
+
+    def invalidate(self) -> None:
+        """Forget what is drawn (after a theme change: colours are baked into labels)."""
+        self._shown = {}
 
     def show(self, plan: Any, results: Mapping[str, CheckResult], needle: str = "") -> None:
         """Update labels in place; rebuild only when the visible set changes (filter)."""
@@ -64,10 +69,13 @@ class ChecklistTree(Tree[str]):
         shape = tuple((g, cs) for g, cs in shape if cs or not needle)
         if shape != self._shape:
             self._rebuild(plan, shape)
+            self._shown = {}
         for gate in plan.gates:
             node = self._by_id.get(f"gate:{gate.id}")
             if node is None:
                 continue
+            if all(self._shown.get(c.id, self) is results.get(c.id) for c in gate.checks):
+                continue  # nothing new in this gate
             statuses = [
                 (results[c.id].status if c.id in results else Status.PENDING)
                 for c in gate.checks if c.required
@@ -76,8 +84,10 @@ class ChecklistTree(Tree[str]):
             node.set_label(self._gate_label(gate, gate_status(statuses), done))
             for check in gate.checks:
                 leaf = self._by_id.get(check.id)
-                if leaf is not None:
-                    leaf.set_label(self._check_label(check, results.get(check.id)))
+                result = results.get(check.id)
+                if leaf is not None and self._shown.get(check.id, self) is not result:
+                    leaf.set_label(self._check_label(check, result))
+                self._shown[check.id] = result
 
     def _rebuild(self, plan: Any, shape: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
         cursor = self.cursor_node.data if self.cursor_node is not None else None

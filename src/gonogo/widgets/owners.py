@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -17,7 +18,12 @@ class OwnersPanel(Static):
     OwnersPanel { height: auto; }
     """
 
+    _memo: Any = None
+
     def show(self, owners: Mapping[str, str]) -> None:
+        if dict(owners) == self._memo:
+            return
+        self._memo = dict(owners)
         table = Table.grid(padding=(0, 1), expand=True)
         table.add_column(no_wrap=True)
         table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")

@@ -20,7 +20,14 @@ class StageBar(Static):
     StageBar { height: 2; padding: 0 1; }
     """
 
+    _memo: Any = None
+
     def show(self, state: Any, now: float) -> None:
+        key = (state.phase, state.stage_index, state.weight_intended, state.weight_confirmed,
+               state.stop_reason, hold_line(state, now))
+        if key == self._memo:
+            return
+        self._memo = key
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, cell in enumerate(stage_cells(state)):
             if i:
@@ -34,4 +41,4 @@ class StageBar(Static):
                 text.append(label, style="dim")
         text.append("\n")
         text.append(hold_line(state, now))
-        self.update(text)
+        self.update(text, layout=False)

@@ -17,7 +17,12 @@ class VerdictBar(Static):
     VerdictBar { height: 1; padding: 0 1; background: $panel; }
     """
 
+    _memo: Any = None
+
     def show(self, plan: Any, verdict: Any) -> None:
+        if verdict == self._memo:  # unchanged: skip the repaint
+            return
+        self._memo = verdict
         release = plan.release
         text = Text(no_wrap=True, overflow="ellipsis")
         if verdict.go:
@@ -32,4 +37,4 @@ class VerdictBar(Static):
             ids = ", ".join(b.id for b in verdict.blocking[:6])
             more = len(verdict.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
-        self.update(text)
+        self.update(text, layout=False)
