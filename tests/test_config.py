@@ -295,6 +295,21 @@ on_stop = true
     ]
 
 
+def test_reference_problems_come_with_the_others() -> None:
+    # one run shows both the bad parameter and the stage naming a missing check,
+    # but a stage naming the check that has the bad parameter is not blamed
+    text = BASE.replace('kind = "manual"', 'kind = "manual"\nwho = 3') + """
+[[rollout.stages]]
+id = "canary"
+weight = 5
+exit_checks = ["signoff", "helth"]
+"""
+    assert problems(text) == [
+        "gates[0].checks[1].who: expected a string, got an integer",
+        "rollout.stages[0].exit_checks[1]: no check or gate 'helth'; did you mean 'health'?",
+    ]
+
+
 def test_gate_ids_expand_to_their_checks() -> None:
     plan = load_text(BASE)
     assert plan.expand(["ready", "health", "other"]) == ["health", "signoff", "other"]

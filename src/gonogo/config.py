@@ -458,17 +458,21 @@ def validate(data: Mapping[str, Any], source: str) -> Plan:
             specs = []
             for ci, check in enumerate(checks):
                 spec = _validate_check(v, check, f"gates[{gi}].checks[{ci}]", registry)
-                if spec is not MISSING:
-                    specs.append(spec)
+                if spec is MISSING:
+                    # Stand-in so cross-references are still judged (all problems at
+                    # once) without blaming stages for naming a check that has a typo.
+                    raw_id = check.get("id") if isinstance(check, dict) else None
+                    spec = CheckSpec(id=raw_id if isinstance(raw_id, str) else "", title="", kind="")
+                specs.append(spec)
             gates_specs.append(specs)
     except RecursionError:
         raise ConfigError(source, [Problem("", "nested too deeply")]) from None
-    if v.problems or doc is MISSING:
+    if doc is MISSING:
         raise ConfigError(source, v.problems or [Problem("", "invalid config")])
     gates = tuple(msgspec.structs.replace(g, checks=tuple(gates_specs[i])) for i, g in enumerate(doc.gates))
     doc = msgspec.structs.replace(doc, gates=gates)
-    problems = _cross_check(doc)
-    if problems:
+    problems = v.problems + _cross_check(doc)
+    if problems:  # stand-ins exist only alongside a reported problem: never in a Plan
         raise ConfigError(source, problems)
     return Plan(source=source, doc=doc)
 
@@ -515,6 +519,8 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         seen_gates.setdefault(gate.id, gi)
         for ci, check in enumerate(gate.checks):
             here = f"gates[{gi}].checks[{ci}]"
+            if not check.id:  # a stand-in for a check already reported without an id
+                continue
             if check.id in seen_checks or check.id in seen_gates:
                 where = seen_checks.get(check.id, "a gate")
                 problems.append(Problem(f"{here}.id", f"duplicate id {check.id!r} (also {where})"))
