@@ -94,6 +94,8 @@ CASES: list[tuple[str, bytes, list[str]]] = [
      ["gates[0].id", "expected an id"]),
     ("control-chars-in-key", BASE.replace('commit = "0cab782"', 'commit = "0cab782"\n"\\u001b[2Jboom" = 1').encode(),
      ['release."\\u001b[2Jboom": unknown key']),
+    ("control-chars-in-parser-message", b'[release]\n"\\u001b[2J\xe2\x80\xae" = 1\n"\\u001b[2J\xe2\x80\xae" = 2\n',
+     ["already exists", "\\x1b[2J\\u202e"]),
     ("empty-file", b"", ["release", "missing required key"]),
     ("only-a-comment", b"# nothing here\n", ["release", "missing required key"]),
 ]
@@ -123,7 +125,8 @@ def test_malformed_config_exits_2_with_a_short_message(
         assert len(line) < 300, line  # short: one problem, one line
     for needle in needles:
         assert needle in out.stderr, (needle, out.stderr)
-    assert "\x1b" not in out.stderr  # nothing from the file reaches the terminal raw
+    # nothing from the file reaches the terminal raw
+    assert "\x1b" not in out.stderr and "\u202e" not in out.stderr
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

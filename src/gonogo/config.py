@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from gonogo.schema import MISSING, Problem, Validator, join, short, suggest, type_name
+from gonogo.schema import MISSING, Problem, Validator, join, printable, short, suggest, type_name
 from gonogo.values import Duration, SecretRef, Value
 
 # tomlkit keeps every byte of layout and parses at roughly 15 µs/byte: 512 KiB (14x
@@ -418,7 +418,8 @@ def _check_values(value: Any, path: str, problems: list[Problem]) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """A parser's message on one printable line: it may quote the file's own bytes."""
+    text = printable(" ".join(str(exc).split()))
     return text if len(text) <= 200 else text[:199] + "…"
 
 

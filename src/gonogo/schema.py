@@ -84,6 +84,14 @@ _INVISIBLE = {
 }
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(0x20)} | _INVISIBLE
+
+
+def printable(text: str) -> str:
+    """Text from a file, safe to print: control and bidi characters escaped."""
+    return text.translate(_CONTROL)
+
+
 def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
