@@ -334,7 +334,8 @@ class ConfigError(Exception):
 
     def render(self) -> str:
         # All problems at once, but a generated or corrupt file must not flood the terminal.
-        lines = [f"{self.source}: {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        # printable(): a kind's own message may quote the file's text verbatim
+        lines = [printable(f"{self.source}: {p}") for p in self.problems[:MAX_PROBLEMS_SHOWN]]
         hidden = len(self.problems) - MAX_PROBLEMS_SHOWN
         if hidden > 0:
             lines.append(f"{self.source}: … and {hidden} more problems")
