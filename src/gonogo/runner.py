@@ -46,7 +46,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPError):
         return f"{type(exc).__name__} on {_url(exc)}: {exc}"
     if isinstance(exc, SecretError):
-        return f"secret unavailable: {exc}"
+        return str(exc)  # already says which reference and why ("environment variable X is not set")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
