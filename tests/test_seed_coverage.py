@@ -22,9 +22,10 @@ import pytest
 from gonogo.config import CheckSpec, Plan, load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = Path("/work/shared/seed/pre-prod-checklist.md")
-if not SEED.exists():  # a checkout elsewhere: the seed travels beside SPEC.md
-    SEED = ROOT.parent / "shared" / "seed" / "pre-prod-checklist.md"
+# The seed travels with the repository, beside the config that encodes it; the
+# project's shared copy (beside SPEC.md), when present, must be the same text.
+SEED = ROOT / "sample-configs" / "pre-prod-checklist.md"
+SHARED_SEED = ROOT.parent / "shared" / "seed" / "pre-prod-checklist.md"
 
 # SPEC §4: which kinds implement which checklist box (all listed kinds required).
 SPEC_KINDS: list[tuple[str, set[str]]] = [
@@ -117,6 +118,12 @@ def by_tag(plan: Plan) -> dict[str, list[CheckSpec]]:
 
 def params(check: CheckSpec) -> Any:
     return msgspec.to_builtins(check.params, str_keys=True, enc_hook=str)
+
+
+def test_the_repository_copy_of_the_seed_is_current() -> None:
+    if not SHARED_SEED.exists():
+        pytest.skip(f"no shared seed at {SHARED_SEED} to compare with")
+    assert SEED.read_text(encoding="utf-8") == SHARED_SEED.read_text(encoding="utf-8")
 
 
 def test_the_seed_parses_into_the_checklist() -> None:
