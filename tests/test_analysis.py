@@ -98,7 +98,7 @@ def test_rising_is_not_fooled_by_noise_or_a_single_spike() -> None:
     m = rising_metric()
     rng = random.Random(11)
     false_alarms = 0
-    for trial in range(200):
+    for _trial in range(200):
         values = [(20 + rng.gauss(0, 4), None) for _ in range(41)]
         if evaluate(m, series(values)).state in ("breaching", "tripped"):
             false_alarms += 1

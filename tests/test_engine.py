@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
 from gonogo.rollout.journal import FileJournal, verify_file
 from gonogo.rollout.state import Phase, fold
+from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 
 def weights(tmp: Path) -> list[str]:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from helpers_http import serve
-from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 from gonogo.rollout.engine import Engine, EngineRefused
 from gonogo.rollout.journal import FileJournal
 from gonogo.rollout.state import Phase
+from helpers_http import serve
+from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 
 async def into_canary(engine: Engine) -> None:

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
-from helpers_http import serve
-from rollout_support import Clock, make_engine, write_plan
 
 from gonogo.config import load_plan
 from gonogo.context import make_context
 from gonogo.rollout.traffic import CommandDriver, HttpDriver, make_driver
+from helpers_http import serve
+from rollout_support import Clock, make_engine, write_plan
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "s3cr3t-traffic-token-value"

@@ -12,11 +12,13 @@ import asyncio
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gonogo.rollout.engine import Engine, EngineRefused, default_actor
 from gonogo.rollout.export import line, to_json, to_toml
 from gonogo.rollout.journal import FileJournal, JournalError, read_events, session_file, verify_file
-from gonogo.rollout.state import Phase
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.rollout.engine import Engine
 
 EXIT_STABLE, EXIT_NOGO, EXIT_USAGE, EXIT_ROLLED_BACK = 0, 1, 2, 3
 CHECK_RETRIES = 3  # exit checks re-run this many times before the driver gives up
@@ -30,6 +32,7 @@ def _err(msg: str) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     from gonogo.cli import load_or_report
+    from gonogo.rollout.engine import Engine, default_actor
 
     raw_speed = getattr(args, "speed", None)
     speed = 1.0 if raw_speed is None else float(raw_speed)
@@ -74,6 +77,7 @@ async def _ask(prompt: str) -> str:
 
 
 async def _drive(engine: Engine, speed: float, yes: bool) -> int:
+    from gonogo.rollout.engine import EngineRefused
     try:
         engine.start(speed=speed)
         await engine.recover()
@@ -86,6 +90,7 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
 
 
 async def _loop(engine: Engine, speed: float, yes: bool) -> int:
+    from gonogo.rollout.state import Phase
     # A floor on the real poll period keeps a high --speed from flooding the journal.
     interval = max(MIN_POLL_S, engine.plan.canary.interval.seconds / speed)
     check_attempts = 0
@@ -169,8 +174,6 @@ async def _sign(engine: Engine, what: str, yes: bool) -> bool:
             return False
         note = await _ask("note: ")
     await engine.sign_off(what, note)
-    if any(c.id == what for _, c in engine.plan.checks()):
-        await engine.run_checks([what])
     return True
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from gonogo.config import Plan
 from gonogo.context import CheckContext, make_context
+from gonogo.model import Status
 from gonogo.rollout.journal import Event, JournalStore
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.stages import AdvancePreview, plan_metrics, plan_runbook, plan_stages, preview
@@ -153,6 +154,11 @@ class Engine:
     async def recover(self) -> None:
         """Finish what a crash interrupted: an unconfirmed shift, a runbook midway."""
         s = self.state
+        stale = [cid for cid in s.signoffs
+                 if cid in s.results and s.results[cid].status == Status.PENDING]
+        if stale:  # signed off, but the crash came before its check re-ran
+            await self.run_checks(stale)
+            s = self.state
         if s.trip_pending and s.phase in (Phase.HOLDING, Phase.READY, Phase.PAUSED):
             tripped = next((e for e in reversed(self.journal.read()) if e.kind == "criterion_tripped"), None)
             if tripped is not None:
@@ -161,7 +167,10 @@ class Engine:
             return
         if s.phase == Phase.SHIFTING and s.target_index is not None:
             async with self._guard():
-                await self._shift_into(s.target_index)
+                if s.target_index >= len(self.stages):  # the advance to stable was confirmed
+                    self.emit("release_stable", {"release": self.plan.release.name})
+                else:
+                    await self._shift_into(s.target_index)
         elif s.phase == Phase.ROLLING_BACK and s.runbook_waiting is None:
             await self.continue_rollback()
 
@@ -184,6 +193,8 @@ class Engine:
             if check_id not in stage_signoffs:
                 raise EngineRefused(f"no check or stage sign-off {check_id!r}") from None
         self.emit("signed_off", {"check_id": check_id, "note": note})
+        if any(c.id == check_id for _, c in self.plan.checks()):
+            await self.run_checks([check_id])  # the manual check now passes, on the record
 
     async def set_owner(self, role: str, name: str) -> None:
         role, name = role.strip(), name.strip()
@@ -250,6 +261,11 @@ class Engine:
     async def confirm_traffic(self, note: str = "") -> None:
         """The operator confirms the manually set weight (manual driver)."""
         s = self.state
+        stale = [cid for cid in s.signoffs
+                 if cid in s.results and s.results[cid].status == Status.PENDING]
+        if stale:  # signed off, but the crash came before its check re-ran
+            await self.run_checks(stale)
+            s = self.state
         if s.trip_pending and s.phase in (Phase.HOLDING, Phase.READY, Phase.PAUSED):
             tripped = next((e for e in reversed(self.journal.read()) if e.kind == "criterion_tripped"), None)
             if tripped is not None:

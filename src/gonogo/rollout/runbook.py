@@ -14,8 +14,8 @@ import os
 from typing import TYPE_CHECKING
 
 from gonogo.config import RunbookStep
-from gonogo.runner import describe_error
 from gonogo.rollout.traffic import _killpg
+from gonogo.runner import describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.engine import Engine
