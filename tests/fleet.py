@@ -46,14 +46,22 @@ def relocate(tmp: Path) -> SandboxFiles:
     """A copy of sandbox.toml on free ports, with its secrets under ``tmp``."""
     text = builtin_config().read_text(encoding="utf-8")
     ports: dict[str, int] = {}
+    held: list[socket.socket] = []  # held open until all are chosen: no port twice
 
     def remap(port: str) -> int:
         if port not in ports:
-            ports[port] = free_port()
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            held.append(sock)
+            ports[port] = int(sock.getsockname()[1])
         return ports[port]
 
-    text = _ADDR.sub(lambda m: f"127.0.0.1:{remap(m.group(1))}", text)
-    text = _PORT_KEY.sub(lambda m: f"{m.group(1)}{remap(m.group(2))}", text)
+    try:
+        text = _ADDR.sub(lambda m: f"127.0.0.1:{remap(m.group(1))}", text)
+        text = _PORT_KEY.sub(lambda m: f"{m.group(1)}{remap(m.group(2))}", text)
+    finally:
+        for sock in held:
+            sock.close()
     runtime = tmp / "runtime"
     text = text.replace(DEFAULT_RUNTIME_DIR, str(runtime))
     config = tmp / "sandbox.toml"

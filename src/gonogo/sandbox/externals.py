@@ -23,6 +23,7 @@ from gonogo.sandbox.state import SandboxState
 log = logging.getLogger("gonogo.sandbox")
 T = TypeVar("T")
 SCRAPE_INTERVAL = "2s"
+FIRST_SCRAPE_TIMEOUT_S = 15.0
 PG_DBNAME = "gonogo"
 
 ALERTMANAGER_YML = """\
@@ -51,6 +52,26 @@ receivers:
     email_configs:
       - to: 'oncall@sandbox.invalid'
 """
+
+
+def first_scrape(url: str, expected: int, timeout: float) -> bool:
+    """Poll Prometheus until ``expected`` targets have been scraped at least once."""
+    import json
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/api/v1/targets?state=active", timeout=5) as resp:
+                active = json.load(resp)["data"]["activeTargets"]
+        except (OSError, ValueError, KeyError):
+            active = []
+        scraped = [t for t in active if not str(t.get("lastScrape", "")).startswith("0001-")]
+        if len(scraped) >= expected:
+            return True
+        time.sleep(0.25)
+    return False
 
 
 class Externals:
@@ -108,7 +129,7 @@ class Externals:
             self.notes.append(f"Prometheus not started: {reason}")
             return
         targets = {name: [f"{a.host}:{a.port}"] for name, a in self.layout.services.items()}
-        targets["gateway"] = [f"{self.layout.gateway.host}:{self.layout.gateway.port}"]
+        targets["api-gateway"] = [f"{self.layout.gateway.host}:{self.layout.gateway.port}"]
         server = PrometheusServer(
             targets, port=self.layout.integrations["prometheus"].port, scrape_interval=SCRAPE_INTERVAL
         )
@@ -119,6 +140,10 @@ class Externals:
             await self._blocking(server.stop)
             return
         self.prometheus = server
+        # Ready means useful: wait (bounded) for the first scrape of every target,
+        # so a checklist run right after `sandbox ready` sees them up.
+        if not await self._blocking(first_scrape, server.url, len(targets), FIRST_SCRAPE_TIMEOUT_S):
+            self.notes.append("Prometheus has not scraped every target yet")
 
     async def _start_alertmanager(self) -> None:
         from gonogo.sandbox.standins.prometheus import AlertmanagerServer, ServerError
