@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -115,9 +116,9 @@ class PrometheusSource:
         client = self._connect()
         step = self.plan.canary.step.seconds
         last = self._last.get(query)
-        start = max(now - window, last[0] + step) if last else now - window
-        if start > now:
-            return last[1] if last else None
+        # Polled faster than the step: still ask (for the point at ``now``), so an
+        # outage shows at once instead of hiding behind the last value.
+        start = min(now, max(now - window, last[0] + step)) if last else now - window
         data = client.custom_query_range(
             query,
             start_time=dt.datetime.fromtimestamp(start, dt.UTC),
@@ -147,7 +148,9 @@ class PrometheusSource:
         return out
 
     async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
-        return await asyncio.to_thread(self._poll_sync, metrics, now)
+        # Prometheus is asked about wall-clock time: the engine's clock runs holds (and
+        # may be compressed or injected), but the series live in real time.
+        return await asyncio.to_thread(self._poll_sync, metrics, time.time())
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
