@@ -370,7 +370,7 @@ HEAVY = ("textual", "hvac", "psycopg", "prometheus_api_client", "pandas", "pydan
 
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
+        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(k for k, m in sys.modules.items() if m is not None))"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr

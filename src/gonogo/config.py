@@ -151,6 +151,10 @@ class Gate(Frozen, kw_only=True):
     id: Id
     title: str
     description: str = ""
+    # "checklist": part of the go/no-go verdict and of a plain `gonogo check`.
+    # "stage": run only when a rollout stage names it (deploy actions, post-deploy
+    # verification) or when `--gate` asks for it; it never blocks the initial GO.
+    scope: Literal["checklist", "stage"] = "checklist"
     checks: tuple[CheckSpec, ...] = ()
 
 
@@ -302,6 +306,10 @@ class Plan(Frozen, kw_only=True):
         for gate in self.doc.gates:
             for check in gate.checks:
                 yield gate, check
+
+    def checklist(self) -> Iterable[tuple[Gate, CheckSpec]]:
+        """The checks that make up the go/no-go verdict (gates with scope "checklist")."""
+        return ((g, c) for g, c in self.checks() if g.scope == "checklist")
 
     def check(self, check_id: str) -> CheckSpec:
         for _, check in self.checks():

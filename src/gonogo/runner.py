@@ -144,9 +144,9 @@ def finish(
 
 
 def select(plan: Plan, ids: Iterable[str] | None = None) -> list[tuple[Gate, CheckSpec]]:
-    """The (gate, check) pairs to run: all, or those named by check or gate id."""
+    """The (gate, check) pairs to run: the checklist, or those named by check or gate id."""
     if ids is None:
-        return list(plan.checks())
+        return list(plan.checklist())
     wanted = set(plan.expand(ids))
     return [(g, c) for g, c in plan.checks() if c.id in wanted]
 

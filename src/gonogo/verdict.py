@@ -1,6 +1,7 @@
 """The go/no-go decision (seed §5): a pure function of the plan and the results.
 
-GO only if every required check passes (``warn`` counts as passing with a note),
+GO only if every required check of the checklist (gates with scope "checklist")
+passes (``warn`` counts as passing with a note),
 no owner is ``TBD``, and no P0/P1 item is open — whether listed in the config's
 ``[[issues]]`` or reported by an ``open_incidents`` check. Anything else is NO-GO
 with each blocking item named.
@@ -40,7 +41,7 @@ def decide(
 ) -> Verdict:
     """``owners`` overrides the config's matrix (owners set during a session)."""
     blocking: list[Blocker] = []
-    for _, spec in plan.checks():
+    for _, spec in plan.checklist():
         if not spec.required:
             continue
         result = results.get(spec.id)
