@@ -29,6 +29,11 @@ from gonogo.rollout.traffic import TrafficDriver, make_driver
 from gonogo.verdict import Verdict, decide
 
 Callback = Callable[[Event, RolloutState], None]
+_PLAN_IDS = frozenset({
+    "id", "check_id", "step", "stage", "from_stage", "to_stage", "metric", "item", "role",
+    "action", "status", "decision", "trigger", "purpose", "release", "rule", "state", "stages",
+    "commit", "environment",
+})
 
 
 class EngineRefused(Exception):
@@ -112,7 +117,7 @@ class Engine:
 
     def emit(self, kind: str, data: dict[str, Any] | None = None) -> Event:
         """Append one event (redacted), fold it in, tell subscribers."""
-        clean = self.ctx.redactor.data(data or {})
+        clean = self._redact(data or {})
         event = self.journal.append(kind, clean, self.actor, float(self.clock()))
         self.state = apply(self.state, event, self.plan)
         for cb in list(self._subs):
@@ -121,6 +126,19 @@ class Engine:
             except Exception:  # a broken view must not stop the rollout
                 pass
         return event
+
+    def _redact(self, value: Any, key: str = "") -> Any:
+        """Scrub secret values from free text; identifiers from the plan stay intact
+        (a secret that happens to be a common word must not rename a check)."""
+        if key in _PLAN_IDS or key == "result":  # the runner already redacted results
+            return value
+        if isinstance(value, dict):
+            return {k: self._redact(v, k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._redact(v, key) for v in value]
+        if isinstance(value, str):
+            return self.ctx.redactor.text(value)
+        return value
 
     async def aclose(self) -> None:
         if self._metrics is not None:
