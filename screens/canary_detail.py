@@ -53,7 +53,7 @@ class CanaryDetailScreen(DetailScreen):
                 line = Text()
                 line.append(f"{RULE_GLYPH.get(state, '?')} {rule_state_text(ev)}  ",
                             style=f"bold {rule_style(self.app, state)}")
-                line.append(rule_values_text(ev, metric.unit))
+                line.append(rule_values_text(ev, metric.unit or getattr(ev, "unit", "")))
                 if ev.reason:
                     line.append(f"  — {ev.reason}", style="dim")
                 legend = Text()

@@ -319,3 +319,13 @@ async def test_global_keys_do_not_act_inside_a_confirmation() -> None:
         await pilot.pause()
         assert isinstance(app.screen, AdvanceConfirm)
         assert not any(i[0] in ("run_checks", "pause") for i in engine.intents)
+
+
+async def test_a_rollback_started_by_the_engine_opens_the_runbook() -> None:
+    app, engine = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await engine.rollback("stop criterion http-5xx tripped")  # not a key: the engine's own stop
+        await pilot.pause()
+        assert isinstance(app.screen, RunbookScreen)
+        assert any("http-5xx" in n.message for n in app._notifications)

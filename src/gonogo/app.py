@@ -145,9 +145,17 @@ class GonogoApp(App[int]):
         self.post_message(StateChanged(state, event))
 
     def on_state_changed(self, message: StateChanged) -> None:
+        before = phase_name(self.state.phase)
         self.state = message.state
         self.verdict = self.engine.verdict()
         self._rerender()
+        after = phase_name(self.state.phase)
+        if after in ("ROLLING_BACK", "ROLLED_BACK") and before not in ("ROLLING_BACK", "ROLLED_BACK"):
+            # a stop criterion (or another driver) started the rollback: show it happening
+            self.notify(self.state.stop_reason or "rollback started", title="ROLLBACK",
+                        severity="error", timeout=15)
+            if not isinstance(self.screen, ModalScreen):
+                self.action_runbook()
 
     def _rerender(self, invalidate: bool = False) -> None:
         for screen in self.screen_stack:

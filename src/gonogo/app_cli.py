@@ -102,13 +102,10 @@ def run_demo(args: argparse.Namespace) -> int:
     plan = load_or_report(str(config))
     if plan is None:
         return EXIT_USAGE
-    from gonogo.sandbox.fleet import FleetError, FleetThread
-
     print(f"starting the sandbox (scenario {args.scenario}, speed {speed:g}x)…", file=sys.stderr)
     try:
-        fleet = FleetThread(scenario=args.scenario, speed=speed)
-        fleet.start()
-    except FleetError as exc:
+        fleet = start_sandbox(args.scenario, speed, session / "sandbox.log")
+    except SandboxFailed as exc:
         _err(f"sandbox: {exc}")
         return EXIT_FAILED
     try:
@@ -116,3 +113,57 @@ def run_demo(args: argparse.Namespace) -> int:
                           theme=getattr(args, "theme", None))
     finally:
         fleet.stop()
+
+
+class SandboxFailed(Exception):
+    pass
+
+
+class SandboxProcess:
+    """The fleet in a child process (``gonogo sandbox``): its request handling and the
+    panel's check runs then never compete for one interpreter lock, which in-process
+    (``FleetThread``) pushed /health latencies past their budgets on a busy machine."""
+
+    def __init__(self, proc: Any) -> None:
+        self.proc = proc
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()  # the sandbox stops cleanly on SIGTERM
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_sandbox(scenario: str, speed: float, log_path: Path, timeout: float = 90.0) -> SandboxProcess:
+    import subprocess
+    import threading
+
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gonogo", "sandbox", "--scenario", scenario, "--speed", f"{speed:g}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+        )
+    finally:
+        log.close()
+    ready = threading.Event()
+
+    def watch() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == b"sandbox ready":
+                ready.set()
+        ready.set()  # EOF: the child exited
+
+    threading.Thread(target=watch, name="sandbox-ready", daemon=True).start()
+    handle = SandboxProcess(proc)
+    if not ready.wait(timeout) or proc.poll() is not None:
+        handle.stop()
+        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        raise SandboxFailed("did not start: " + (" / ".join(tail) or f"no answer in {timeout:g}s"))
+    return handle

@@ -88,7 +88,7 @@ class CanaryPanel(Static):
                 head.append(f"{RULE_GLYPH.get(state, '?')} ", style=f"bold {style}")
                 head.append(f"{title}  ", style="bold")
                 head.append(rule_state_text(ev), style=f"bold {style}")
-                values = Text(rule_values_text(ev, metric.unit), style="dim", no_wrap=True,
+                values = Text(rule_values_text(ev, metric.unit or getattr(ev, "unit", "")), style="dim", no_wrap=True,
                               overflow="ellipsis")
                 if state == "inconclusive" and ev.reason:
                     values = Text(ev.reason, style="dim", no_wrap=True, overflow="ellipsis")
