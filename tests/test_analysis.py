@@ -117,6 +117,13 @@ def test_rising_needs_enough_samples_and_a_long_enough_span() -> None:
     assert short.state == "breaching"
 
 
+def test_rising_trips_when_window_equals_duration() -> None:
+    # Samples never span the whole window; a 5m window with a 5m duration must still trip.
+    m = metric(rule="rising", baseline="", window=Duration(300.0), duration=Duration(300.0))
+    ev = evaluate(m, series([(float(5 * i), None) for i in range(60)], step=5.0))
+    assert ev.state == "tripped" and ev.breach_s < 300.0
+
+
 def test_mann_kendall_signs() -> None:
     assert mann_kendall_z(list(range(20))) > 5
     assert mann_kendall_z(list(range(20, 0, -1))) < -5

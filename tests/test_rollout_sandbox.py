@@ -122,7 +122,9 @@ async def test_canary_fault_trips_its_criterion_and_rolls_back(
 ) -> None:
     thread, files = fleet
     reset(thread, "healthy")
-    plan_path = trimmed(files, tmp_path / "plan.toml", holds={"staging": "2m", "canary": "10m"})
+    # Staging (weight 0, no analysis) soaks long enough for the fleet's window of
+    # recent canary traffic (>= 20 real seconds) to forget the previous test's fault.
+    plan_path = trimmed(files, tmp_path / "plan.toml", holds={"staging": "42m", "canary": "10m"})
     plan = load_plan(plan_path)
     reset(thread, scenario)
     session = tmp_path / "s"

@@ -19,7 +19,8 @@ Rules (``CanaryMetric.rule``):
   3. the rise over the judged span (Sen's median slope × span) exceeds ``threshold``;
   4. the most recent half of the window is still rising (Mann-Kendall Z ≥ 1.645,
      p ≤ 0.05): a step up that has levelled off is not a backlog growing.
-  It trips once the rising samples cover at least ``duration``.
+  It trips once the rising samples cover at least ``min(duration, 0.9 × window)``
+  (samples are discrete, so a window's samples never quite span the whole window).
 
 The other rules trip when the latest run of breaching samples has lasted at least
 ``duration``. Gaps with no data do not reset a run (a blind spot must not restart
@@ -46,6 +47,7 @@ SERIES_POINTS = 40
 MK_Z_CRITICAL = 2.326  # one-sided 99 %
 MK_Z_RECENT = 1.645  # one-sided 95 %, on the newer half of the window
 RISING_MIN_UP_FRACTION = 0.6
+RISING_COVERAGE = 0.9  # share of the window the rising samples must span to trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +245,8 @@ def _rising(metric, usable, speed, result):  # type: ignore[no-untyped-def]
         detail += ", levelled off"
     if not rising:
         return result("ok", f"not rising: {detail}", latest, threshold=metric.threshold)
-    state = "tripped" if span >= metric.duration.seconds else "breaching"
+    needed = min(metric.duration.seconds, RISING_COVERAGE * metric.window.seconds)
+    state = "tripped" if span >= needed else "breaching"
     return result(state, f"rising: {detail}", latest, breach_s=span, threshold=metric.threshold)
 
 
