@@ -91,8 +91,8 @@ def module_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fle
         fleet.stop()
 
 
-def admin(fleet: FleetThread, method: str, path: str, body: Any = None) -> httpx.Response:
-    return httpx.request(method, fleet.url("admin") + path, json=body, timeout=10)
+def admin(fleet: FleetThread, method: str, path: str, body: Any = None, timeout: float = 10) -> httpx.Response:
+    return httpx.request(method, fleet.url("admin") + path, json=body, timeout=timeout)
 
 
 def gonogo_check(config: Path, *extra: str, timeout: float = 120) -> tuple[int, dict[str, Any], str]:

@@ -294,7 +294,9 @@ def test_queue_backlog_lag_rises_continuously(busy: FleetThread) -> None:
         readings.append(wait_for(lambda: (v := metric(busy, "queue_lag")["canary"]) > readings[-1] and v, timeout=10))
     assert all(b > a for a, b in zip(readings, readings[1:], strict=False)), readings
     assert metric(busy, "queue_lag")["baseline"] is not None
-    health = httpx.get(busy.url("documents-worker") + "/health", timeout=5).json()
-    assert health["queue"]["backlog"] > 0
+    def backlog() -> int:
+        return int(httpx.get(busy.url("documents-worker") + "/health", timeout=5).json()["queue"]["backlog"])
+
+    assert wait_for(lambda: backlog() > 0, timeout=15), "stuck canary jobs never counted as backlog"
     busy.set_scenario("healthy")
     assert wait_for(lambda: metric(busy, "queue_lag")["canary"] == 0.0, timeout=10)

@@ -74,6 +74,25 @@ def first_scrape(url: str, expected: int, timeout: float) -> bool:
     return False
 
 
+def scraped_as(url: str, job: str, health: str, timeout: float) -> bool:
+    """Poll until Prometheus's last scrape of ``job`` has ``health`` ("up"/"down")."""
+    import json
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/api/v1/targets?state=active", timeout=5) as resp:
+                active = json.load(resp)["data"]["activeTargets"]
+        except (OSError, ValueError, KeyError):
+            active = []
+        if any(t.get("labels", {}).get("job") == job and t.get("health") == health for t in active):
+            return True
+        time.sleep(0.25)
+    return False
+
+
 class Externals:
     def __init__(self, state: SandboxState, layout: Layout, runtime_dir: Path) -> None:
         self.state = state
@@ -161,7 +180,13 @@ class Externals:
             return
         self.alertmanager = server
 
-    async def apply_scenario(self, name: str) -> None:
+    async def apply_scenario(self, name: str, previous: str = "") -> None:
+        """Make the real servers reflect a scenario switch before returning."""
+        if self.prometheus is not None and "target-down" in (name, previous) and name != previous:
+            from gonogo.sandbox.services import SCRAPE_BROKEN_SERVICE
+
+            want = "down" if name == "target-down" else "up"
+            await self._blocking(scraped_as, self.prometheus.url, SCRAPE_BROKEN_SERVICE, want, 15.0)
         if self.pg is not None:
             try:
                 await self._blocking(self.pg.apply_scenario, name)

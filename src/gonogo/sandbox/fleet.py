@@ -163,15 +163,18 @@ class Fleet:
 
     # -- control ------------------------------------------------------------------
     async def set_scenario_async(self, name: str) -> None:
+        """Switch scenario and wait until the real servers reflect it too."""
+        previous = self.state.scenario
         self.state.set_scenario(name)
         if self.externals is not None:
-            await self.externals.apply_scenario(name)
+            await self.externals.apply_scenario(name, previous)
 
     def set_scenario(self, name: str) -> None:
-        """Switch scenario; external state (PostgreSQL) follows in the background."""
+        """Switch scenario; external state (PostgreSQL, Prometheus) follows in the background."""
+        previous = self.state.scenario
         self.state.set_scenario(name)
         if self.externals is not None and self.ctx is not None:
-            self.ctx.spawn(self.externals.apply_scenario(name))
+            self.ctx.spawn(self.externals.apply_scenario(name, previous))
 
     def set_weight(self, weight: float) -> float:
         return self.state.set_weight(weight)
@@ -253,8 +256,12 @@ class FleetThread:
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=30)
 
     def set_scenario(self, name: str) -> None:
+        """Switch scenario and wait until every part of the fleet reflects it."""
         check_scenario(name)
-        self._call(self.fleet.set_scenario, name)
+        if self._loop is None:
+            raise RuntimeError("fleet thread not running")
+        future = asyncio.run_coroutine_threadsafe(self.fleet.set_scenario_async(name), self._loop)
+        future.result(timeout=60)
 
     def set_weight(self, weight: float) -> float:
         return float(self._call(self.fleet.set_weight, weight))
