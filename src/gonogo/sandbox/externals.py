@@ -54,6 +54,17 @@ receivers:
 """
 
 
+def port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def first_scrape(url: str, expected: int, timeout: float) -> bool:
     """Poll Prometheus until ``expected`` targets have been scraped at least once."""
     import json
@@ -110,12 +121,21 @@ class Externals:
     async def start(self) -> None:
         integ = self.layout.integrations
         jobs = []
-        if "postgres" in integ:
-            jobs.append(self._start_pg())
-        if "prometheus" in integ:
-            jobs.append(self._start_prometheus())
-        if "alertmanager" in integ:
-            jobs.append(self._start_alertmanager())
+        starters = {"postgres": self._start_pg, "prometheus": self._start_prometheus,
+                    "alertmanager": self._start_alertmanager}  # fmt: skip
+        for name, starter in starters.items():
+            if name not in integ:
+                continue
+            addr = integ[name]
+            if not port_free(addr.host, addr.port):
+                # Most likely left behind by a sandbox that was killed (SIGKILL): the
+                # checks would talk to that stale server, so say so loudly.
+                self.notes.append(
+                    f"{name} not started: {addr.host}:{addr.port} is already in use"
+                    " (a server left by a killed sandbox? stop it and restart)"
+                )
+                continue
+            jobs.append(starter())
         await asyncio.gather(*jobs)
 
     async def _start_pg(self) -> None:
