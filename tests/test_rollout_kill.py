@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_http import serve
-from rollout_support import ScriptedAdmin, run_cli, write_cli_plan
 
 from gonogo.config import load_plan
 from gonogo.rollout.journal import EVENTS_FILE, Event, FileJournal, read_events, verify_file
 from gonogo.rollout.state import RolloutState, fold
+from helpers_http import serve
+from rollout_support import ScriptedAdmin, run_cli, write_cli_plan
 
 SPEED = "60"
 HEALTHY_POINTS = [

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 import tomlkit
-from fleet import SandboxFiles, admin, free_port, require_servers, start_fleet
-from rollout_support import run_cli
 
+from fleet import SandboxFiles, admin, free_port, require_servers, start_fleet
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
 from gonogo.rollout.journal import FileJournal, read_events
 from gonogo.rollout.state import Phase
 from gonogo.sandbox.fleet import FleetThread
+from rollout_support import run_cli
 
 pytestmark = pytest.mark.timeout(300)
 SPEED = 120.0

@@ -35,7 +35,7 @@ engine can apply ``canary.on_inconclusive``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -223,7 +223,9 @@ def sen_slope(ts: Sequence[float], values: Sequence[float]) -> float:
     return slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
 
 
-def _rising(metric, usable, speed, result):  # type: ignore[no-untyped-def]
+def _rising(
+    metric: CanaryMetric, usable: list[Sample], speed: float, result: Callable[..., RuleEvaluation]
+) -> RuleEvaluation:
     window = [s for s in usable if (usable[-1].t - s.t) * speed <= metric.window.seconds]
     latest = window[-1]
     if len(window) < metric.min_samples:
@@ -246,7 +248,7 @@ def _rising(metric, usable, speed, result):  # type: ignore[no-untyped-def]
     if not rising:
         return result("ok", f"not rising: {detail}", latest, threshold=metric.threshold)
     needed = min(metric.duration.seconds, RISING_COVERAGE * metric.window.seconds)
-    state = "tripped" if span >= needed else "breaching"
+    state: EvalState = "tripped" if span >= needed else "breaching"
     return result(state, f"rising: {detail}", latest, breach_s=span, threshold=metric.threshold)
 
 
