@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
-import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from gonogo.sandbox.state import SandboxState, check_scenario, check_speed
 from gonogo.sandbox.traffic import DEFAULT_RATE, TrafficGenerator
 from gonogo.sandbox.window import TrafficWindow
 
-log = logging.getLogger("gonogo.sandbox")
 STANDINS = ("vault", "github", "grafana", "loki", "jaeger")
 
 

@@ -52,7 +52,6 @@ def generate() -> dict[str, str]:
         "postgres_password": secrets.token_urlsafe(24),
         "staging_postgres_user": "gonogo_app_staging",
         "staging_postgres_password": secrets.token_urlsafe(24),
-        "gateway_admin_token": secrets.token_urlsafe(24),
     }
     # A long-lived service identity for probes (auth_propagation, smoke journeys).
     s["service_token"] = tokens.mint(s["auth_secret_key"], "svc_gonogo_probe", ttl_s=7 * 86400)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -85,7 +86,6 @@ class FleetContext:
     layout: Layout
     session: aiohttp.ClientSession
     window: TrafficWindow
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
     dithers: dict[str, Dither] = field(default_factory=dict)
     worker: Any = None  # journeys.OcrWorker, set by the fleet
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -172,7 +172,7 @@ class Service:
         self.name = name
         self.fleet = fleet
         self.metrics = ServiceMetrics(name)
-        self.rng = random.Random(hash(name) & 0xFFFF)
+        self.rng = random.Random(zlib.crc32(name.encode()))  # stable across runs
         self.items: list[dict[str, Any]] = [
             {"id": f"{name}-{i}", "name": f"{name} record {i}"} for i in range(5)
         ]
