@@ -85,6 +85,9 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
     except EngineRefused as exc:
         _err(str(exc))
         return EXIT_NOGO
+    except JournalError as exc:  # disk full, permissions: stop before doing anything unrecorded
+        _err(f"{exc}; stopped (the session stays resumable up to its last recorded event)")
+        return EXIT_NOGO
     finally:
         await engine.aclose()
 
