@@ -143,7 +143,7 @@ class Externals:
 
         reason = PgCluster.missing_reason()
         if reason:
-            self.notes.append(f"PostgreSQL not started: {reason}; database checks are skipped")
+            self.notes.append(f"PostgreSQL not started: {reason}; the database checks cannot connect")
             return
         pg = PgCluster(
             port=self.layout.integrations["postgres"].port,
