@@ -236,6 +236,12 @@ async def test_slash_filters_the_checklist() -> None:
         text = screen_text(app)
         assert "Register, login, profile update" in text
         assert "AUTH_SECRET_KEY" not in text
+        await pilot.press("enter", "enter")  # back to the tree, on the first match: open it
+        await pilot.pause()
+        assert isinstance(app.screen, CheckDetailScreen)
+        assert app.screen.check_id == "smoke-login"
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
         assert "AUTH_SECRET_KEY" in screen_text(app)

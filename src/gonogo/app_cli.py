@@ -95,16 +95,23 @@ def run_demo(args: argparse.Namespace) -> int:
     session = Path(args.session) if args.session else Path(tempfile.mkdtemp(prefix="gonogo-demo-"))
     session.mkdir(parents=True, exist_ok=True)
     config = session / "sandbox.toml"
+    custom = getattr(args, "config", None)
+    if custom and not Path(custom).is_file():
+        _err(f"--config {custom}: no such file")
+        return EXIT_USAGE
     if not config.exists():
-        source = resources.files("gonogo").joinpath("data/sandbox.toml")
-        with resources.as_file(source) as path:
-            shutil.copyfile(path, config)
+        if custom:
+            shutil.copyfile(custom, config)
+        else:
+            source = resources.files("gonogo").joinpath("data/sandbox.toml")
+            with resources.as_file(source) as path:
+                shutil.copyfile(path, config)
     plan = load_or_report(str(config))
     if plan is None:
         return EXIT_USAGE
     print(f"starting the sandbox (scenario {args.scenario}, speed {speed:g}x)…", file=sys.stderr)
     try:
-        fleet = start_sandbox(args.scenario, speed, session / "sandbox.log")
+        fleet = start_sandbox(args.scenario, speed, session / "sandbox.log", config)
     except SandboxFailed as exc:
         _err(f"sandbox: {exc}")
         return EXIT_FAILED
@@ -139,14 +146,16 @@ class SandboxProcess:
                 self.proc.wait()
 
 
-def start_sandbox(scenario: str, speed: float, log_path: Path, timeout: float = 90.0) -> SandboxProcess:
+def start_sandbox(scenario: str, speed: float, log_path: Path, config: Path,
+                  timeout: float = 90.0) -> SandboxProcess:
     import subprocess
     import threading
 
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gonogo", "sandbox", "--scenario", scenario, "--speed", f"{speed:g}"],
+            [sys.executable, "-m", "gonogo", "sandbox", "--scenario", scenario, "--speed", f"{speed:g}",
+             "--config", str(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
         )
     finally:

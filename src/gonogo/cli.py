@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="healthy")
     p.add_argument("--speed", type=float, default=60.0, help="simulated-time factor")
     p.add_argument("--session", help="session directory")
+    p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
 
     p = sub.add_parser("sandbox", help="run the simulated fleet in the foreground")
     p.add_argument("--scenario", default="healthy")

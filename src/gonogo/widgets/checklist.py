@@ -101,14 +101,20 @@ class ChecklistTree(Tree[str]):
             for cid in check_ids:
                 self._by_id[cid] = node.add_leaf(checks[cid].title, data=cid)
         self._shape = shape
-        if cursor in self._by_id:
-            self.move_cursor(self._by_id[cursor])
+        target = cursor if cursor in self._by_id else None
+        if target is None:  # land on the first check, so enter opens what the filter found
+            target = next((cid for _, cids in shape for cid in cids), None)
+        if target is not None:
+            # the tree lays out its lines on the next refresh; place the cursor after it
+            self.call_after_refresh(self.move_cursor, self._by_id[target])
 
     def _gate_label(self, gate: Any, status: Status, done: int) -> Text:
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
         text.append(gate.title, style="bold")
         text.append(f"  {done}/{len(gate.checks)}", style="dim")
+        if getattr(gate, "scope", "checklist") != "checklist":
+            text.append("  runs in its stage", style="dim italic")
         return text
 
     def _check_label(self, spec: Any, result: CheckResult | None) -> Text:

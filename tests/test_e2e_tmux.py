@@ -1,0 +1,197 @@
+"""End to end in a real terminal (tmux): `gonogo demo --scenario canary-regression`
+driven by keys, and the time to first frame with sample-configs/monorepo.toml.
+
+Each step's screen is saved under the test's tmp dir (screens/NN-step.txt) and
+asserted on. The demo runs on a copy of the sandbox config with free ports
+(tests/fleet.relocate), so a demo or sandbox already running elsewhere does not
+collide with it. Without tmux the tests skip (fail with GONOGO_REQUIRE_SERVERS=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from fleet import relocate
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+GONOGO = [sys.executable, "-m", "gonogo"]
+RELEASE = "monorepo-2026.02.19-sandbox"
+
+
+def need_tmux() -> None:
+    if shutil.which("tmux") is None:
+        if os.environ.get("GONOGO_REQUIRE_SERVERS") == "1":
+            pytest.fail("GONOGO_REQUIRE_SERVERS=1 but tmux is not installed")
+        pytest.skip("tmux is not installed")
+
+
+class Terminal:
+    """One tmux session running one command; keys in, screen text out."""
+
+    def __init__(self, name: str, width: int, height: int, shots: Path) -> None:
+        self.name, self.width, self.height, self.shots = name, width, height, shots
+        self.count = 0
+
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        exports = " ".join(f"{k}={_q(v)}" for k, v in env.items())
+        # COLUMNS/LINES from the test runner would override the pane's real size
+        command = f"cd {_q(str(cwd))} && env -u COLUMNS -u LINES {exports} {' '.join(map(_q, argv))}; echo GONOGO-EXIT=$?; sleep 600"
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
+                        "-y", str(self.height), command], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+                             capture_output=True, text=True, check=False)
+        return out.stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        for key in keys:
+            args = ["tmux", "send-keys", "-t", self.name] + (["-l"] if literal else []) + [key]
+            subprocess.run(args, check=True)
+            time.sleep(0.3)  # a human's pace: each key lands on the widget it was meant for
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; screen was:\n{text}")
+
+    def shot(self, step: str) -> str:
+        text = self.screen()
+        self.count += 1
+        (self.shots / f"{self.count:02d}-{step}.txt").write_text(text, encoding="utf-8")
+        return text
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Callable[[int, int], Terminal]]:
+    need_tmux()
+    made: list[Terminal] = []
+    shots = tmp_path / "screens"
+    shots.mkdir()
+
+    def make(width: int, height: int) -> Terminal:
+        term = Terminal(f"gonogo-e2e-{uuid.uuid4().hex[:8]}", width, height, shots)
+        made.append(term)
+        return term
+
+    yield make
+    for term in made:
+        term.kill()
+
+
+def journal_kinds(session: Path) -> list[str]:
+    path = session / "journal" / "events.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line)["kind"] for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = relocate(tmp_path)
+    session = tmp_path / "demo"
+    term = terminal(120, 40)
+    term.start(GONOGO + ["demo", "--scenario", "canary-regression", "--speed", "120",
+                         "--session", str(session), "--config", str(files.config)],
+               env={"GONOGO_SANDBOX_DIR": str(files.runtime_dir), "TERM": "xterm-256color"}, cwd=tmp_path)
+
+    # 1. the panel opens on the sandbox, nothing run yet
+    first = term.wait_for(lambda s: "NO-GO" in s and "Stable" in s, "the dashboard", timeout=120)
+    assert "IDLE" in first and "… 1.1 Configuration and secrets" in first
+    term.shot("opened")
+
+    # 2. run every check; results stream into the tree
+    term.keys("r")
+    from gonogo.config import load_plan
+
+    total = sum(1 for _ in load_plan(files.config).checklist())  # stage gates run in their stage
+    term.wait_for(lambda s: journal_kinds(session).count("check_result") >= total, "all check results",
+                  timeout=120)
+    ran = term.shot("checks-run")
+    assert "✔ 1.1 Configuration and secrets  5/5" in ran
+
+    # 3. sign off the staging manual smoke (a stage sign-off) from the check's detail screen
+    term.keys("/")
+    term.keys("staging-manual", literal=True)
+    term.keys("Enter", "Enter")  # back to the tree (cursor on the first match), open it
+    term.wait_for(lambda s: "staging-manual-smoke · manual" in s and "s Sign off" in s,
+                  "the check detail and its keys")
+    term.keys("s")
+    signed = term.wait_for(lambda s: "signed off by" in s, "the sign-off")
+    term.shot("signed-off")
+    assert "Manual smoke scenarios from 1.6 signed off on staging" in signed
+    term.keys("Escape", "Escape")
+
+    # 4. advance through staging and the 5% canary to 25%, each confirmed in the dialog
+    for stage, marker in (("staging", "▶ Staging"), ("canary", "▶ Canary 5%"), ("ramp-25", "▶ 25%")):
+        term.wait_for(lambda s: " GO " in s.splitlines()[0] and ("IDLE" in s or "READY" in s),
+                      f"GO and ready to leave for {stage}", timeout=120)
+        term.keys("a")
+        dialog = term.wait_for(lambda s: "Advance the rollout?" in s, f"the advance dialog for {stage}")
+        assert "Traffic:" in dialog and "Checks:" in dialog and "Hold:" in dialog
+        term.shot(f"advance-to-{stage}")
+        term.keys("y")
+        term.wait_for(lambda s, m=marker: m in s and "HOLDING" in s, f"holding in {stage}", timeout=60)
+        term.shot(f"holding-{stage}")
+
+    # 5. at 25% the canary's 5xx climbs past 2x baseline: the stop criterion trips,
+    #    the runbook runs on its own and the panel shows it
+    term.wait_for(lambda s: "breaching" in s or "TRIPPED" in s, "the 5xx rule breaching", timeout=90)
+    term.shot("breaching")
+    runbook = term.wait_for(lambda s: "Rollback runbook" in s and "steps complete" in s
+                            and "5/5 steps complete" in s, "the runbook to finish", timeout=120)
+    assert "stop criterion http-5xx" in runbook
+    assert "✔ done" in runbook and "Shift traffic to previous stable release" in runbook
+    term.shot("rolled-back")
+    kinds = journal_kinds(session)
+    assert "criterion_tripped" in kinds and kinds[-1] == "rollback_finished"
+
+    # 6. quit: nothing is active any more, so no question; the session is kept
+    term.keys("q")
+    done = term.wait_for(lambda s: "GONOGO-EXIT=" in s, "the panel to exit", timeout=60)
+    term.shot("quit")
+    assert "GONOGO-EXIT=0" in done and "resume with: gonogo tui" in done
+
+
+def test_time_to_first_frame_monorepo_120x40(terminal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Five cold starts in a real terminal; the figure is printed and kept in the tmp dir."""
+    config = ROOT / "sample-configs" / "monorepo.toml"
+    times = []
+    for i in range(5):
+        term = terminal(120, 40)
+        started = time.monotonic()
+        term.start(GONOGO + ["tui", "--config", str(config), "--session", str(tmp_path / f"s{i}")],
+                   env={"TERM": "xterm-256color"}, cwd=tmp_path)
+        term.wait_for(lambda s: "GO" in s and "Stable" in s and "Run" in s, "the first frame", timeout=60)
+        times.append(time.monotonic() - started)
+        term.keys("q")
+        term.wait_for(lambda s: "GONOGO-EXIT=" in s, "exit", timeout=30)
+        term.kill()
+    median = statistics.median(times)
+    report = f"time to first frame, monorepo.toml at 120x40, 5 runs: median {median:.2f}s " \
+             f"(runs: {', '.join(f'{t:.2f}' for t in times)})"
+    (tmp_path / "first-frame.txt").write_text(report + "\n")
+    print(report)
