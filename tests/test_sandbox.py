@@ -300,3 +300,29 @@ def test_queue_backlog_lag_rises_continuously(busy: FleetThread) -> None:
     assert wait_for(lambda: backlog() > 0, timeout=15), "stuck canary jobs never counted as backlog"
     busy.set_scenario("healthy")
     assert wait_for(lambda: metric(busy, "queue_lag")["canary"] == 0.0, timeout=10)
+
+
+# -- the metrics window (pure) -------------------------------------------------------------------
+def test_window_summarises_recent_traffic_per_track() -> None:
+    from gonogo.sandbox.window import WINDOW_SIM_S, Sample, TrafficWindow
+
+    w = TrafficWindow()
+    # 40 baseline requests, one a 500; 10 canary requests, two 500s and one 401.
+    for i in range(40):
+        w.record(Sample(1000.0 + i, 100.0 + i, "baseline", 500 if i == 7 else 200, float(i + 1), False, False))
+    for i in range(10):
+        status = 500 if i in (2, 5) else 401 if i == 9 else 200
+        w.record(Sample(1000.0 + i, 100.0 + i, "canary", status, 10.0 * (i + 1), status == 401, i == 5))
+    got = w.summary(1040.0, 140.0, {"canary": 12.5, "baseline": 0.0})
+    m = got["metrics"]
+    assert got["samples"] == {"canary": 10, "baseline": 40}
+    assert m["http_5xx_ratio"] == {"canary": 0.2, "baseline": 0.025}
+    assert m["error_rate"]["canary"] == pytest.approx(0.3)
+    assert m["auth_failure_ratio"] == {"canary": 0.1, "baseline": 0.0}
+    assert m["failed_writes"] == {"canary": 1.0, "baseline": 0.0}
+    assert m["latency_p95_ms"]["baseline"] == 38.0  # nearest rank: 38th of 1..40 ms
+    assert m["latency_p99_ms"]["canary"] == 100.0
+    assert m["queue_lag"] == {"canary": 12.5, "baseline": 0.0}
+    # Much later (simulated and real), old traffic has left the window: no data, not zero.
+    later = w.summary(1040.0 + 10 * WINDOW_SIM_S, 10_000.0, {})
+    assert later["metrics"]["http_5xx_ratio"] == {"canary": None, "baseline": None}

@@ -54,6 +54,12 @@ class TrafficWindow:
     def record(self, sample: Sample) -> None:
         with self._lock:
             self._samples.append(sample)
+            # Forget what no window can include any more, so reads stay cheap.
+            while self._samples and (
+                self._samples[0].sim_t < sample.sim_t - WINDOW_SIM_S
+                and self._samples[0].real_t < sample.real_t - MIN_REAL_S
+            ):
+                self._samples.popleft()
 
     def recent(self, sim_now: float, real_now: float) -> list[Sample]:
         with self._lock:
