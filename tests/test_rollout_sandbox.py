@@ -10,6 +10,7 @@ mid-canary makes the analysis inconclusive (no advance) until it returns.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import tomllib
@@ -246,7 +247,7 @@ min_samples = 2
                 await engine.tick()
                 if engine.state.evaluations["gateway-up"].state == state:
                     break
-                time.sleep(0.25)  # waiting on Prometheus's scrapes, not on a hold
+                await asyncio.sleep(0.25)  # waiting on Prometheus's scrapes, not on a hold
             return engine.state.evaluations["gateway-up"].state
 
         offset[0] += 1800.0  # the hold is over (injected clock)
