@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
+from gonogo.widgets.activity import ActivityLog
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
 from gonogo.widgets.health import HealthGrid
@@ -49,7 +50,7 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="left"):
                 yield Input(placeholder="filter checks (id, title, kind, status)", id="filter")
                 yield ChecklistTree(id="checklist")
-            with VerticalScroll(id="right"):
+            with VerticalScroll(id="right"), Container(id="right-inner"):
                 with Vertical(id="canary-box", classes="box"):
                     yield Label("Canary vs baseline", classes="box-title")
                     yield CanaryPanel(id="canary")
@@ -60,6 +61,9 @@ class DashboardScreen(Screen[None]):
                     with Vertical(id="owners-box", classes="box"):
                         yield Label("Owners", classes="box-title")
                         yield OwnersPanel(id="owners")
+                    with Vertical(id="activity-box", classes="box"):
+                        yield Label("Recent activity", classes="box-title")
+                        yield ActivityLog(id="activity")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -76,6 +80,7 @@ class DashboardScreen(Screen[None]):
             self.query_one(widget)._memo = None
         self.query_one(CanaryPanel)._args = None
         self.query_one(HealthGrid)._last = ()
+        self.query_one(ActivityLog)._memo = None
 
     def refresh_state(self) -> None:
         """Re-render the panels whose inputs changed (cheap; no I/O)."""
@@ -87,6 +92,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(CanaryPanel).show(plan, state.evaluations)
         self.query_one(HealthGrid).show(health_rows(plan, state.results, state.evaluations))
         self.query_one(OwnersPanel).show(state.owners)
+        activity = self.query_one(ActivityLog)
+        activity.rows = max(4, self.app.size.height // 3)
+        activity.show(app.events)
 
     def refresh_clock(self) -> None:
         self.query_one(StageBar).show(self.panel.state, self.panel.now())

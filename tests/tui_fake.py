@@ -254,6 +254,10 @@ class FakeEngine:
 
     async def force_advance(self, reason: str) -> None:
         self.intents.append(("force_advance", (reason,)))
+        idx = self.state.stage_index + 1
+        self._emit("advance_confirmed", {"forced": True, "reason": reason}, stage_index=idx,
+                   weight_intended=self.state.stages[idx].weight,
+                   weight_confirmed=self.state.stages[idx].weight, hold_started_at=T0)
 
     async def pause(self) -> None:
         self.intents.append(("pause", ()))
@@ -287,6 +291,11 @@ class FakeEngine:
 
     async def tick(self) -> None:
         self.intents.append(("tick", ()))
+
+    async def confirm_traffic(self, note: str = "") -> None:
+        self.intents.append(("confirm_traffic", (note,)))
+        self._emit("traffic_confirmed", {"weight": self.state.weight_intended}, phase=Phase.HOLDING,
+                   weight_confirmed=self.state.weight_intended)
 
 
 def panel_plan() -> Plan:

@@ -57,6 +57,9 @@ class CanaryPanel(Static):
         if self._args is not None:
             self._draw()
 
+    def on_resize(self) -> None:
+        self.redraw()
+
     def _draw(self) -> None:
         assert self._args is not None
         plan, evaluations = self._args
@@ -64,7 +67,8 @@ class CanaryPanel(Static):
         # so the first frame is already the final one
         term_w, term_h = self.app.size
         self.chart_height = 1 if term_h < 30 else (2 if term_h < 50 else 3)
-        chart_w = max(10, min(40, term_w // 6))
+        own_w = self.content_size.width or term_w // 2
+        chart_w = max(10, min(40, own_w * 9 // 20))
         blocks: list[Any] = []
         legend = Text(no_wrap=True)
         legend.append("━ canary ", style=colour(self.app, "canary"))
