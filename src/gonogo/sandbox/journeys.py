@@ -41,6 +41,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{next(_ids)}"
 
 
+def bound(store: dict[str, Any], limit: int = 2000) -> None:
+    """Keep an in-memory store from growing forever under generated traffic."""
+    while len(store) > limit:
+        del store[next(iter(store))]
+
+
 def not_found(what: str) -> web.HTTPNotFound:
     return web.HTTPNotFound(text=f'{{"error": "{what} not found"}}', content_type="application/json")
 
@@ -175,6 +181,7 @@ def add_transactions(svc: Service, app: web.Application) -> None:
             return web.json_response({"error": "transactions: a non-empty list required"}, status=422)
         imp = {"import_id": new_id("imp"), "status": "queued", "count": 0, "transaction_ids": []}
         imports[imp["import_id"]] = imp
+        bound(imports)
         # The async import: categorise each row through categorization (propagated auth).
         imp["task"] = svc.fleet.spawn(run_import(request, imp, rows[:100]))
         return web.json_response({"import_id": imp["import_id"], "status": "queued"}, status=202)
@@ -271,6 +278,7 @@ def add_tax_engine(svc: Service, app: web.Application) -> None:
         calc = {"calculation_id": new_id("calc"), "year": body.get("year", 2025),
                 "income": income, "tax": tax, "user": claims.get("sub")}  # fmt: skip
         calcs[calc["calculation_id"]] = calc
+        bound(calcs)
         return web.json_response(calc, status=201)
 
     async def submit(request: web.Request) -> web.Response:
@@ -340,6 +348,7 @@ def add_consent(svc: Service, app: web.Application) -> None:
             return svc.failed_write(request)
         c = {"consent_id": new_id("cns"), "user_id": claims.get("sub"), "scope": scope, "status": "granted"}
         consents[c["consent_id"]] = c
+        bound(consents)
         activity.append({"action": "granted", "consent_id": c["consent_id"], "user_id": c["user_id"]})
         return web.json_response(c, status=201)
 

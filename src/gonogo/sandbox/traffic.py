@@ -51,6 +51,16 @@ class TrafficGenerator:
             return "POST", "/api/documents/documents", {"name": f"{word}.pdf", "content": f"scanned {word}"}
         if r < 0.28:
             return "GET", f"/api/qna/search?q={self.rng.choice(WORDS)}", None
+        # Journeys whose services call others with the caller's credentials (seed 1.4).
+        if r < 0.32:
+            return "POST", "/api/consent/consents", {"scope": self.rng.choice(["analytics", "marketing"])}
+        if r < 0.35:
+            return "POST", "/api/partner-registry/handoffs", {"partner_id": "partner-acme"}
+        if r < 0.38:
+            return "POST", "/api/transactions/bank-callback", {
+                "account": "acc-synthetic",
+                "transactions": [{"description": self.rng.choice(["grocer", "rail"]), "amount": 12.0}],
+            }
         service = self.rng.choice([s for s in PUBLIC if s != "web-portal"])
         return "GET", f"/api/{service}/items", None
 
