@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fleet import relocate
+from fleet import gonogo_check, relocate
 from gonogo.sandbox.layout import load_layout
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,14 +39,21 @@ def test_unreadable_config_exits_1_without_traceback(tmp_path: Path) -> None:
     assert out.returncode == 1 and "missing.toml" in out.stderr and "Traceback" not in out.stderr
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_runs_in_the_foreground_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    "sig, scenario, verdict",
+    [(signal.SIGINT, "healthy", "GO"), (signal.SIGTERM, "leaky-gateway", "NO-GO")],
+)
+def test_runs_in_the_foreground_and_stops_cleanly(
+    tmp_path: Path, sig: signal.Signals, scenario: str, verdict: str
+) -> None:
+    """The acceptance path: `gonogo sandbox` in one process, `gonogo check` in another
+    (on a copy of sample-configs/sandbox.toml moved to free ports)."""
     files = relocate(tmp_path)
     layout = load_layout(files.config)
     env = {**os.environ, "GONOGO_SANDBOX_DIR": str(files.runtime_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gonogo", "sandbox", "--config", str(files.config), "--speed", "60",
-         "--scenario", "leaky-gateway"],
+         "--scenario", scenario],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
@@ -54,9 +61,12 @@ def test_runs_in_the_foreground_and_stops_cleanly(tmp_path: Path, sig: signal.Si
         line = proc.stdout.readline()  # blocks until the fleet listens (or exits)
         assert line.strip() == "sandbox ready", proc.stderr.read() if proc.stderr else ""
         state = httpx.get(layout.admin.url + "/admin/state", timeout=5).json()
-        assert (state["scenario"], state["speed"]) == ("leaky-gateway", 60.0)
-        assert httpx.get(layout.gateway.url + "/api/calendar/health", timeout=5).status_code == 200
+        assert (state["scenario"], state["speed"]) == (scenario, 60.0)
         assert (files.runtime_dir / "secrets" / "service_token").exists()
+        code, report, _ = gonogo_check(files.config)
+        assert (code, report["verdict"]) == ((0, "GO") if verdict == "GO" else (1, "NO-GO")), report["blocking"]
+        if verdict == "NO-GO":
+            assert "internal-routes-blocked" in report["blocking"]
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:
