@@ -308,6 +308,15 @@ async def test_quit_asks_mid_rollout_and_leaves_traffic_alone() -> None:
     assert not any(i[0] in ("rollback", "pause") for i in engine.intents)
 
 
+async def test_ctrl_q_also_asks_mid_rollout() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitConfirm) and app.is_running
+        await pilot.press("escape")
+
+
 async def test_quit_when_idle_does_not_ask() -> None:
     app, _ = make_app(phase=Phase.IDLE, stage=0)
     async with app.run_test(size=SIZE) as pilot:

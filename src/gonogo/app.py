@@ -315,6 +315,10 @@ class GonogoApp(App[int]):
         self.theme = names[(current + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2)
 
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's Quit ask too while a rollout is active."""
+        self.action_quit_panel()
+
     def action_quit_panel(self) -> None:
         if not is_active(self.state):
             self.exit(0)
