@@ -67,3 +67,43 @@ def test_fleet_thread_leaves_no_thread_behind(tmp_path: Path) -> None:
             assert httpx.get(fleet.url("gateway") + "/health", timeout=5).status_code == 200
     assert threading.active_count() == before_threads
     assert open_fds() <= before_fds
+
+
+def children() -> set[int]:
+    """Our live child processes (zombies excluded)."""
+    me, found = str(os.getpid()), set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[1] == me and stat[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+async def test_real_servers_are_stopped_with_the_fleet(tmp_path: Path) -> None:
+    """PostgreSQL, Prometheus and Alertmanager go away with the fleet: no child
+    process, no port still taken, no thread left, round after round."""
+    from gonogo.sandbox.externals import port_free
+    from gonogo.sandbox.layout import load_layout
+
+    files = relocate(tmp_path)
+    layout = load_layout(files.config)
+    fds, threads, kids = open_fds(), threading.active_count(), children()
+    started_any = False
+    for _ in range(3):
+        async with Fleet(config_path=files.config, runtime_dir=files.runtime_dir, traffic_rate=0) as fleet:
+            ext = fleet.externals
+            assert ext is not None
+            started_any = started_any or any((ext.pg, ext.prometheus, ext.alertmanager))
+    if not started_any:
+        pytest.skip("no PostgreSQL/Prometheus/Alertmanager binaries here: " + "; ".join(fleet.notes))
+    for name in ("postgres", "prometheus", "alertmanager"):
+        addr = layout.integrations[name]
+        assert port_free(addr.host, addr.port), f"{name} still listening on {addr.port}"
+    assert children() <= kids
+    assert threading.active_count() <= threads
+    assert open_fds() <= fds

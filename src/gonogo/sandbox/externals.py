@@ -58,6 +58,8 @@ def port_free(host: str, port: int) -> bool:
     import socket
 
     with socket.socket() as sock:
+        # As servers bind: a just-closed server's TIME_WAIT sockets do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
