@@ -123,3 +123,13 @@ def test_data_is_stored_as_it_reads_back(tmp_path: Path) -> None:
     (event,) = read_events(tmp_path / "s")
     assert event.data == {"values": {"x": [None, 1.0], "y": [1.0, None]}, "2": "/a"}
     assert verify_file(tmp_path / "s" / EVENTS_FILE).ok
+
+
+def test_one_writer_per_session(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    first = FileJournal(session)
+    with pytest.raises(JournalError, match="another gonogo process"):
+        FileJournal(session)
+    assert len(read_events(session)) == 4  # readers are never locked out
+    first.close()
+    FileJournal(session).close()

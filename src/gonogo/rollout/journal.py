@@ -18,6 +18,7 @@ store (shared sessions) can stand beside ``FileJournal``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -171,6 +172,14 @@ class FileJournal:
                 _fsync_dir(self.dir.parent)
             fresh = not self.path.exists()
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            try:  # one writer per session; the lock dies with its process (even on SIGKILL)
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._fd)
+                raise JournalError(
+                    f"session {self.dir} is being driven by another gonogo process; "
+                    "watch it read-only or wait until it stops"
+                ) from None
             if fresh:
                 os.fsync(self._fd)
                 _fsync_dir(self.dir)
