@@ -346,8 +346,8 @@ def write_cli_plan(tmp: Path, admin: str, *, unit_argv: str = '["true"]',
 async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
                   timeout: float = 90) -> tuple[int, str, str]:
     """``python -m gonogo ARGS`` as a subprocess; killed if it outlives ``timeout``."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("GONOGO_TEST_KILL_AT", None) if env is None or "GONOGO_TEST_KILL_AT" not in env else None
+    full_env = {k: v for k, v in os.environ.items() if k != "GONOGO_TEST_KILL_AT"}
+    full_env.update(env or {})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gonogo", *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=full_env, cwd=cwd,
@@ -358,5 +358,9 @@ async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | Non
         proc.kill()
         await proc.wait()
         raise AssertionError(f"gonogo {' '.join(args)} still running after {timeout}s") from None
+    except asyncio.CancelledError:  # a failing sibling test task: leave no orphan behind
+        proc.kill()
+        await proc.wait()
+        raise
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
