@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gonogo.sandbox import journeys, runtime, weaviate
+from gonogo.sandbox import apps, runtime, weaviate
 from gonogo.sandbox.externals import Externals
 from gonogo.sandbox.gateway import Admin, Gateway
 from gonogo.sandbox.layout import Address, Layout, default_runtime_dir, load_layout
@@ -87,7 +87,7 @@ class Fleet:
         self.ctx = ctx
         try:
             for name, addr in layout.services.items():
-                await self._serve(f"service {name}", journeys.build(Service(name, ctx)), addr)
+                await self._serve(f"service {name}", apps.build(Service(name, ctx)), addr)
             await self._serve("gateway", Gateway(ctx).public_app(), layout.gateway)
             await self._serve("gateway admin", Admin(ctx, self.set_scenario_async).app(), layout.admin)
             if "weaviate" in layout.integrations:

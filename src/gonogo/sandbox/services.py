@@ -87,7 +87,7 @@ class FleetContext:
     session: aiohttp.ClientSession
     window: TrafficWindow
     dithers: dict[str, Dither] = field(default_factory=dict)
-    worker: Any = None  # journeys.OcrWorker, set by the fleet
+    worker: Any = None  # documents.OcrWorker, set when the worker app is built
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
