@@ -229,6 +229,23 @@ async def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert not files.runtime_dir.exists()
 
 
+def test_fleet_thread_reports_a_failed_start_and_leaves_no_thread(tmp_path: Path) -> None:
+    import threading
+
+    from gonogo.sandbox.layout import load_layout
+
+    files = relocate(tmp_path)
+    addr = load_layout(files.config).gateway
+    before = threading.active_count()
+    with socket.socket() as sock:
+        sock.bind((addr.host, addr.port))
+        sock.listen()
+        thread = FleetThread(config_path=files.config, runtime_dir=files.runtime_dir, externals=False)
+        with pytest.raises(FleetError, match="gateway cannot listen"):
+            thread.start()
+    assert threading.active_count() == before
+
+
 # -- canary metrics per scenario (traffic on) ---------------------------------------------------
 @pytest.fixture(scope="module")
 def busy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetThread]:
