@@ -46,6 +46,7 @@ class CanaryPanel(Static):
         super().__init__(**kwargs)
         self._args: tuple[Any, Mapping[str, Any]] | None = None
         self.chart_height = 2
+        self._drawn_for: Any = None
 
     def show(self, plan: Any, evaluations: Mapping[str, Any]) -> None:
         if self._args is not None and self._args[1] is evaluations:
@@ -58,7 +59,10 @@ class CanaryPanel(Static):
             self._draw()
 
     def on_resize(self) -> None:
-        self.redraw()
+        # Redraw for a new terminal size only: a scrollbar coming and going must not
+        # start a resize -> redraw -> resize loop.
+        if self.app.size != self._drawn_for:
+            self.redraw()
 
     def _draw(self) -> None:
         assert self._args is not None
@@ -66,6 +70,7 @@ class CanaryPanel(Static):
         # sized from the terminal, not from this widget's (still settling) layout,
         # so the first frame is already the final one
         term_w, term_h = self.app.size
+        self._drawn_for = self.app.size if self.content_size.width else None
         self.chart_height = 1 if term_h < 30 else (2 if term_h < 50 else 3)
         own_w = self.content_size.width or term_w // 2
         chart_w = max(10, min(40, own_w * 9 // 20))
