@@ -43,6 +43,7 @@ class Terminal:
     def __init__(self, name: str, width: int, height: int, shots: Path) -> None:
         self.name, self.width, self.height, self.shots = name, width, height, shots
         self.count = 0
+        self.diagnose: Callable[[], str] = lambda: ""  # extra context for a timeout
 
     def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         exports = " ".join(f"{k}={_q(v)}" for k, v in env.items())
@@ -70,7 +71,10 @@ class Terminal:
             if predicate(text):
                 return text
             time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}; screen was:\n{text}")
+        time.sleep(2)  # still moving? (a frozen panel and a slow one look alike otherwise)
+        moved = "changing" if self.screen() != text else "NOT changing"
+        raise AssertionError(f"timed out waiting for {what}; screen ({moved}) was:\n{text}\n"
+                             f"{self.diagnose()}")
 
     def shot(self, step: str) -> str:
         text = self.screen()
@@ -114,6 +118,7 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
     files = relocate(tmp_path)
     session = tmp_path / "demo"
     term = terminal(120, 40)
+    term.diagnose = lambda: "journal tail: " + ", ".join(journal_kinds(session)[-8:])
     term.start(GONOGO + ["demo", "--scenario", "canary-regression", "--speed", "120",
                          "--session", str(session), "--config", str(files.config)],
                env={"GONOGO_SANDBOX_DIR": str(files.runtime_dir), "TERM": "xterm-256color"}, cwd=tmp_path)
