@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from gonogo.screens.base import DetailScreen
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
+
+# What each global key does, in full (the footer shows the short label).
+LONG = {
+    "run_checks": "run every check of the checklist (results stream in)",
+    "advance": "advance to the next stage; the dialog shows weight, hold and checks first",
+    "pause": "pause or resume the current stage's hold",
+    "rollback": "roll back: type the release name to confirm; runs the runbook",
+    "canary": "canary detail: canary vs baseline charts with thresholds",
+    "log": "session log (filterable, follows live)",
+    "owners": "owners editor (written back to the config, comments kept)",
+    "help": "this help",
+    "quit": "quit (asks while a rollout is active; the journal lets you resume)",
+    "runbook": "rollback runbook: steps, outcomes, reconciliation",
+    "theme": "next colour theme",
+    "filter": "filter the checklist",
+    "palette": "command palette: every action and theme",
+    "force_advance": "force the next stage past its blockers (typed confirmation)",
+    "confirm": "confirm a manual traffic shift or manual runbook step",
+}
 
 SCREEN_KEYS = (
     ("open_check", "enter", "open the selected check (dashboard); re-run it (check detail)"),
@@ -35,7 +55,7 @@ def help_table(keymap: dict[str, list[str] | str]) -> Table:
         return ", ".join(display_key(k.strip()) for k in str(keys).split(","))
 
     for ident, key, _, desc in KEYS:
-        table.add_row(key_of(ident, key), desc, ident)
+        table.add_row(key_of(ident, key), LONG.get(ident, desc), ident)
     for ident, key, desc in SCREEN_KEYS:
         table.add_row(key_of(ident, key), desc, ident)
     return table
@@ -43,7 +63,7 @@ def help_table(keymap: dict[str, list[str] | str]) -> Table:
 
 class HelpScreen(DetailScreen):
     def compose(self) -> ComposeResult:
-        yield Label("Keys — rebind any of them in the config's [keys] table: binding id = \"key\"",
+        yield Label(Text('Keys — rebind any in the config\'s [keys] table: binding_id = "key"'),
                     classes="screen-title")
         with VerticalScroll():
             yield Static(id="help-keys")

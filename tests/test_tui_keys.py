@@ -287,7 +287,7 @@ async def test_keys_from_the_config_rebind() -> None:
         assert "x Run" in screen_text(app).splitlines()[-1]
         await pilot.press("question_mark")
         await pilot.pause()
-        assert any(line.split()[:2] == ["x", "Run"] for line in screen_text(app).splitlines()
+        assert any(line.split()[:3] == ["x", "run", "every"] for line in screen_text(app).splitlines()
                    if line.strip())
 
 
