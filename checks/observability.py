@@ -64,6 +64,7 @@ class PrometheusTargets:
     """Every expected job/instance is up and still being scraped."""
 
     kind = "prometheus_targets"
+    imports = ('requests', 'prometheus_api_client.prometheus_connect')  # loaded off the event loop before the run
     Params = TargetsParams
 
     async def run(self, params: TargetsParams, ctx: CheckContext) -> Outcome:
@@ -404,6 +405,7 @@ class AlertReceivers:
     """Alertmanager (API v2 status): pager, Slack and email receivers configured and routed."""
 
     kind = "alert_receivers"
+    imports = ('yaml',)  # loaded off the event loop before the run
     Params = ReceiversParams
 
     async def run(self, params: ReceiversParams, ctx: CheckContext) -> Outcome:

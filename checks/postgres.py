@@ -60,6 +60,7 @@ class PostgresReachable:
     """Connect with a timeout, ``SELECT 1``, report server version and latency."""
 
     kind = "postgres_reachable"
+    imports = ('psycopg',)  # loaded off the event loop before the run
     Params = ReachableParams
 
     async def run(self, params: ReachableParams, ctx: CheckContext) -> Outcome:
@@ -108,6 +109,7 @@ class PostgresBackup:
     """The newest backup evidence is younger than ``max_age``; says which evidence."""
 
     kind = "postgres_backup"
+    imports = ('psycopg',)  # loaded off the event loop before the run
     Params = BackupParams
 
     async def run(self, params: BackupParams, ctx: CheckContext) -> Outcome:
@@ -229,6 +231,7 @@ class Migrations:
     """Per service, the applied migration head equals the expected head."""
 
     kind = "migrations"
+    imports = ('psycopg',)  # loaded off the event loop before the run
     Params = MigrationsParams
     COMMAND_TIMEOUT_S = 120.0
 

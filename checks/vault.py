@@ -75,6 +75,7 @@ class VaultToken:
     """Token lookup-self: valid, TTL above a minimum, renewable, expected policies."""
 
     kind = "vault_token"
+    imports = ('hvac',)  # loaded off the event loop before the run
     Params = VaultTokenParams
 
     async def run(self, params: VaultTokenParams, ctx: CheckContext) -> Outcome:
@@ -127,6 +128,7 @@ class VaultSecretAge:
     """KV v2 metadata: each named secret exists and was rotated within ``max_age``."""
 
     kind = "vault_secret_age"
+    imports = ('hvac',)  # loaded off the event loop before the run
     Params = VaultSecretAgeParams
 
     async def run(self, params: VaultSecretAgeParams, ctx: CheckContext) -> Outcome:
