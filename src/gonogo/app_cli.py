@@ -151,12 +151,15 @@ def start_sandbox(scenario: str, speed: float, log_path: Path, config: Path,
     import subprocess
     import threading
 
+    from gonogo.procs import die_with_parent
+
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gonogo", "sandbox", "--scenario", scenario, "--speed", f"{speed:g}",
              "--config", str(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+            preexec_fn=die_with_parent(),
         )
     finally:
         log.close()

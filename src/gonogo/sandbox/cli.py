@@ -35,7 +35,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     fleet = Fleet(scenario=args.scenario, speed=args.speed, config_path=getattr(args, "config", None))
     try:
@@ -58,7 +58,7 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await fleet.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     print("sandbox stopped", file=sys.stderr)
     return EXIT_OK

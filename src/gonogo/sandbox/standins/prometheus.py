@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from gonogo.procs import die_with_parent
 from gonogo.sandbox.pgcluster import free_port
 
 PROMETHEUS_BIN = "prometheus"
@@ -72,7 +73,7 @@ class _Process:
         try:
             self.proc = subprocess.Popen(
                 [path, *self.argv()], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent(),
             )  # fmt: skip
         finally:
             log.close()
