@@ -139,6 +139,11 @@ class CheckSpec(Frozen, kw_only=True):
     retries: Annotated[int, Meta(ge=0, le=10)] | None = None
     description: str = ""
     seed: str = ""  # the checklist line this check implements, for traceability
+    # A reference (env:NAME or file:PATH). When it resolves to a non-empty text the
+    # check is not run but reported `skipped` with that text as the reason — e.g. the
+    # sandbox writes why it could not start PostgreSQL. A skipped required check still
+    # blocks GO: what was not verified never counts as verified.
+    skip_if: Value | None = None
     params: Any = None  # the kind's own validated ``Params`` struct
 
 
@@ -593,6 +598,12 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
                 Problem(f"runbook.reconciliation[{ri}].id", f"duplicate item {item.id!r}")
             )
         item_ids.add(item.id)
+    for gi, gate in enumerate(doc.gates):
+        for ci, check in enumerate(gate.checks):
+            if check.skip_if is not None and (check.skip_if.ref is None or check.skip_if.ref.scheme == "vault"):
+                problems.append(
+                    Problem(f"gates[{gi}].checks[{ci}].skip_if", "write an env:NAME or file:PATH reference")
+                )
     for role, name in doc.owners.items():
         if not name.strip():
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))

@@ -88,6 +88,9 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
     deadline = asyncio.timeout(timeout)
     try:
         kind = kinds()[spec.kind]
+        reason = skip_reason(spec, ctx)
+        if reason is not None:
+            return finish(gate, spec, ctx, Outcome.skipped(reason), time.perf_counter() - started, 0)
         async with deadline:
             while True:
                 attempts += 1
@@ -117,6 +120,17 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
     if not isinstance(outcome, Outcome):  # a plugin returning junk is an error, not a crash
         outcome = Outcome.errored(f"check kind {spec.kind!r} returned {type(outcome).__name__}")
     return finish(gate, spec, ctx, outcome, time.perf_counter() - started, attempts)
+
+
+def skip_reason(spec: CheckSpec, ctx: CheckContext) -> str | None:
+    """The check's ``skip_if`` text when it resolves to something, else ``None``."""
+    if spec.skip_if is None:
+        return None
+    try:
+        text = ctx.resolver.value_sync(spec.skip_if).strip()
+    except SecretError:
+        return None  # nothing says to skip: run the check
+    return f"skipped: {text.splitlines()[0][:200]}" if text else None
 
 
 def finish(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,8 +121,22 @@ class Externals:
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
+    def _unavailable(self, name: str, reason: str) -> None:
+        """Say why a real server is missing, and leave the reason where the checks'
+        ``skip_if`` finds it (``<runtime>/unavailable/<name>``): its checks are then
+        ``skipped`` with that reason instead of failing to connect."""
+        self.notes.append(reason)
+        try:
+            where = self.runtime_dir / "unavailable"
+            where.mkdir(mode=0o700, exist_ok=True)
+            (where / name).write_text(reason + "\n", encoding="utf-8")
+        except OSError:
+            pass  # the note above still tells the operator
+
     async def start(self) -> None:
         integ = self.layout.integrations
+        # A killed sandbox may have left reasons behind; this run states its own.
+        shutil.rmtree(self.runtime_dir / "unavailable", ignore_errors=True)
         jobs = []
         starters = {"postgres": self._start_pg, "prometheus": self._start_prometheus,
                     "alertmanager": self._start_alertmanager}  # fmt: skip
@@ -132,9 +147,10 @@ class Externals:
             if not port_free(addr.host, addr.port):
                 # Most likely left behind by a sandbox that was killed (SIGKILL): the
                 # checks would talk to that stale server, so say so loudly.
-                self.notes.append(
+                self._unavailable(
+                    name,
                     f"{name} not started: {addr.host}:{addr.port} is already in use"
-                    " (a server left by a killed sandbox? stop it and restart)"
+                    " (a server left by a killed sandbox? stop it and restart)",
                 )
                 continue
             jobs.append(starter())
@@ -145,7 +161,7 @@ class Externals:
 
         reason = PgCluster.missing_reason()
         if reason:
-            self.notes.append(f"PostgreSQL not started: {reason}; the database checks cannot connect")
+            self._unavailable("postgres", f"the sandbox has no PostgreSQL: {reason}")
             return
         pg = PgCluster(
             port=self.layout.integrations["postgres"].port,
@@ -157,7 +173,7 @@ class Externals:
             await self._blocking(pg.start)
             await self._blocking(pg.apply_scenario, self.state.scenario)
         except PgClusterError as exc:
-            self.notes.append(f"PostgreSQL failed to start: {exc}")
+            self._unavailable("postgres", f"the sandbox's PostgreSQL failed to start: {exc}")
             await self._blocking(pg.stop)
             return
         self.pg = pg
