@@ -8,7 +8,6 @@ config runs in a read-only transaction.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from datetime import datetime
@@ -18,6 +17,7 @@ import msgspec
 
 from gonogo.context import CheckContext
 from gonogo.model import Outcome
+from gonogo.procs import run_argv
 from gonogo.values import Duration, format_duration
 
 
@@ -211,20 +211,12 @@ def default_schema(service: str) -> str:
 
 async def _run_argv(argv: tuple[str, ...], cwd: str, timeout: float) -> tuple[int | None, str]:
     """(exit code, output) of a program (no shell); (None, reason) if it could not run."""
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    except OSError as exc:
-        return None, f"cannot run {argv[0]}: {exc.strerror or exc}"
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
+    run = await run_argv(argv, cwd=cwd, timeout=timeout)
+    if run.start_error is not None:
+        return None, f"cannot run {argv[0]}: {run.start_error.strerror or run.start_error}"
+    if run.timed_out:
         return None, f"{argv[0]} still running after {timeout:g}s; killed"
-    return proc.returncode, out.decode("utf-8", "replace").strip()
+    return run.exit_code, run.output.strip()
 
 
 class Migrations:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 
@@ -11,6 +10,7 @@ import msgspec
 
 from gonogo.context import CheckContext
 from gonogo.model import Outcome, Status
+from gonogo.procs import run_argv
 from gonogo.values import Duration
 
 OUTPUT_TAIL_LINES = 20
@@ -34,51 +34,28 @@ class Command:
             return Outcome.errored("empty argv")
         cwd = os.path.join(ctx.base_dir, params.cwd) if params.cwd else ctx.base_dir
         started = time.perf_counter()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *params.argv,
-                cwd=cwd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
+        run = await run_argv(params.argv, cwd=cwd, timeout=params.deadline.seconds)
+        if isinstance(run.start_error, FileNotFoundError):
             return Outcome.errored(f"command not found: {params.argv[0]}")
-        except PermissionError:
+        if isinstance(run.start_error, PermissionError):
             return Outcome.errored(f"not executable: {params.argv[0]}")
-        except OSError as exc:
-            return Outcome.errored(f"cannot start {params.argv[0]}: {exc.strerror}")
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), params.deadline.seconds)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            _kill(proc)
-            await proc.wait()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+        if run.start_error is not None:
+            return Outcome.errored(f"cannot start {params.argv[0]}: {run.start_error.strerror}")
+        if run.timed_out:
             return Outcome.errored(f"{params.argv[0]} still running after {params.deadline}; killed")
         elapsed = time.perf_counter() - started
-        lines = out.decode("utf-8", "replace").splitlines()[-OUTPUT_TAIL_LINES:]
-        evidence = {"argv": list(params.argv), "exit": proc.returncode, "seconds": round(elapsed, 2)}
+        lines = run.output.splitlines()[-OUTPUT_TAIL_LINES:]
+        evidence = {"argv": list(params.argv), "exit": run.exit_code, "seconds": round(elapsed, 2)}
         name = os.path.basename(params.argv[0])
-        if proc.returncode == params.expect_exit:
-            return Outcome(Status.PASS, f"{name} exited {proc.returncode}", tuple(lines), evidence)
+        if run.exit_code == params.expect_exit:
+            return Outcome(Status.PASS, f"{name} exited {run.exit_code}", tuple(lines), evidence)
         return Outcome(
             Status.FAIL,
-            f"{name} exited {proc.returncode}, expected {params.expect_exit}"
+            f"{name} exited {run.exit_code}, expected {params.expect_exit}"
             + (f": {lines[-1][:120]}" if lines else ""),
             tuple(lines),
             evidence,
         )
-
-
-def _kill(proc: asyncio.subprocess.Process) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ManualParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -167,31 +144,19 @@ class Volumes:
 
     async def _inventory(self, params: VolumesParams, ctx: CheckContext) -> set[str] | Outcome:
         name = os.path.basename(params.inventory[0])
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *params.inventory,
-                cwd=ctx.base_dir,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
+        run = await run_argv(
+            params.inventory, cwd=ctx.base_dir, timeout=params.deadline.seconds, merge_stderr=False
+        )
+        if isinstance(run.start_error, FileNotFoundError):
             return Outcome.errored(f"inventory command not found: {params.inventory[0]}")
-        except OSError as exc:
-            return Outcome.errored(f"cannot start {name}: {exc.strerror}")
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), params.deadline.seconds)
-        except (TimeoutError, asyncio.CancelledError) as exc:
-            _kill(proc)
-            await proc.wait()
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+        if run.start_error is not None:
+            return Outcome.errored(f"cannot start {name}: {run.start_error.strerror}")
+        if run.timed_out:
             return Outcome.errored(f"{name} still running after {params.deadline}; killed")
-        if proc.returncode != 0:
-            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-            return Outcome.errored(f"{name} exited {proc.returncode}: {last[0][:120]}")
-        return {line.strip() for line in out.decode("utf-8", "replace").splitlines() if line.strip()}
+        if run.exit_code != 0:
+            last = run.errors.strip().splitlines()[-1:] or [""]
+            return Outcome.errored(f"{name} exited {run.exit_code}: {last[0][:120]}")
+        return {line.strip() for line in run.output.splitlines() if line.strip()}
 
 
 KINDS = [Command, Manual, Volumes]

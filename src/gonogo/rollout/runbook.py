@@ -10,11 +10,10 @@ Steps must be safe to run again: a crash mid-step re-runs it on resume.
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import TYPE_CHECKING
 
 from gonogo.config import RunbookStep
-from gonogo.rollout.traffic import _killpg
+from gonogo.rollout.traffic import run_command
 from gonogo.runner import describe_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,28 +72,7 @@ async def _command(step: RunbookStep, engine: Engine) -> Outcome:
     release = engine.plan.release
     argv = [a.replace("{release}", release.name).replace("{previous}", release.previous)
             for a in step.command]
-    red = engine.ctx.redactor
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=engine.ctx.base_dir, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return False, f"cannot start {argv[0]}: {exc.strerror or exc}"
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), step.timeout.seconds)
-    except TimeoutError:
-        _killpg(proc)
-        await proc.wait()
-        return False, f"{argv[0]} still running after {step.timeout}; killed"
-    except asyncio.CancelledError:
-        _killpg(proc)
-        await proc.wait()
-        raise
-    text = red.text(out.decode("utf-8", "replace").strip())[-OUTPUT_LIMIT:]
-    detail = f"{os.path.basename(argv[0])} exited {proc.returncode}" + (f": {text}" if text else "")
-    return proc.returncode == 0, detail
+    return await run_command(argv, engine.ctx, step.timeout, OUTPUT_LIMIT)
 
 
 async def _incident(step: RunbookStep, engine: Engine) -> Outcome:

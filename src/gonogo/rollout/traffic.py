@@ -14,15 +14,15 @@ raises for an operational failure; it reports it.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gonogo.config import Plan, TrafficConfig
 from gonogo.context import CheckContext
+from gonogo.procs import run_argv
 from gonogo.runner import describe_error
+from gonogo.values import Duration
 
 OUTPUT_LIMIT = 2000
 
@@ -57,35 +57,22 @@ class CommandDriver:
 
     async def shift(self, weight: float, stage: str, release: str) -> Shift:
         argv = [_fill(a, weight, stage, release) for a in self.cfg.command]
-        red = self.ctx.redactor
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=self.ctx.base_dir, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            return Shift(False, weight, f"cannot start {argv[0]}: {exc.strerror or exc}")
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), self.cfg.timeout.seconds)
-        except TimeoutError:
-            _killpg(proc)
-            await proc.wait()
-            return Shift(False, weight, f"{argv[0]} still running after {self.cfg.timeout}; killed")
-        except asyncio.CancelledError:
-            _killpg(proc)
-            await proc.wait()
-            raise
-        text = red.text(out.decode("utf-8", "replace").strip())[-OUTPUT_LIMIT:]
-        detail = f"{os.path.basename(argv[0])} exited {proc.returncode}" + (f": {text}" if text else "")
-        return Shift(proc.returncode == 0, weight, detail)
+        ok, detail = await run_command(argv, self.ctx, self.cfg.timeout)
+        return Shift(ok, weight, detail)
 
 
-def _killpg(proc: asyncio.subprocess.Process) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+async def run_command(
+    argv: list[str], ctx: CheckContext, timeout: Duration, limit: int = OUTPUT_LIMIT
+) -> tuple[bool, str]:
+    """Run a driver or runbook command: (exited 0, a one-line redacted account)."""
+    run = await run_argv(argv, cwd=ctx.base_dir, timeout=timeout.seconds)
+    if run.start_error is not None:
+        return False, f"cannot start {argv[0]}: {run.start_error.strerror or run.start_error}"
+    if run.timed_out:
+        return False, f"{argv[0]} still running after {timeout}; killed"
+    text = ctx.redactor.text(run.output.strip())[-limit:]
+    detail = f"{os.path.basename(argv[0])} exited {run.exit_code}" + (f": {text}" if text else "")
+    return run.exit_code == 0, detail
 
 
 class HttpDriver:
