@@ -14,6 +14,7 @@ import msgspec
 
 from gonogo.config import Service
 from gonogo.context import CheckContext
+from gonogo.errors import describe_error
 from gonogo.model import Outcome
 from gonogo.values import Duration
 
@@ -77,7 +78,6 @@ class HttpHealth:
         try:
             response = await ctx.http.get(url, timeout=params.request_timeout.seconds)
         except httpx.HTTPError as exc:  # one unreachable service is a finding, not a crash
-            from gonogo.runner import describe_error
 
             return svc.name, {"url": shown_url(url), "error": describe_error(exc)}, f"{svc.name}: {describe_error(exc)}"
         latency = time.perf_counter() - started

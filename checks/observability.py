@@ -18,6 +18,7 @@ import httpx
 import msgspec
 
 from gonogo.context import CheckContext
+from gonogo.errors import describe_error
 from gonogo.model import Outcome
 from gonogo.values import Duration, format_duration
 
@@ -30,7 +31,6 @@ async def get_json(ctx: CheckContext, method: str, url: str, what: str, **kw: An
     try:
         response = await ctx.http.request(method, url, **kw)
     except httpx.HTTPError as exc:
-        from gonogo.runner import describe_error
 
         raise ApiProblem(f"{what}: {describe_error(exc)}") from None
     if response.status_code in (401, 403):
@@ -228,7 +228,6 @@ class GrafanaDashboards:
         try:
             response = await ctx.http.get(f"{base}/api/datasources/uid/{uid}/health", headers=headers)
         except httpx.HTTPError as exc:
-            from gonogo.runner import describe_error
 
             return describe_error(exc)
         try:

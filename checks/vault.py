@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from gonogo.context import CheckContext
+from gonogo.errors import describe_error
 from gonogo.model import Outcome
 from gonogo.values import Duration, format_duration
 
@@ -60,7 +61,6 @@ async def _call(ctx: CheckContext, fn: Any, *args: Any) -> tuple[Any, str | None
     except Exception as exc:
         described = describe_vault_error(exc)
         if described is None:
-            from gonogo.runner import describe_error
 
             described = describe_error(exc)
         return None, described

@@ -21,7 +21,8 @@ import msgspec
 
 from gonogo.config import CheckSpec, Gate, Plan
 from gonogo.context import CheckContext
-from gonogo.model import CheckResult, Outcome, Status, TransientError
+from gonogo.errors import describe_error as describe_error  # re-export: rollout/*, app.py
+from gonogo.model import CheckResult, Outcome, TransientError
 from gonogo.secrets import SecretError
 from gonogo.values import SecretRef
 
@@ -36,42 +37,6 @@ TRANSIENT = (
 )
 BACKOFF_BASE_S = 0.2
 BACKOFF_CAP_S = 2.0
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line, operator-facing description of an exception (not yet redacted)."""
-    if isinstance(exc, httpx.TimeoutException):
-        where = _url(exc)
-        return f"timed out waiting for {where}" if where else "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {_url(exc) or 'server'}: {exc or 'connection refused'}"
-    if isinstance(exc, httpx.HTTPError):
-        return f"{type(exc).__name__} on {_url(exc)}: {exc}"
-    if isinstance(exc, SecretError):
-        return str(exc)  # already says which reference and why ("environment variable X is not set")
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _url(exc: httpx.HTTPError) -> str:
-    try:
-        request = exc.request
-    except RuntimeError:
-        return ""
-    # Neither the query nor any user:password in the URL is shown.
-    return str(request.url.copy_with(query=None, userinfo=b""))
-
-
-def pending_result(gate: Gate, spec: CheckSpec) -> CheckResult:
-    return CheckResult(
-        check_id=spec.id,
-        gate_id=gate.id,
-        kind=spec.kind,
-        title=spec.title,
-        required=spec.required,
-        status=Status.PENDING,
-        summary="waiting to run",
-    )
 
 
 async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult:

@@ -1,20 +1,19 @@
-"""The ``gonogo`` command line (SPEC §8).
+"""The ``gonogo`` command line: the composition root.
 
-Start-up stays fast: each subcommand imports what it needs when it runs.
-Exit codes: 0 GO / success, 1 NO-GO / verification failure, 2 bad usage or
-config, 3 rolled back (rollout), 130 interrupted.
+This package is the only place that wires the layers together (config, runner,
+rollout engine, panel, sandbox). Start-up stays fast: this module imports only
+argparse and the exit codes; each subcommand's module is imported when it runs.
+Exit codes live in ``gonogo.cli.exits``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from gonogo import __version__
-
-EXIT_OK, EXIT_NOGO, EXIT_USAGE, EXIT_ROLLED_BACK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from gonogo.cli import exits
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,9 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(parser, args)
     except KeyboardInterrupt:
         print("gonogo: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exits.INTERRUPTED
     except BrokenPipeError:
-        return EXIT_OK
+        return exits.OK
 
 
 def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -88,129 +87,37 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if command is None:
         if not args.config:
             parser.print_help(sys.stderr)
-            return EXIT_USAGE
+            return exits.USAGE
         args.session = None
         args.theme = None
         command = "tui"
     if command == "check":
-        return cmd_check(args)
+        from gonogo.cli.check import run_check
+
+        return run_check(args)
     if command == "config":
-        return cmd_validate(args.files)
+        from gonogo.cli.config_cmd import run_validate
+
+        return run_validate(args.files)
     if command == "tui":
-        from gonogo.app_cli import run_tui
+        from gonogo.cli.tui import run_tui
 
         return run_tui(args)
     if command == "demo":
-        from gonogo.app_cli import run_demo
+        from gonogo.cli.tui import run_demo
 
         return run_demo(args)
     if command == "sandbox":
-        from gonogo.sandbox.cli import run_sandbox
+        from gonogo.cli.sandbox import run_sandbox
 
         return run_sandbox(args)
     if command == "rollout":
-        from gonogo.rollout.cli import run_rollout
+        from gonogo.cli.rollout import run_rollout
 
         return run_rollout(args)
     if command == "log":
-        from gonogo.rollout.cli import run_log
+        from gonogo.cli.log import run_log
 
         return run_log(args)
     parser.error(f"unknown command {command!r}")
-    return EXIT_USAGE
-
-
-def load_or_report(path: str):  # type: ignore[no-untyped-def]
-    """The plan, or ``None`` after printing every problem (the caller exits 2)."""
-    from gonogo.config import ConfigError, load_plan
-
-    try:
-        return load_plan(path)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
-        count = len(exc.problems)
-        print(f"gonogo: {count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
-        return None
-
-
-def cmd_validate(files: Sequence[str]) -> int:
-    code = EXIT_OK
-    for path in files:
-        plan = load_or_report(path)
-        if plan is None:
-            code = EXIT_USAGE
-            continue
-        n_checks = sum(1 for _ in plan.checks())
-        print(f"{path}: ok ({len(plan.gates)} gates, {n_checks} checks, {len(plan.rollout.stages)} stages)")
-    return code
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    import asyncio
-
-    plan = load_or_report(args.config)
-    if plan is None:
-        return EXIT_USAGE
-    if args.gate:
-        known = {g.id for g in plan.gates}
-        unknown = [g for g in args.gate if g not in known]
-        if unknown:
-            from gonogo.schema import suggest
-
-            for g in unknown:
-                print(f"gonogo: no gate {g!r} in {args.config}{suggest(g, known)}", file=sys.stderr)
-            return EXIT_USAGE
-    from gonogo import report
-    from gonogo.verdict import decide
-
-    results = asyncio.run(_run_with_progress(plan, args.gate))
-    if args.gate:  # a gate-scoped run judges only what it ran
-        plan_for_verdict = _restrict(plan, args.gate)
-    else:
-        plan_for_verdict = plan
-    verdict = decide(plan_for_verdict, results)
-    to_file = bool(args.out)
-    color = (not to_file) and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = report.render(args.format, plan, results, verdict, color=color)
-    if to_file:
-        try:
-            with open(args.out, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            print(f"gonogo: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
-            return EXIT_USAGE
-        print(f"{verdict.label}: report written to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    return EXIT_OK if verdict.go else EXIT_NOGO
-
-
-def _restrict(plan, gate_ids):  # type: ignore[no-untyped-def]
-    import msgspec
-
-    gates = tuple(g for g in plan.gates if g.id in set(gate_ids))
-    return msgspec.structs.replace(plan, doc=msgspec.structs.replace(plan.doc, gates=gates))
-
-
-async def _run_with_progress(plan, gate_ids):  # type: ignore[no-untyped-def]
-    from gonogo.context import make_context
-    from gonogo.runner import run_checks, select
-
-    selected = select(plan, gate_ids)
-    ctx = make_context(plan)
-    results = {}
-    show = sys.stderr.isatty()
-    try:
-        async for result in run_checks(ctx, selected):
-            results[result.check_id] = result
-            if show:
-                sys.stderr.write(
-                    f"\r\x1b[2K{len(results)}/{len(selected)} {result.status.glyph} {result.check_id}"[:200]
-                )
-                sys.stderr.flush()
-    finally:
-        if show:
-            sys.stderr.write("\r\x1b[2K")
-        await ctx.aclose()
-    return results
+    return exits.USAGE

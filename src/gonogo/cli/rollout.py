@@ -1,71 +1,49 @@
-"""Headless rollout driver and session-log tools (``gonogo rollout``, ``gonogo log``).
+"""``gonogo rollout``: drive the rollout in a plain terminal, one line per journal event.
 
-``gonogo rollout --config F [--session S] [--yes] [--speed X] [--actor NAME]`` prints
-one line per journal event. Exit codes: 0 stable, 1 blocked by NO-GO (or left waiting
-for a decision), 2 bad usage or config, 3 rolled back.
+``gonogo rollout --config F [--session S] [--yes] [--speed X] [--actor NAME]``. Exit
+codes: 0 stable, 1 blocked by NO-GO (or left waiting for a decision), 2 bad usage or
+config, 3 rolled back.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gonogo.rollout.export import line, to_json, to_toml
-from gonogo.rollout.journal import FileJournal, JournalError, read_events, session_file, verify_file
+from gonogo.cli import exits
+from gonogo.cli.common import err, load_or_report
+from gonogo.cli.session import SessionRefused, open_session
+from gonogo.rollout.export import line
+from gonogo.rollout.journal import JournalError
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.engine import Engine
 
-EXIT_STABLE, EXIT_NOGO, EXIT_USAGE, EXIT_ROLLED_BACK = 0, 1, 2, 3
 CHECK_RETRIES = 3  # exit checks re-run this many times before the driver gives up
 TRAFFIC_RETRIES = 3
 MIN_POLL_S = 0.2
 
 
-def _err(msg: str) -> None:
-    print(f"gonogo: {msg}", file=sys.stderr, flush=True)
-
-
 def run_rollout(args: argparse.Namespace) -> int:
-    from gonogo.cli import load_or_report
-    from gonogo.rollout.engine import Engine, default_actor
-
     raw_speed = getattr(args, "speed", None)
     speed = 1.0 if raw_speed is None else float(raw_speed)
     if not speed > 0 or speed > 100_000:
-        _err("--speed must be a number between 0 and 100000")
-        return EXIT_USAGE
+        err("--speed must be a number between 0 and 100000")
+        return exits.USAGE
     plan = load_or_report(args.config)
     if plan is None:
-        return EXIT_USAGE
-    if args.session:
-        session = Path(args.session)
-    else:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        session = Path("sessions") / f"{plan.release.name}-{stamp}"
-    if session.exists() and not session.is_dir():
-        _err(f"--session {session} is a file; give a session directory")
-        return EXIT_USAGE
+        return exits.USAGE
     try:
-        journal = FileJournal(session, warn=lambda m: _err(f"warning: {m}"))
-    except JournalError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    events = journal.read()
-    started = next((e for e in events if e.kind == "session_started"), None)
-    if started is not None and started.data.get("release") != plan.release.name:
-        _err(f"session {session} is for release {started.data.get('release')!r}, "
-             f"not {plan.release.name!r}")
-        journal.close()
-        return EXIT_USAGE
-    engine = Engine(plan, journal, actor=default_actor(plan, getattr(args, "actor", None)),
-                    session_dir=str(session))
+        opened = open_session(plan, args.session, actor=getattr(args, "actor", None),
+                              warn=lambda m: err(f"warning: {m}"))
+    except SessionRefused as exc:
+        err(str(exc))
+        return exits.USAGE
+    engine = opened.engine
     engine.subscribe(lambda event, _state: print(line(event), flush=True))
-    print(f"gonogo: session {session}", file=sys.stderr, flush=True)
+    print(f"gonogo: session {opened.where}", file=sys.stderr, flush=True)
     return asyncio.run(_drive(engine, speed, bool(args.yes)))
 
 
@@ -83,11 +61,11 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
         await engine.recover()
         return await _loop(engine, speed, yes)
     except EngineRefused as exc:
-        _err(str(exc))
-        return EXIT_NOGO
+        err(str(exc))
+        return exits.NOGO
     except JournalError as exc:  # disk full, permissions: stop before doing anything unrecorded
-        _err(f"{exc}; stopped (the session stays resumable up to its last recorded event)")
-        return EXIT_NOGO
+        err(f"{exc}; stopped (the session stays resumable up to its last recorded event)")
+        return exits.NOGO
     finally:
         await engine.aclose()
 
@@ -101,11 +79,11 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
     while True:
         s = engine.state
         if s.phase == Phase.STABLE:
-            _err(f"{s.release} is stable")
-            return EXIT_STABLE
+            err(f"{s.release} is stable")
+            return exits.OK
         if s.phase == Phase.ROLLED_BACK:
-            _err(f"{s.release} rolled back: {s.stop_reason}")
-            return EXIT_ROLLED_BACK
+            err(f"{s.release} rolled back: {s.stop_reason}")
+            return exits.ROLLED_BACK
         if s.phase == Phase.ROLLING_BACK:
             code = await _runbook_turn(engine, yes)
             if code is not None:
@@ -125,25 +103,25 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
             await engine.run_checks()
             verdict = engine.verdict()
             if not verdict.go:
-                _err("NO-GO: " + "; ".join(f"{b.id}: {b.reason}" for b in verdict.blocking))
-                return EXIT_NOGO
+                err("NO-GO: " + "; ".join(f"{b.id}: {b.reason}" for b in verdict.blocking))
+                return exits.NOGO
             if not await _confirm(engine, yes):
-                return EXIT_NOGO
+                return exits.NOGO
             await engine.advance()
             continue
         if s.traffic_error is not None:
             traffic_failures += 1
             if traffic_failures >= TRAFFIC_RETRIES:
-                _err(f"traffic driver failed {traffic_failures} times: {s.traffic_error}; "
+                err(f"traffic driver failed {traffic_failures} times: {s.traffic_error}; "
                      "the session is left resumable")
-                return EXIT_NOGO
+                return exits.NOGO
         await engine.tick()
         if engine.state.phase not in (Phase.HOLDING, Phase.READY):
             continue  # the tick tripped a criterion (or paused): decide from the new phase
         pv = engine.advance_preview()
         if pv.can_advance:
             if not await _confirm(engine, yes):
-                return EXIT_NOGO
+                return exits.NOGO
             await engine.advance()
             check_attempts = 0
             continue
@@ -151,14 +129,14 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                     if b.startswith("sign-off needed: ")]
         if signoffs and engine.state.phase == Phase.READY:
             if not await _sign(engine, signoffs[0], yes):
-                _err(f"blocked: sign-off {signoffs[0]} not given")
-                return EXIT_NOGO
+                err(f"blocked: sign-off {signoffs[0]} not given")
+                return exits.NOGO
             continue
         if engine.state.phase == Phase.READY and not _only_waiting(pv.blockers):
             check_attempts += 1
             if check_attempts > CHECK_RETRIES:
-                _err("blocked: " + "; ".join(pv.blockers))
-                return EXIT_NOGO
+                err("blocked: " + "; ".join(pv.blockers))
+                return exits.NOGO
             failing = [b.split(":")[0].removeprefix("exit check ") for b in pv.blockers
                        if b.startswith("exit check ")]
             failing += [b.id for b in engine.verdict().blocking if not b.id.startswith(("owners.", "issues."))]
@@ -199,15 +177,15 @@ async def _runbook_turn(engine: Engine, yes: bool) -> int | None:
     waiting = s.runbook_waiting
     if waiting is not None:
         if yes:
-            _err(f"runbook step {waiting.id} failed: {waiting.detail}. Retry or skip it from the "
+            err(f"runbook step {waiting.id} failed: {waiting.detail}. Retry or skip it from the "
                  "panel or re-run without --yes; stopping.")
-            return EXIT_ROLLED_BACK
+            return exits.ROLLED_BACK
         answer = await _ask(f"runbook step {waiting.id} failed: {waiting.detail}\n[r]etry, [s]kip or [q]uit? ")
         if answer in ("r", "retry", "s", "skip"):
             reason = await _ask("reason: ") or "operator decision"
             await engine.runbook_decision(waiting.id, "retry" if answer.startswith("r") else "skip", reason)
             return None
-        return EXIT_ROLLED_BACK
+        return exits.ROLLED_BACK
     running = next((st for st in s.runbook if st.status == "running"), None)
     if running is not None:
         step = engine.steps[running.id]
@@ -219,34 +197,3 @@ async def _runbook_turn(engine: Engine, yes: bool) -> int | None:
         return None
     await engine.continue_rollback()
     return None
-
-
-def run_log(args: argparse.Namespace) -> int:
-    path = session_file(args.session)
-    if not path.exists():
-        _err(f"no session log at {path}")
-        return EXIT_USAGE
-    if args.log_command == "verify":
-        result = verify_file(path)
-        if result.ok:
-            print(f"{path}: ok, {result.events} events, hash chain intact")
-            return 0
-        print(f"{path}: FAILED at event {result.first_bad}: {result.problem}")
-        return 1
-    try:
-        events = read_events(args.session)
-    except JournalError as exc:
-        _err(f"{exc}; not exported")
-        return 1
-    check = verify_file(path)
-    text = to_toml(events, check) if args.format == "toml" else to_json(events, check)
-    if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            _err(f"cannot write {args.out}: {exc.strerror}")
-            return EXIT_USAGE
-        print(f"exported {len(events)} events to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0

@@ -1,0 +1,69 @@
+"""Opening a session: the one way ``tui``, ``demo`` and ``rollout`` get an engine.
+
+A session is a directory holding one release's journal. Opening it creates it or
+resumes it; one for another release is refused (its events would be folded against
+the wrong plan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.config import Plan
+    from gonogo.rollout.engine import Engine
+    from gonogo.rollout.journal import FileJournal
+
+
+class SessionRefused(Exception):
+    """The session cannot be opened; the message says why (the command exits 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    where: Path
+    journal: FileJournal
+    engine: Engine
+
+
+def default_session(release: str, root: Path | None = None) -> Path:
+    """``sessions/RELEASE-20250101T120000Z``: a new directory per run."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return (root or Path("sessions")) / f"{release}-{stamp}"
+
+
+def open_session(
+    plan: Plan,
+    session: str | None,
+    *,
+    actor: str | None,
+    warn: Callable[[str], None],
+    session_root: Path | None = None,
+) -> Session:
+    """The journal and engine for ``session`` (a new default directory when ``None``).
+
+    ``warn`` receives what the journal finds odd but survivable (a torn last line).
+    """
+    from gonogo.rollout.engine import Engine, default_actor
+    from gonogo.rollout.journal import FileJournal, JournalError
+
+    where = Path(session) if session else default_session(plan.release.name, session_root)
+    if where.exists() and not where.is_dir():
+        raise SessionRefused(f"--session {where} is a file; give a session directory")
+    try:
+        journal = FileJournal(where, warn=warn)
+    except JournalError as exc:
+        raise SessionRefused(str(exc)) from None
+    started = next((e for e in journal.read() if e.kind == "session_started"), None)
+    if started is not None and started.data.get("release") != plan.release.name:
+        journal.close()
+        raise SessionRefused(
+            f"session {where} is for release {started.data.get('release')!r}, "
+            f"not {plan.release.name!r}"
+        )
+    engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where))
+    return Session(where, journal, engine)
