@@ -51,7 +51,7 @@ class GithubActions:
 
     async def run(self, params: ActionsParams, ctx: CheckContext) -> Outcome:
         try:
-            gh = GitHub(ctx)
+            gh = GitHub(ctx.plan.integrations.github, ctx.resolver, ctx.http)
             return await self._check(gh, params, ctx)
         except GitHubError as exc:
             return _github_failure(exc)
@@ -154,7 +154,7 @@ class OpenIncidents:
         if ctx.plan.integrations.github is not None:
             sources.append("github")
             try:
-                gh = GitHub(ctx)
+                gh = GitHub(ctx.plan.integrations.github, ctx.resolver, ctx.http)
                 # One search per label: several label: qualifiers would be ANDed.
                 answers = await asyncio.gather(
                     *(

@@ -19,6 +19,7 @@ import msgspec
 
 from gonogo.context import CheckContext
 from gonogo.errors import describe_error
+from gonogo.integrations.prometheus import PrometheusHandle, describe_prometheus_error, query
 from gonogo.model import Outcome
 from gonogo.values import Duration, format_duration
 
@@ -60,6 +61,21 @@ def _promql_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+async def _prometheus(ctx: CheckContext) -> PrometheusHandle:
+    """The run's one Prometheus client (shared by every Prometheus check)."""
+    cfg = ctx.plan.integrations.prometheus
+    if cfg is None:
+        raise LookupError("no [integrations.prometheus] in the config")
+    url = await ctx.resolver.value(cfg.url)
+    timeout = ctx.plan.settings.timeout.seconds
+
+    async def build() -> PrometheusHandle:
+        return PrometheusHandle(url.rstrip("/"), timeout)
+
+    handle: PrometheusHandle = await ctx.shared("prometheus", build)
+    return handle
+
+
 class PrometheusTargets:
     """Every expected job/instance is up and still being scraped."""
 
@@ -68,14 +84,8 @@ class PrometheusTargets:
     Params = TargetsParams
 
     async def run(self, params: TargetsParams, ctx: CheckContext) -> Outcome:
-        from gonogo.integrations.prometheus import (
-            describe_prometheus_error,
-            prometheus_handle,
-            query,
-        )
-
         try:
-            handle = await prometheus_handle(ctx)
+            handle = await _prometheus(ctx)
         except LookupError as exc:
             return Outcome.errored(str(exc))
         selector = ""

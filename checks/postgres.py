@@ -51,7 +51,7 @@ async def _connect(ctx: CheckContext, dbname: str = "") -> tuple[Any, Outcome | 
     from gonogo.integrations.postgres import PostgresUnavailable, connect
 
     try:
-        return await connect(ctx, dbname=dbname), None
+        return await connect(ctx.plan.integrations.postgres, ctx.resolver, dbname=dbname), None
     except PostgresUnavailable as exc:
         return None, Outcome.failed(str(exc))
 
@@ -68,7 +68,7 @@ class PostgresReachable:
 
         if ctx.plan.integrations.postgres is None:
             return Outcome.errored("no [integrations.postgres] in the config")
-        where = await target(ctx)
+        where = await target(ctx.plan.integrations.postgres, ctx.resolver)
         at = f"{where['host']}:{where['port']}/{where['dbname']}"
         started = time.perf_counter()
         conn, failure = await _connect(ctx)

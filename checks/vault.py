@@ -1,7 +1,7 @@
 """Vault check kinds: ``vault_token`` and ``vault_secret_age``.
 
 hvac is synchronous: every call runs in a worker thread (``asyncio.to_thread``) on
-the run's one client (``gonogo.integrations.vault.vault_handle``). Secret values are
+the run's one client (``CheckContext.vault()``). Secret values are
 read only when a check names a key to verify, go straight to the redactor, and are
 never part of a summary, detail or evidence.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ import msgspec
 
 from gonogo.context import CheckContext
 from gonogo.errors import describe_error
+from gonogo.integrations.vault import describe_vault_error
 from gonogo.model import Outcome
 from gonogo.values import Duration, format_duration
 
@@ -52,18 +54,12 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(cleaned).timestamp()
 
 
-async def _call(ctx: CheckContext, fn: Any, *args: Any) -> tuple[Any, str | None]:
+async def _call(fn: Callable[[], Any]) -> tuple[Any, str | None]:
     """Run a sync hvac call in a thread; (result, None) or (None, operator-facing error)."""
-    from gonogo.integrations.vault import describe_vault_error
-
     try:
-        return await asyncio.to_thread(fn, ctx, *args), None
+        return await asyncio.to_thread(fn), None
     except Exception as exc:
-        described = describe_vault_error(exc)
-        if described is None:
-
-            described = describe_error(exc)
-        return None, described
+        return None, describe_vault_error(exc) or describe_error(exc)
 
 
 async def _vault_url(ctx: CheckContext) -> str:
@@ -79,12 +75,10 @@ class VaultToken:
     Params = VaultTokenParams
 
     async def run(self, params: VaultTokenParams, ctx: CheckContext) -> Outcome:
-        from gonogo.integrations.vault import lookup_self
-
         if ctx.plan.integrations.vault is None:
             return Outcome.errored("no [integrations.vault] in the config")
         url = await _vault_url(ctx)
-        data, error = await _call(ctx, lookup_self)
+        data, error = await _call(lambda: ctx.vault().lookup_self())
         if error is not None:
             if error.startswith("permission denied"):
                 return Outcome.failed(f"Vault at {url} rejected the token: {error}")
@@ -152,11 +146,9 @@ class VaultSecretAge:
         )
 
     async def _one(self, params: VaultSecretAgeParams, ctx: CheckContext, spec: str) -> dict[str, Any]:
-        from gonogo.integrations.vault import read_metadata, vault_handle
-
         path, _, key = spec.partition("#")
         name = f"{params.mount}/{path}" + (f"#{key}" if key else "")
-        meta, error = await _call(ctx, read_metadata, params.mount, path)
+        meta, error = await _call(lambda: ctx.vault().read_metadata(params.mount, path))
         if error is not None:
             if error.startswith("not found"):
                 return {"name": name, "problem": f"{name}: not found in Vault", "evidence": {"exists": False}}
@@ -179,12 +171,10 @@ class VaultSecretAge:
             row["problem"] = f"{name} rotated {human(age)} ago > max {human(params.max_age.seconds)}"
             return row
         if key:
-            handle = vault_handle(ctx)
+            handle = ctx.vault()
             try:
                 value = await asyncio.to_thread(handle.read_kv, params.mount, path, key)
             except Exception as exc:
-                from gonogo.integrations.vault import describe_vault_error
-
                 row.update(problem=f"{name}: {describe_vault_error(exc) or type(exc).__name__}", error=True)
                 return row
             if value not in (None, ""):

@@ -35,7 +35,7 @@ class Frozen(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
-class Release(Frozen, kw_only=True):
+class Release(Frozen, frozen=True, kw_only=True):
     name: str
     commit: str
     environment: str = "production"
@@ -43,7 +43,7 @@ class Release(Frozen, kw_only=True):
     description: str = ""
 
 
-class Settings(Frozen, kw_only=True):
+class Settings(Frozen, frozen=True, kw_only=True):
     concurrency: PositiveInt = 16
     timeout: Duration = Duration(10.0)
     retries: Annotated[int, Meta(ge=0, le=10)] = 2
@@ -52,22 +52,22 @@ class Settings(Frozen, kw_only=True):
     hash_key: SecretRef | None = None  # key for comparing secrets; default per-process random
 
 
-class PrometheusIntegration(Frozen, kw_only=True):
+class PrometheusIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
 
 
-class AlertmanagerIntegration(Frozen, kw_only=True):
+class AlertmanagerIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
 
 
-class VaultIntegration(Frozen, kw_only=True):
+class VaultIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
     token: SecretRef
     namespace: str = ""
     verify_tls: bool = True
 
 
-class PostgresIntegration(Frozen, kw_only=True):
+class PostgresIntegration(Frozen, frozen=True, kw_only=True):
     host: Value = Value(literal="127.0.0.1")
     port: Annotated[int, Meta(ge=1, le=65535)] = 5432
     dbname: str = "postgres"
@@ -77,38 +77,38 @@ class PostgresIntegration(Frozen, kw_only=True):
     connect_timeout: Duration = Duration(5.0)
 
 
-class GithubIntegration(Frozen, kw_only=True):
+class GithubIntegration(Frozen, frozen=True, kw_only=True):
     api_url: Value = Value(literal="https://api.github.com")
     repo: str  # owner/name
     token: SecretRef | None = None
 
 
-class GrafanaIntegration(Frozen, kw_only=True):
+class GrafanaIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
     token: SecretRef | None = None
 
 
-class LokiIntegration(Frozen, kw_only=True):
+class LokiIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
     tenant: str = ""
 
 
-class JaegerIntegration(Frozen, kw_only=True):
+class JaegerIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
 
 
-class WeaviateIntegration(Frozen, kw_only=True):
+class WeaviateIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
     api_key: SecretRef | None = None
 
 
-class GatewayIntegration(Frozen, kw_only=True):
+class GatewayIntegration(Frozen, frozen=True, kw_only=True):
     public_url: Value
     admin_url: Value | None = None
     admin_token: SecretRef | None = None
 
 
-class Integrations(Frozen, kw_only=True):
+class Integrations(Frozen, frozen=True, kw_only=True):
     prometheus: PrometheusIntegration | None = None
     alertmanager: AlertmanagerIntegration | None = None
     vault: VaultIntegration | None = None
@@ -121,7 +121,7 @@ class Integrations(Frozen, kw_only=True):
     gateway: GatewayIntegration | None = None
 
 
-class Service(Frozen, kw_only=True):
+class Service(Frozen, frozen=True, kw_only=True):
     name: Id
     health_url: Value
     metrics_url: Value | None = None
@@ -130,7 +130,7 @@ class Service(Frozen, kw_only=True):
     env_file: str = ""
 
 
-class CheckSpec(Frozen, kw_only=True):
+class CheckSpec(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str
     kind: str
@@ -152,7 +152,7 @@ CHECK_COMMON_KEYS = frozenset(f.encode_name for f in msgspec.structs.fields(Chec
 }
 
 
-class Gate(Frozen, kw_only=True):
+class Gate(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str
     description: str = ""
@@ -163,7 +163,7 @@ class Gate(Frozen, kw_only=True):
     checks: tuple[CheckSpec, ...] = ()
 
 
-class TrafficConfig(Frozen, kw_only=True):
+class TrafficConfig(Frozen, frozen=True, kw_only=True):
     driver: Literal["manual", "command", "http", "sandbox"] = "manual"
     command: tuple[str, ...] = ()  # argv template: {weight} {stage} {release}
     url: Value | None = None  # http driver webhook / sandbox gateway admin URL
@@ -173,7 +173,7 @@ class TrafficConfig(Frozen, kw_only=True):
     timeout: Duration = Duration(30.0)
 
 
-class Stage(Frozen, kw_only=True):
+class Stage(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str = ""
     weight: Percent
@@ -185,7 +185,7 @@ class Stage(Frozen, kw_only=True):
     description: str = ""
 
 
-class Rollout(Frozen, kw_only=True):
+class Rollout(Frozen, frozen=True, kw_only=True):
     stages: tuple[Stage, ...] = ()
     traffic: TrafficConfig = TrafficConfig()
     on_stop: Literal["auto", "propose"] = "auto"
@@ -194,7 +194,7 @@ class Rollout(Frozen, kw_only=True):
 RuleName = Literal["ratio_above", "above", "rising", "nonzero"]
 
 
-class CanaryMetric(Frozen, kw_only=True):
+class CanaryMetric(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str = ""
     canary: str  # PromQL
@@ -210,7 +210,7 @@ class CanaryMetric(Frozen, kw_only=True):
     sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)  # a breach is a stop criterion (else only shown)
 
 
-class Canary(Frozen, kw_only=True):
+class Canary(Frozen, frozen=True, kw_only=True):
     source: Literal["prometheus", "sandbox"] = "prometheus"
     url: Value | None = None  # sandbox source: the fleet's analysis endpoint
     interval: Duration = Duration(15.0)
@@ -219,7 +219,7 @@ class Canary(Frozen, kw_only=True):
     metrics: tuple[CanaryMetric, ...] = ()
 
 
-class RunbookStep(Frozen, kw_only=True):
+class RunbookStep(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str
     action: Literal["shift_traffic", "checks", "command", "incident", "manual"]
@@ -230,25 +230,25 @@ class RunbookStep(Frozen, kw_only=True):
     out_dir: str = "incidents"  # incident: where the Markdown and JSON land
 
 
-class Reconciliation(Frozen, kw_only=True):
+class Reconciliation(Frozen, frozen=True, kw_only=True):
     id: Id
     title: str
     service: str = ""
 
 
-class Runbook(Frozen, kw_only=True):
+class Runbook(Frozen, frozen=True, kw_only=True):
     steps: tuple[RunbookStep, ...] = ()
     reconciliation: tuple[Reconciliation, ...] = ()
 
 
-class KnownIssue(Frozen, kw_only=True):
+class KnownIssue(Frozen, frozen=True, kw_only=True):
     id: str
     title: str
     severity: Literal["P0", "P1", "P2", "P3"]
     status: Literal["open", "closed"] = "open"
 
 
-class PlanDoc(Frozen, kw_only=True):
+class PlanDoc(Frozen, frozen=True, kw_only=True):
     """The top-level TOML document."""
 
     release: Release
@@ -264,7 +264,7 @@ class PlanDoc(Frozen, kw_only=True):
     keys: dict[str, str] = {}  # binding id -> key, to rebind the panel's keys
 
 
-class Plan(Frozen, kw_only=True):
+class Plan(Frozen, frozen=True, kw_only=True):
     """A validated config plus where it came from."""
 
     source: str

@@ -1,4 +1,5 @@
-"""The context every check receives: the plan and the shared clients.
+"""The context every check receives (the plan and the shared clients), and the
+protocol a check kind follows.
 
 Checks take their clients from here instead of building their own, so that tests
 can pass an ``httpx.MockTransport`` and the runner can share connection pools.
@@ -13,10 +14,12 @@ import dataclasses
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
+from gonogo.integrations.vault import VaultHandle
+from gonogo.model import Outcome
 from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,6 +67,17 @@ class CheckContext:
                     self._closers.append(lambda: close(client))
         return self._shared[name]
 
+    def vault(self) -> VaultHandle:
+        """The run's one Vault client (hvac, built on first use in a worker thread)."""
+        cfg = self.plan.integrations.vault
+        if cfg is None:
+            raise RuntimeError("no [integrations.vault] in the config")
+        handle = self._shared.get("vault")
+        if handle is None:
+            handle = self._shared["vault"] = VaultHandle(cfg, self.resolver, self.plan.settings.timeout.seconds)
+        assert isinstance(handle, VaultHandle)
+        return handle
+
     def for_check(self, check_id: str) -> CheckContext:
         """A view for one check: same clients and caches, its own ``check_id``."""
         return dataclasses.replace(self, check_id=check_id)
@@ -107,7 +121,21 @@ def make_context(
         base_dir=base_dir,
     )
     if plan.integrations.vault is not None:
-        from gonogo.integrations.vault import make_vault_reader
-
-        resolver.vault_reader = make_vault_reader(ctx)
+        resolver.vault_reader = ctx.vault().read_kv
     return ctx
+
+
+@runtime_checkable
+class CheckKind(Protocol):
+    """A family of checks. One instance is shared by every check of that kind.
+
+    ``Params`` is a ``msgspec.Struct`` describing the kind's own keys in the config
+    (everything on a ``[[gates.checks]]`` table besides the common keys). ``run``
+    receives the validated params and a context holding the shared clients; it
+    never builds its own network client.
+    """
+
+    kind: ClassVar[str]
+    Params: ClassVar[type]
+
+    async def run(self, params: Any, ctx: CheckContext) -> Outcome: ...

@@ -1,4 +1,4 @@
-"""Domain values shared by every layer: check status, results and the check protocol.
+"""Domain values shared by every layer: check status, outcomes and results.
 
 Headless by contract: nothing here imports Textual or Rich.
 """
@@ -8,10 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
+from typing import Any
 
 
 class Status(enum.StrEnum):
@@ -126,19 +123,3 @@ class CheckResult:
 
 class TransientError(Exception):
     """Raised by a check when a retry may succeed (connection reset, 503, rate limit)."""
-
-
-@runtime_checkable
-class CheckKind(Protocol):
-    """A family of checks. One instance is shared by every check of that kind.
-
-    ``Params`` is a ``msgspec.Struct`` describing the kind's own keys in the config
-    (everything on a ``[[gates.checks]]`` table besides the common keys). ``run``
-    receives the validated params and a context holding the shared clients; it
-    never builds its own network client.
-    """
-
-    kind: ClassVar[str]
-    Params: ClassVar[type]
-
-    async def run(self, params: Any, ctx: CheckContext) -> Outcome: ...

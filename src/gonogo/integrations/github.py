@@ -1,4 +1,4 @@
-"""A thin GitHub REST client over the shared ``ctx.http`` (httpx).
+"""A thin GitHub REST client over a shared ``httpx.AsyncClient`` (the run's ``ctx.http``).
 
 Errors are classified the way an operator needs them: bad credentials (401), rate
 limit exhausted (403 with ``x-ratelimit-remaining: 0``, or 429), no access / not
@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from gonogo.model import TransientError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
+    import httpx
+
+    from gonogo.config import GithubIntegration
+    from gonogo.secrets import SecretResolver
 
 API_VERSION = "2022-11-28"
 
@@ -28,20 +31,20 @@ class GitHubError(Exception):
 
 
 class GitHub:
-    def __init__(self, ctx: CheckContext) -> None:
-        cfg = ctx.plan.integrations.github
+    def __init__(self, cfg: GithubIntegration | None, resolver: SecretResolver, http: httpx.AsyncClient) -> None:
         if cfg is None:
             raise GitHubError("config", "no [integrations.github] in the config")
-        self.ctx = ctx
+        self.resolver = resolver
+        self.http = http
         self.cfg = cfg
         self.repo = cfg.repo
 
     async def get(self, path: str, **params: Any) -> Any:
-        base = (await self.ctx.resolver.value(self.cfg.api_url)).rstrip("/")
+        base = (await self.resolver.value(self.cfg.api_url)).rstrip("/")
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         if self.cfg.token is not None:
-            headers["Authorization"] = "Bearer " + await self.ctx.resolver.resolve(self.cfg.token)
-        response = await self.ctx.http.get(base + path, params=params or None, headers=headers)
+            headers["Authorization"] = "Bearer " + await self.resolver.resolve(self.cfg.token)
+        response = await self.http.get(base + path, params=params or None, headers=headers)
         if response.status_code == 200:
             return response.json()
         message = _message(response)

@@ -12,7 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
+    from gonogo.config import PostgresIntegration
+    from gonogo.secrets import SecretResolver
 
 STATEMENT_TIMEOUT_MS = 10_000
 
@@ -21,28 +22,26 @@ class PostgresUnavailable(Exception):
     """Could not connect or log in; the message is safe to show (no password)."""
 
 
-async def target(ctx: CheckContext) -> dict[str, Any]:
+async def target(cfg: PostgresIntegration | None, resolver: SecretResolver) -> dict[str, Any]:
     """Where we connect, without the password: shown in summaries and evidence."""
-    cfg = ctx.plan.integrations.postgres
     if cfg is None:
         raise PostgresUnavailable("no [integrations.postgres] in the config")
     return {
-        "host": await ctx.resolver.value(cfg.host),
+        "host": await resolver.value(cfg.host),
         "port": cfg.port,
         "dbname": cfg.dbname,
-        "user": await ctx.resolver.value(cfg.user),
+        "user": await resolver.value(cfg.user),
     }
 
 
-async def connect(ctx: CheckContext, *, dbname: str = "") -> Any:
+async def connect(cfg: PostgresIntegration | None, resolver: SecretResolver, *, dbname: str = "") -> Any:
     """An autocommit ``psycopg.AsyncConnection``; close it (``async with``) when done."""
     import psycopg
 
-    cfg = ctx.plan.integrations.postgres
-    where = await target(ctx)
+    where = await target(cfg, resolver)
     if dbname:
         where["dbname"] = dbname
-    password = await ctx.resolver.resolve(cfg.password) if cfg and cfg.password else None
+    password = await resolver.resolve(cfg.password) if cfg and cfg.password else None
     timeout = max(1, round(cfg.connect_timeout.seconds)) if cfg else 5
     kwargs: dict[str, Any] = dict(where)
     kwargs.update(

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
+from typing import Any
 
 
 class PrometheusHandle:
@@ -47,19 +44,6 @@ class PrometheusHandle:
         """An instant query: ``[{"metric": {...}, "value": [eval_ts, "v"]}, ...]``."""
         result = self.client().custom_query(promql, params={"timeout": f"{self.timeout_s:g}s"})
         return list(result)
-
-
-async def prometheus_handle(ctx: CheckContext) -> PrometheusHandle:
-    cfg = ctx.plan.integrations.prometheus
-    if cfg is None:
-        raise LookupError("no [integrations.prometheus] in the config")
-    url = await ctx.resolver.value(cfg.url)
-    timeout = ctx.plan.settings.timeout.seconds
-
-    async def build() -> PrometheusHandle:
-        return PrometheusHandle(url.rstrip("/"), timeout)
-
-    return await ctx.shared("prometheus", build)
 
 
 async def query(handle: PrometheusHandle, promql: str) -> list[dict[str, Any]]:

@@ -10,14 +10,20 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
+    from gonogo.config import VaultIntegration
+    from gonogo.secrets import SecretResolver
 
 
 class VaultHandle:
-    """Builds the hvac client on first use; safe to share between worker threads."""
+    """Builds the hvac client on first use; safe to share between worker threads.
 
-    def __init__(self, ctx: CheckContext) -> None:
-        self._ctx = ctx
+    Every method is synchronous: call it from a worker thread, never the event loop.
+    """
+
+    def __init__(self, cfg: VaultIntegration, resolver: SecretResolver, timeout_s: float) -> None:
+        self._cfg = cfg
+        self._resolver = resolver
+        self._timeout_s = timeout_s
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -26,19 +32,16 @@ class VaultHandle:
             if self._client is None:
                 import hvac
 
-                cfg = self._ctx.plan.integrations.vault
-                if cfg is None:
-                    raise RuntimeError("no [integrations.vault] in the config")
-                resolver = self._ctx.resolver
-                url = resolver.value_sync(cfg.url)
+                cfg = self._cfg
+                url = self._resolver.value_sync(cfg.url)
                 # The token itself is never resolved through Vault (it opens Vault).
-                token = resolver.resolve_sync(cfg.token)
+                token = self._resolver.resolve_sync(cfg.token)
                 self._client = hvac.Client(
                     url=url,
                     token=token,
                     namespace=cfg.namespace or None,
                     verify=cfg.verify_tls,
-                    timeout=int(max(1, self._ctx.plan.settings.timeout.seconds)),
+                    timeout=int(max(1, self._timeout_s)),
                 )
             return self._client
 
@@ -49,30 +52,15 @@ class VaultHandle:
         )
         return (response.get("data") or {}).get("data", {}).get(key)
 
+    def lookup_self(self) -> dict[str, Any]:
+        """Token lookup-self (GET /v1/auth/token/lookup-self): the token's own metadata."""
+        response = self.client().auth.token.lookup_self()
+        return dict(response.get("data") or {})
 
-def vault_handle(ctx: CheckContext) -> VaultHandle:
-    handle = ctx._shared.get("vault")
-    if handle is None:
-        handle = ctx._shared["vault"] = VaultHandle(ctx)
-    return handle
-
-
-def make_vault_reader(ctx: CheckContext) -> Any:
-    return vault_handle(ctx).read_kv
-
-
-def lookup_self(ctx: CheckContext) -> dict[str, Any]:
-    """Token lookup-self (GET /v1/auth/token/lookup-self): the token's own metadata."""
-    response = vault_handle(ctx).client().auth.token.lookup_self()
-    return dict(response.get("data") or {})
-
-
-def read_metadata(ctx: CheckContext, mount: str, path: str) -> dict[str, Any]:
-    """KV v2 metadata (GET /v1/{mount}/metadata/{path}); never returns values."""
-    response = vault_handle(ctx).client().secrets.kv.v2.read_secret_metadata(
-        path=path, mount_point=mount
-    )
-    return dict(response.get("data") or {})
+    def read_metadata(self, mount: str, path: str) -> dict[str, Any]:
+        """KV v2 metadata (GET /v1/{mount}/metadata/{path}); never returns values."""
+        response = self.client().secrets.kv.v2.read_secret_metadata(path=path, mount_point=mount)
+        return dict(response.get("data") or {})
 
 
 def describe_vault_error(exc: BaseException) -> str | None:

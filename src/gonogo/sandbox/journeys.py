@@ -175,7 +175,7 @@ def add_transactions(svc: Service, app: web.Application) -> None:
         rows = body.get("transactions")
         if not isinstance(rows, list) or not rows:
             return web.json_response({"error": "transactions: a non-empty list required"}, status=422)
-        imp = {"import_id": new_id("imp"), "status": "queued", "count": 0, "transaction_ids": []}
+        imp: dict[str, Any] = {"import_id": new_id("imp"), "status": "queued", "count": 0, "transaction_ids": []}
         imports[imp["import_id"]] = imp
         bound(imports)
         # The async import: categorise each row through categorization (propagated auth).
@@ -342,7 +342,7 @@ def add_consent(svc: Service, app: web.Application) -> None:
             return upstream_failed(svc, "compliance", status)
         if svc.write_fails(request):
             return svc.failed_write(request)
-        c = {"consent_id": new_id("cns"), "user_id": claims.get("sub"), "scope": scope, "status": "granted"}
+        c: dict[str, Any] = {"consent_id": new_id("cns"), "user_id": claims.get("sub"), "scope": scope, "status": "granted"}
         consents[c["consent_id"]] = c
         bound(consents)
         activity.append({"action": "granted", "consent_id": c["consent_id"], "user_id": c["user_id"]})

@@ -143,7 +143,7 @@ def make_app(state: Any, *, rate_limit: int | None = None, in_progress: bool = F
         else:
             names = [f"python-services ({s})" for s in MATRIX] + [FAILING_JOB, "contract-tests"]
         started = time.time() - 3 * 3600
-        jobs = []
+        jobs: list[dict[str, Any]] = []
         for i, name in enumerate(names):
             failed = scenario(state) == "failing-ci" and name == FAILING_JOB
             running = in_progress and name == FAILING_JOB

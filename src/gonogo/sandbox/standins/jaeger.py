@@ -117,7 +117,7 @@ def make_app(
         ops = [op for op in operations_of(service) if not wanted or op == wanted]
         last = min(end, now_us) - (int(SILENT_FOR_S * 1e6) if service in silent_services else 0)
         step = int(TRACE_EVERY_S * 1e6)
-        found = []
+        found: list[dict[str, Any]] = []
         t = last - last % step
         while t >= start and len(found) < limit and ops:
             for op in ops:

@@ -104,7 +104,7 @@ def make_app(
                 continue
             last = min(end, now_ns) - (int(SILENT_FOR_S * 1e9) if job in silent_jobs else 0)
             step = int(LINE_EVERY_S * 1e9)
-            values = []
+            values: list[list[str]] = []
             t = last - last % step
             while t >= start and len(values) < limit:
                 line = f'level=info service={job} msg="request served" status=200 trace_id={t % 10**12:012x}'
