@@ -2,7 +2,7 @@
 
 The seed markdown is parsed, not copied: a checklist box added to the seed without a
 check in the sample fails here. Each box must have a check whose ``seed`` tag quotes
-it (section number + the item's text), of the kind SPEC §4 assigns to it, and the
+it (section number + the item's text), of the kind the spec's check-kind table assigns to it, and the
 box's sub-bullets (volumes, migrated services, internal routes, auth pairs) must
 appear in that check's parameters. The ownership matrix, the rollout plan, the stop
 criteria, the rollback runbook and the final go/no-go rule are checked the same way.
@@ -22,12 +22,10 @@ import pytest
 from gonogo.config import CheckSpec, Plan, load_plan
 
 ROOT = Path(__file__).resolve().parents[1]
-# The seed travels with the repository, beside the config that encodes it; the
-# project's shared copy (beside SPEC.md), when present, must be the same text.
+# The seed travels with the repository, beside the config that encodes it.
 SEED = ROOT / "sample-configs" / "pre-prod-checklist.md"
-SHARED_SEED = ROOT.parent / "shared" / "seed" / "pre-prod-checklist.md"
 
-# SPEC §4: which kinds implement which checklist box (all listed kinds required).
+# The spec's check-kind table: which kinds implement which checklist box (all listed kinds required).
 SPEC_KINDS: list[tuple[str, set[str]]] = [
     (r"\.env values are set from a secret manager", {"env_not_default"}),
     (r"AUTH_SECRET_KEY", {"secret_consistent"}),
@@ -120,10 +118,11 @@ def params(check: CheckSpec) -> Any:
     return msgspec.to_builtins(check.params, str_keys=True, enc_hook=str)
 
 
-def test_the_repository_copy_of_the_seed_is_current() -> None:
-    if not SHARED_SEED.exists():
-        pytest.skip(f"no shared seed at {SHARED_SEED} to compare with")
-    assert SEED.read_text(encoding="utf-8") == SHARED_SEED.read_text(encoding="utf-8")
+def test_the_built_in_sandbox_config_is_the_sample() -> None:
+    # `gonogo demo` (from the wheel) and the rehearsal in the README
+    # (sample-configs/sandbox.toml) must encode the same checklist.
+    built_in = ROOT / "src" / "gonogo" / "data" / "sandbox.toml"
+    assert built_in.read_bytes() == (ROOT / "sample-configs" / "sandbox.toml").read_bytes()
 
 
 def test_the_seed_parses_into_the_checklist() -> None:
@@ -148,7 +147,7 @@ def test_every_checklist_box_has_a_check_of_the_spec_kind(
         wanted = {"smoke"}
     else:
         matches = [k for pattern, k in SPEC_KINDS if re.search(pattern, item.text.replace("`", ""))]
-        assert len(matches) == 1, f"SPEC §4 gives no single kind for {item.text!r}"
+        assert len(matches) == 1, f"the spec's check-kind table gives no single kind for {item.text!r}"
         wanted = matches[0]
     for kind in wanted:
         options = set(kind.split("|"))
