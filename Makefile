@@ -3,26 +3,50 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# pytest-xdist workers (`make test JOBS=0` runs in one process). Each test file stays
+# on one worker (--dist loadfile): module fixtures such as a PostgreSQL cluster start once.
+JOBS ?= auto
+XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
 
-.PHONY: demo test lint wheel clean
+.PHONY: install demo test test-fast lint wheel clean
 
-$(VENV)/.installed: pyproject.toml
+# A strict editable install is a tree of links under build/, so that mypy and
+# import-linter find gonogo.checks, gonogo.screens and gonogo.themes under their import
+# names. The tree gains or loses files only at install time: a change in the list of
+# the package's files (not their contents) reinstalls.
+PACKAGE_FILES := $(shell find src checks screens themes -type f ! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort)
+MANIFEST := $(VENV)/.package-files
+$(shell mkdir -p $(VENV) && printf '%s\n' $(PACKAGE_FILES) > $(MANIFEST).new && { cmp -s $(MANIFEST).new $(MANIFEST) || mv $(MANIFEST).new $(MANIFEST); }; rm -f $(MANIFEST).new)
+
+$(VENV)/.installed: pyproject.toml $(MANIFEST)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=strict
 	touch $@
+
+install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/gonogo demo
 
-test: $(VENV)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
-
+# ruff, mypy (strict on the core) and the import-linter contracts; all three always run.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src checks screens tests
+	@status=0; \
+	echo "--- ruff"; $(VENV)/bin/ruff check src checks screens tests || status=1; \
+	echo "--- mypy"; $(VENV)/bin/mypy || status=1; \
+	echo "--- import-linter"; $(VENV)/bin/lint-imports --no-cache || status=1; \
+	exit $$status
+
+# The unit and UI tiers: no servers, no subprocess fleets, no terminal.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest $(XDIST) tests/unit tests/ui $(PYTEST_ARGS)
+
+# Everything: unit, integration (real servers), ui, system (sandbox, CLI, tmux).
+test: $(VENV)/.installed
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 wheel: $(VENV)/.installed
 	$(PY) -m build --wheel --outdir dist .
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info src/*.egg-info
+	rm -rf $(VENV) dist build *.egg-info src/*.egg-info .mypy_cache

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fleet import relocate
+from fleet import relocate, require_servers
 from gonogo.sandbox.fleet import Fleet, FleetThread
 
 pytestmark = pytest.mark.timeout(240)
@@ -100,7 +100,10 @@ async def test_real_servers_are_stopped_with_the_fleet(tmp_path: Path) -> None:
             assert ext is not None
             started_any = started_any or any((ext.pg, ext.prometheus, ext.alertmanager))
     if not started_any:
-        pytest.skip("no PostgreSQL/Prometheus/Alertmanager binaries here: " + "; ".join(fleet.notes))
+        reason = "no PostgreSQL/Prometheus/Alertmanager binaries here: " + "; ".join(fleet.notes)
+        if require_servers():
+            pytest.fail(reason)
+        pytest.skip(reason)
     for name in ("postgres", "prometheus", "alertmanager"):
         addr = layout.integrations[name]
         assert port_free(addr.host, addr.port), f"{name} still listening on {addr.port}"
