@@ -1,4 +1,4 @@
-"""HTTP check kinds: ``http_health`` (seed §1.4 "/health endpoints respond").
+"""HTTP check kinds: ``http_health`` (seed checklist 1.4, "/health endpoints respond").
 
 Every request goes through the shared ``ctx.http`` client.
 """

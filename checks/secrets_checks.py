@@ -1,4 +1,4 @@
-"""Configuration-and-secrets check kinds (seed §1.1): ``env_not_default``,
+"""Configuration-and-secrets check kinds (seed checklist 1.1): ``env_not_default``,
 ``secret_consistent``, ``db_credentials``.
 
 They read secret values, so they follow two rules: a value is compared only by

@@ -1,5 +1,5 @@
 """Access-control check kinds: ``gateway_not_routed``, ``auth_propagation``,
-``weaviate_anonymous_disabled`` (seed §1.4).
+``weaviate_anonymous_disabled`` (seed checklist 1.4).
 
 Every request goes through the shared ``ctx.http``. A gateway or service that cannot
 be reached at all raises (``httpx.ConnectError``) so the runner retries and then

@@ -1,4 +1,4 @@
-"""The ``smoke`` check kind: a scripted HTTP journey (seed §1.6, §2 stage A and D).
+"""The ``smoke`` check kind: a scripted HTTP journey (the seed checklist's smoke scenarios, 1.6, run again in the rollout's stages).
 
 Steps run in order against ``base_url`` (default: the public gateway). A step can
 capture values from its JSON response (``capture = {tx = "items[0].id"}``) and later

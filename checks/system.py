@@ -1,5 +1,5 @@
 """Local check kinds: ``command`` (an argv, no shell), ``manual`` (a sign-off) and
-``volumes`` (persistent volumes exist and are mounted, seed §1.2)."""
+``volumes`` (persistent volumes exist and are mounted, seed checklist 1.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The core is headless and start-up stays cheap (STYLE.md). The layering itself is
+"""The core is headless and start-up stays cheap (the style guide). The layering itself is
 held by the import-linter contracts in pyproject.toml (`make lint`); these probes
 check what actually gets imported at run time.
 

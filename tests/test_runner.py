@@ -1,4 +1,4 @@
-"""The runner's acceptance tests (issue 2): concurrency, per-check timeout,
+"""The runner's acceptance tests: concurrency, per-check timeout,
 retries for transient errors only, cancellation — against real local HTTP servers."""
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def test_every_checklist_box_has_a_check_of_the_spec_kind(
     for kind in wanted:
         options = set(kind.split("|"))
         assert kinds & options, f"{item.tag!r}: expected a {kind} check, found {sorted(kinds)}"
-    assert all(c.required for c in checks), "seed §1 boxes are strict go/no-go gates"
+    assert all(c.required for c in checks), "checklist section 1 boxes are strict go/no-go gates"
 
 
 def _checks_of(plan: Plan, kind: str) -> list[CheckSpec]:
@@ -222,7 +222,7 @@ def test_the_ownership_matrix_is_there_with_tbd_owners(plan: Plan) -> None:
 
 def test_the_final_rule_blocks_on_open_p0_p1(plan: Plan) -> None:
     rule = [line for line in MARKDOWN.splitlines() if "no open P0/P1" in line]
-    assert rule, "seed §5 changed"
+    assert rule, "checklist section 5 changed"
     checks = _checks_of(plan, "open_incidents")
     assert checks and all(c.required for c in checks), "no required open_incidents check"
     assert any(c.seed.startswith("5") for c in checks)
@@ -294,7 +294,7 @@ def test_the_rollback_runbook_is_the_seeds(plan: Plan) -> None:
     checks = {c.id: c for _, c in plan.checks()}
     assert {checks[i].kind for i in plan.expand(steps[1].checks)} == {"http_health"}
     assert {checks[i].kind for i in plan.expand(steps[2].checks)} == {"smoke"}
-    assert plan.runbook.reconciliation, "seed §3.3: reconciliation before re-rollout"
+    assert plan.runbook.reconciliation, "checklist section 3.3: reconciliation before re-rollout"
 
 
 def test_every_secret_and_url_is_a_reference(plan: Plan) -> None:

@@ -1,4 +1,4 @@
-"""The go/no-go decision (seed §5): a pure function of the plan and the results.
+"""The go/no-go decision (the seed checklist's final rule): a pure function of the plan and the results.
 
 GO only if every required check of the checklist (gates with scope "checklist")
 passes (``warn`` counts as passing with a note),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,12 @@ from gonogo.sandbox.externals import Externals
 from gonogo.sandbox.gateway import Admin, Gateway
 from gonogo.sandbox.layout import Address, Layout, default_runtime_dir, load_layout
 from gonogo.sandbox.services import FleetContext, Service
+from gonogo.sandbox.standins import github, grafana, jaeger, loki, vault
 from gonogo.sandbox.state import SandboxState, check_scenario, check_speed
 from gonogo.sandbox.traffic import DEFAULT_RATE, TrafficGenerator
 from gonogo.sandbox.window import TrafficWindow
 
-STANDINS = ("vault", "github", "grafana", "loki", "jaeger")
+STANDINS = {"vault": vault, "github": github, "grafana": grafana, "loki": loki, "jaeger": jaeger}
 
 
 class FleetError(Exception):
@@ -92,9 +92,9 @@ class Fleet:
             await self._serve("gateway admin", Admin(ctx, self.set_scenario_async).app(), layout.admin)
             if "weaviate" in layout.integrations:
                 await self._serve("weaviate", weaviate.make_app(self.state), layout.integrations["weaviate"])
-            for name in STANDINS:
+            for name, standin in STANDINS.items():
                 if name in layout.integrations:
-                    await self._mount_standin(name, layout.integrations[name])
+                    await self._serve(f"{name} stand-in", standin.make_app(self.state), layout.integrations[name])
             try:
                 runtime.write(self.runtime_dir, layout, self.state.secrets)
             except (OSError, runtime.RuntimeDirError) as exc:
@@ -125,17 +125,6 @@ class Fleet:
                 f"{label} cannot listen on {addr.host}:{addr.port}: {exc.strerror or exc}"
                 " (is another sandbox running?)"
             ) from None
-
-    async def _mount_standin(self, name: str, addr: Address) -> None:
-        try:
-            module = importlib.import_module(f"gonogo.sandbox.standins.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gonogo.sandbox.standins.{name}":
-                raise
-            # TODO(integrations helper): standins/{name}.py not written yet; its checks error.
-            self.notes.append(f"{name} stand-in not installed; its checks cannot pass")
-            return
-        await self._serve(f"{name} stand-in", module.make_app(self.state), addr)
 
     async def stop(self) -> None:
         ctx = self.ctx

@@ -49,12 +49,6 @@ class Layout:
     integrations: dict[str, Address] = field(default_factory=dict)  # vault, github, ...
     volumes: tuple[str, ...] = ()  # every [[services]].volumes name
 
-    def all_addresses(self) -> list[tuple[str, Address]]:
-        out = [(f"service {n}", a) for n, a in self.services.items()]
-        out += [("gateway", self.gateway), ("gateway admin", self.admin)]
-        out += [(n, a) for n, a in self.integrations.items()]
-        return out
-
 
 def builtin_config() -> Path:
     """The sandbox.toml shipped inside the package (works from a wheel too)."""

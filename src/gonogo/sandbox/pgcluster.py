@@ -50,7 +50,6 @@ EXPECTED_HEADS: dict[str, str] = {
 # pending-migration: transactions is one revision behind.
 PENDING_SERVICE = "transactions"
 PREVIOUS_HEAD = "9a7d2b5c0e11"
-BACKUP_MARKER_QUERY = "SELECT max(finished_at) FROM ops.backups WHERE ok"
 HEALTHY_BACKUP_AGE_S = 2 * 3600.0
 STALE_BACKUP_AGE_S = 31 * 3600.0
 SCENARIOS = ("healthy", "no-backup", "pending-migration")

@@ -97,9 +97,6 @@ class SandboxState:
     def now(self) -> float:
         return self.started_at + (self.clock() - self._t0) * self.speed
 
-    def sim_elapsed(self) -> float:
-        return self.now() - self.started_at
-
     def set_scenario(self, name: str) -> None:
         check_scenario(name)
         with self._lock:

@@ -21,7 +21,6 @@ from gonogo.sandbox.window import Sample
 
 DEFAULT_RATE = 15.0  # requests per real second
 MAX_IN_FLIGHT = 16
-WRITE_PATHS = ("/api/transactions/transactions", "/api/documents/documents")
 WORDS = ("invoice", "payslip", "lease", "receipt", "statement", "contract")
 
 
