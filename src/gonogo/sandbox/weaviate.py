@@ -12,9 +12,9 @@ the checklist's "Weaviate anonymous access is disabled" item catches).
 from __future__ import annotations
 
 import hmac
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gonogo.sandbox.state import SandboxState
 
@@ -28,7 +28,7 @@ def _error(message: str, status: int) -> web.Response:
 
 def make_app(state: SandboxState) -> web.Application:
     @web.middleware
-    async def apikey_auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def apikey_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/v1/.well-known/"):
             return await handler(request)
         header = request.headers.get("Authorization", "")

@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gonogo.sandbox.standins import demo_secret, scenario
 from gonogo.sandbox.standins.vault import rfc3339
@@ -77,7 +78,7 @@ def make_app(state: Any, *, rate_limit: int | None = None, in_progress: bool = F
     reset_at = int(time.time()) + 3600
 
     @web.middleware
-    async def api_rules(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def api_rules(request: web.Request, handler: Handler) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         scheme, _, given = auth.partition(" ")
         if auth and (scheme.lower() not in ("bearer", "token") or given.strip() != token):

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gonogo.sandbox.standins import demo_secret
 
@@ -92,7 +93,7 @@ def make_app(
     token = demo_secret(state, "grafana_token")
 
     @web.middleware
-    async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path == "/api/health":
             return await handler(request)
         if request.headers.get("Authorization", "") != f"Bearer {token}":
