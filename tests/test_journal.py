@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from gonogo.config import load_plan
 from gonogo.rollout.export import to_json, to_toml
 from gonogo.rollout.journal import (
     EVENTS_FILE,
+    Event,
     FileJournal,
     JournalError,
     read_events,
     verify_file,
 )
+from gonogo.rollout.state import Phase, RolloutState, fold
 
 
 def _write(tmp_path: Path, n: int = 4) -> Path:
@@ -133,3 +136,49 @@ def test_one_writer_per_session(tmp_path: Path) -> None:
     assert len(read_events(session)) == 4  # readers are never locked out
     first.close()
     FileJournal(session).close()
+
+
+# -- journals recorded by earlier versions of gonogo must still read, fold and verify --
+FIXTURES = Path(__file__).parent / "fixtures" / "journals"
+
+
+def _fixture(name: str) -> tuple[list[Event], RolloutState]:
+    session = FIXTURES / name
+    assert verify_file(session / EVENTS_FILE).ok
+    events = read_events(session)
+    return events, fold(events, load_plan(session / "plan.toml"))
+
+
+def test_v1_stable_journal_folds_to_the_recorded_rollout() -> None:
+    events, s = _fixture("v1-stable")
+    assert len(events) == 170 and s.events == 170 and s.last_hash == events[-1].hash
+    assert s.phase == Phase.STABLE
+    assert s.stage is not None and s.stage.id == "full"
+    assert (s.weight_intended, s.weight_confirmed) == (100.0, 100.0)
+    assert s.traffic_error is None and s.target_index is None
+    assert s.forced == ("change window closes at 18:00; SRE approved",)
+    assert s.driver == "grace" and s.speed == 2.0  # a second driver resumed at 2x
+    assert s.owners["security"] == "Alan Turing"
+    assert {k: (v.actor, v.note) for k, v in s.signoffs.items()} == {
+        "smoke-signoff": ("ada", "checkout and login by hand: fine")}
+    assert {k: str(v.status) for k, v in s.results.items()} == {
+        "unit": "pass", "smoke": "pass", "smoke-signoff": "pass"}
+    assert {k: v.state for k, v in s.evaluations.items()} == {"http-5xx": "ok", "failed-writes": "ok"}
+    assert [(r.id, r.status) for r in s.runbook] == [
+        ("shift", "pending"), ("health", "pending"), ("disable", "pending"), ("incident", "pending")]
+    assert s.rollbacks == 0 and s.stop_reason is None
+
+
+def test_v1_rollback_journal_folds_to_the_recorded_rollback() -> None:
+    events, s = _fixture("v1-rollback")
+    assert len(events) == 74 and s.events == 74
+    assert s.phase == Phase.ROLLED_BACK and s.stage is None
+    assert (s.weight_intended, s.weight_confirmed) == (0.0, 0.0)
+    assert s.rollbacks == 1 and s.stop_reason == "5xx confirmed in the logs"
+    assert not s.rollback_proposed and not s.trip_pending
+    assert s.evaluations["http-5xx"].state == "tripped"
+    assert [(r.id, r.status, r.attempts) for r in s.runbook] == [
+        ("shift", "done", 1), ("health", "done", 1), ("disable", "skipped", 2), ("incident", "done", 1)]
+    assert s.runbook[2].detail == "skipped by ada: flags removed by hand"
+    assert s.reconciliation == {"ledger": True}
+    assert s.signoffs == {}
