@@ -250,3 +250,51 @@ async def test_operator_rollback_needs_a_reason(tmp_path: Path) -> None:
     started = next(e for e in engine.journal.read() if e.kind == "rollback_started")
     assert started.data["trigger"] == "operator" and started.actor == "ada"
     await engine.aclose()
+
+
+async def test_a_failing_subscriber_is_logged_and_the_rollout_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    engine = make_engine(write_plan(tmp_path), tmp_path / "s", clock)
+    seen: list[str] = []
+
+    def broken(event: object, state: object) -> None:
+        raise RuntimeError("widget exploded")
+
+    engine.subscribe(broken)
+    engine.subscribe(lambda event, state: seen.append(event.kind))
+    with caplog.at_level("ERROR", logger="gonogo.rollout.engine"):
+        await start(engine)
+        await engine.advance()
+    assert engine.state.phase == Phase.HOLDING and weights(tmp_path) == ["5"]
+    assert seen[-1] == "stage_entered"  # later subscribers still hear every event
+    failures = [r for r in caplog.records if "subscriber" in r.getMessage()]
+    assert len(failures) == len(seen)
+    assert "stage_entered" in failures[-1].getMessage()
+    assert failures[-1].exc_info is not None and "widget exploded" in str(failures[-1].exc_info[1])
+    await engine.aclose()
+
+
+async def test_manual_driver_confirms_the_rollback_shift_too(tmp_path: Path) -> None:
+    clock = Clock()
+    engine = make_engine(write_plan(tmp_path, driver="manual"), tmp_path / "s", clock)
+    await start(engine)
+    with pytest.raises(EngineRefused, match="no traffic shift is waiting"):
+        await engine.confirm_traffic()
+    await engine.advance()
+    await engine.confirm_traffic("canary weight set in the LB console")
+    with pytest.raises(EngineRefused, match="no traffic shift is waiting"):
+        await engine.confirm_traffic()  # holding: nothing waits, nothing is recorded
+    before = len(engine.journal.read())
+    await engine.rollback("support tickets")
+    s = engine.state
+    assert s.phase == Phase.ROLLING_BACK and s.weight_intended == 0.0 and s.weight_confirmed == 5.0
+    assert [st.status for st in s.runbook][:2] == ["running", "pending"]
+    await engine.confirm_traffic("LB back on stable")
+    s = engine.state
+    assert s.phase == Phase.ROLLED_BACK and s.weight_confirmed == 0.0
+    kinds = [e.kind for e in engine.journal.read()[before:]]
+    assert kinds[:4] == ["rollback_started", "runbook_step_started", "traffic_intended",
+                         "traffic_confirmed"]
+    await engine.aclose()
