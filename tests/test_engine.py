@@ -10,6 +10,7 @@ import pytest
 
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
+from gonogo.rollout.events import AdvanceConfirmed, CriterionTripped, RollbackStarted
 from gonogo.rollout.journal import FileJournal, verify_file
 from gonogo.rollout.state import Phase, fold
 from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
@@ -48,10 +49,10 @@ async def test_healthy_rollout_reaches_stable(tmp_path: Path) -> None:
     assert engine.state.phase == Phase.STABLE
     assert weights(tmp_path) == ["5", "50", "100"]
     events = engine.journal.read()
-    advances = [e for e in events if e.kind == "advance_confirmed"]
-    assert [e.data["to_stage"] for e in advances] == ["canary", "half", "full", "stable"]
-    assert all(e.actor == "ada" and not e.data["forced"] for e in advances)
-    assert not any(e.kind == "criterion_tripped" for e in events)
+    advances = [(e.actor, e.body) for e in events if isinstance(e.body, AdvanceConfirmed)]
+    assert [b.to_stage for _, b in advances] == ["canary", "half", "full", "stable"]
+    assert all(actor == "ada" and not b.forced for actor, b in advances)
+    assert not any(isinstance(e.body, CriterionTripped) for e in events)
     await engine.aclose()
     assert verify_file(tmp_path / "s" / "events.jsonl").ok
 
@@ -66,8 +67,10 @@ async def test_force_advance_needs_a_reason_and_is_marked(tmp_path: Path) -> Non
     await engine.force_advance("hotfix window closing; SRE approved")
     assert engine.state.stage.id == "half"
     assert engine.state.forced == ("hotfix window closing; SRE approved",)
-    last = [e for e in engine.journal.read() if e.kind == "advance_confirmed"][-1]
-    assert last.data["forced"] is True and last.actor == "ada"
+    last = [e for e in engine.journal.read() if isinstance(e.body, AdvanceConfirmed)][-1]
+    assert last.body == AdvanceConfirmed(from_index=0, to_index=1, from_stage="canary", to_stage="half",
+                                         forced=True, reason="hotfix window closing; SRE approved")
+    assert last.actor == "ada"
     await engine.aclose()
 
 
@@ -82,10 +85,10 @@ async def test_5xx_regression_trips_and_rolls_back_automatically(tmp_path: Path)
     source.values["http-5xx"] = (0.05, 0.01)
     await poll_for(engine, clock, 1800, until=lambda: engine.state.phase != Phase.HOLDING)
     events = engine.journal.read()
-    trip = next(e for e in events if e.kind == "criterion_tripped")
-    started = next(e for e in events if e.kind == "rollback_started")
-    assert trip.data["metric"] == "http-5xx"
-    assert trip.data["canary"] == 0.05 and trip.data["baseline"] == 0.01
+    trip = next(e.body for e in events if isinstance(e.body, CriterionTripped))
+    started = next(e for e in events if isinstance(e.body, RollbackStarted))
+    assert trip.metric == "http-5xx"
+    assert trip.canary == 0.05 and trip.baseline == 0.01
     assert started.time - crossed_at <= 300 + 15  # rule duration + one poll interval
     assert engine.state.phase == Phase.ROLLED_BACK
     assert weights(tmp_path)[-1] == "0"
@@ -160,8 +163,8 @@ async def test_inconclusive_can_be_configured_to_roll_back(tmp_path: Path) -> No
     await poll_for(engine, clock, 120)
     source.down = True
     await poll_for(engine, clock, 1800, until=lambda: engine.state.phase != Phase.HOLDING)
-    trip = next(e for e in engine.journal.read() if e.kind == "criterion_tripped")
-    assert "inconclusive too long" in trip.data["reason"]
+    trip = next(e.body for e in engine.journal.read() if isinstance(e.body, CriterionTripped))
+    assert "inconclusive too long" in trip.reason
     assert engine.state.phase == Phase.ROLLED_BACK
     await engine.aclose()
 
@@ -247,8 +250,9 @@ async def test_operator_rollback_needs_a_reason(tmp_path: Path) -> None:
     await engine.rollback("customer reports from support")
     s = engine.state
     assert s.phase == Phase.ROLLED_BACK and s.stop_reason == "customer reports from support"
-    started = next(e for e in engine.journal.read() if e.kind == "rollback_started")
-    assert started.data["trigger"] == "operator" and started.actor == "ada"
+    started = next(e for e in engine.journal.read() if isinstance(e.body, RollbackStarted))
+    assert isinstance(started.body, RollbackStarted)
+    assert started.body.trigger == "operator" and started.actor == "ada"
     await engine.aclose()
 
 

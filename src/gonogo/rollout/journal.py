@@ -12,6 +12,11 @@ moves such a line to ``events.jsonl.torn`` with a warning; the events before it 
 untouched. A bad line anywhere else is corruption: ``read`` refuses it and
 ``verify`` names it.
 
+Each line's ``kind`` and ``data`` are decoded once, when the line is read, into a
+typed body (``gonogo.rollout.events``); ``Event.data`` keeps the data exactly as
+recorded, which is what the hash covers. A kind this gonogo does not know, or data
+that does not fit its kind, is a ``JournalError`` naming the line, never skipped.
+
 ``JournalStore`` is the interface the engine writes through, so that a PostgreSQL
 store (shared sessions) can stand beside ``FileJournal``.
 """
