@@ -12,6 +12,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Label, RichLog
 
+from gonogo.rollout.events import CriterionTripped, RollbackStarted
+
 
 def event_line(event: Any) -> str:
     stamp = time.strftime("%H:%M:%S", time.gmtime(float(getattr(event, "time", 0.0))))
@@ -43,7 +45,8 @@ class SessionLogScreen(DetailScreen):
         for event in self.panel.events[self._shown:]:
             line = event_line(event)
             if self._matches(line):
-                style = "bold" if event.kind in ("rollback_started", "stop_tripped") else ""
+                body = getattr(event, "body", None)
+                style = "bold" if isinstance(body, RollbackStarted | CriterionTripped) else ""
                 log.write(Text(line, style=style))
         self._shown = len(self.panel.events)
 

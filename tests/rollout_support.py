@@ -343,13 +343,23 @@ def write_cli_plan(tmp: Path, admin: str, *, unit_argv: str = '["true"]',
     return path
 
 
+TESTS_DIR = Path(__file__).resolve().parent
+
+
 async def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-                  timeout: float = 90) -> tuple[int, str, str]:
-    """``python -m gonogo ARGS`` as a subprocess; killed if it outlives ``timeout``."""
-    full_env = {k: v for k, v in os.environ.items() if k != "GONOGO_TEST_KILL_AT"}
+                  timeout: float = 90, kill_at: str | None = None) -> tuple[int, str, str]:
+    """``python -m gonogo ARGS`` as a subprocess; killed if it outlives ``timeout``.
+    ``kill_at`` (``after:KIND:N``...) runs it with a journal that SIGKILLs the process
+    at that point (``support.killing_journal``)."""
+    full_env = dict(os.environ)
     full_env.update(env or {})
+    launcher = ["-m", "gonogo"]
+    if kill_at is not None:
+        launcher = ["-m", "support.killing_journal", kill_at]
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(TESTS_DIR), full_env.get("PYTHONPATH", "")) if p)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gonogo", *args, stdout=asyncio.subprocess.PIPE,
+        sys.executable, *launcher, *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=full_env, cwd=cwd,
     )
     try:

@@ -10,6 +10,7 @@ import pytest
 
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
+from gonogo.rollout.events import AdvanceConfirmed, CriterionTripped, RollbackStarted
 from gonogo.rollout.journal import FileJournal, verify_file
 from gonogo.rollout.state import Phase, fold
 from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
@@ -48,10 +49,10 @@ async def test_healthy_rollout_reaches_stable(tmp_path: Path) -> None:
     assert engine.state.phase == Phase.STABLE
     assert weights(tmp_path) == ["5", "50", "100"]
     events = engine.journal.read()
-    advances = [e for e in events if e.kind == "advance_confirmed"]
-    assert [e.data["to_stage"] for e in advances] == ["canary", "half", "full", "stable"]
-    assert all(e.actor == "ada" and not e.data["forced"] for e in advances)
-    assert not any(e.kind == "criterion_tripped" for e in events)
+    advances = [(e.actor, e.body) for e in events if isinstance(e.body, AdvanceConfirmed)]
+    assert [b.to_stage for _, b in advances] == ["canary", "half", "full", "stable"]
+    assert all(actor == "ada" and not b.forced for actor, b in advances)
+    assert not any(isinstance(e.body, CriterionTripped) for e in events)
     await engine.aclose()
     assert verify_file(tmp_path / "s" / "events.jsonl").ok
 
@@ -66,8 +67,10 @@ async def test_force_advance_needs_a_reason_and_is_marked(tmp_path: Path) -> Non
     await engine.force_advance("hotfix window closing; SRE approved")
     assert engine.state.stage.id == "half"
     assert engine.state.forced == ("hotfix window closing; SRE approved",)
-    last = [e for e in engine.journal.read() if e.kind == "advance_confirmed"][-1]
-    assert last.data["forced"] is True and last.actor == "ada"
+    last = [e for e in engine.journal.read() if isinstance(e.body, AdvanceConfirmed)][-1]
+    assert last.body == AdvanceConfirmed(from_index=0, to_index=1, from_stage="canary", to_stage="half",
+                                         forced=True, reason="hotfix window closing; SRE approved")
+    assert last.actor == "ada"
     await engine.aclose()
 
 
@@ -82,10 +85,10 @@ async def test_5xx_regression_trips_and_rolls_back_automatically(tmp_path: Path)
     source.values["http-5xx"] = (0.05, 0.01)
     await poll_for(engine, clock, 1800, until=lambda: engine.state.phase != Phase.HOLDING)
     events = engine.journal.read()
-    trip = next(e for e in events if e.kind == "criterion_tripped")
-    started = next(e for e in events if e.kind == "rollback_started")
-    assert trip.data["metric"] == "http-5xx"
-    assert trip.data["canary"] == 0.05 and trip.data["baseline"] == 0.01
+    trip = next(e.body for e in events if isinstance(e.body, CriterionTripped))
+    started = next(e for e in events if isinstance(e.body, RollbackStarted))
+    assert trip.metric == "http-5xx"
+    assert trip.canary == 0.05 and trip.baseline == 0.01
     assert started.time - crossed_at <= 300 + 15  # rule duration + one poll interval
     assert engine.state.phase == Phase.ROLLED_BACK
     assert weights(tmp_path)[-1] == "0"
@@ -160,8 +163,8 @@ async def test_inconclusive_can_be_configured_to_roll_back(tmp_path: Path) -> No
     await poll_for(engine, clock, 120)
     source.down = True
     await poll_for(engine, clock, 1800, until=lambda: engine.state.phase != Phase.HOLDING)
-    trip = next(e for e in engine.journal.read() if e.kind == "criterion_tripped")
-    assert "inconclusive too long" in trip.data["reason"]
+    trip = next(e.body for e in engine.journal.read() if isinstance(e.body, CriterionTripped))
+    assert "inconclusive too long" in trip.reason
     assert engine.state.phase == Phase.ROLLED_BACK
     await engine.aclose()
 
@@ -247,6 +250,55 @@ async def test_operator_rollback_needs_a_reason(tmp_path: Path) -> None:
     await engine.rollback("customer reports from support")
     s = engine.state
     assert s.phase == Phase.ROLLED_BACK and s.stop_reason == "customer reports from support"
-    started = next(e for e in engine.journal.read() if e.kind == "rollback_started")
-    assert started.data["trigger"] == "operator" and started.actor == "ada"
+    started = next(e for e in engine.journal.read() if isinstance(e.body, RollbackStarted))
+    assert isinstance(started.body, RollbackStarted)
+    assert started.body.trigger == "operator" and started.actor == "ada"
+    await engine.aclose()
+
+
+async def test_a_failing_subscriber_is_logged_and_the_rollout_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    engine = make_engine(write_plan(tmp_path), tmp_path / "s", clock)
+    seen: list[str] = []
+
+    def broken(event: object, state: object) -> None:
+        raise RuntimeError("widget exploded")
+
+    engine.subscribe(broken)
+    engine.subscribe(lambda event, state: seen.append(event.kind))
+    with caplog.at_level("ERROR", logger="gonogo.rollout.engine"):
+        await start(engine)
+        await engine.advance()
+    assert engine.state.phase == Phase.HOLDING and weights(tmp_path) == ["5"]
+    assert seen[-1] == "stage_entered"  # later subscribers still hear every event
+    failures = [r for r in caplog.records if "subscriber" in r.getMessage()]
+    assert len(failures) == len(seen)
+    assert "stage_entered" in failures[-1].getMessage()
+    assert failures[-1].exc_info is not None and "widget exploded" in str(failures[-1].exc_info[1])
+    await engine.aclose()
+
+
+async def test_manual_driver_confirms_the_rollback_shift_too(tmp_path: Path) -> None:
+    clock = Clock()
+    engine = make_engine(write_plan(tmp_path, driver="manual"), tmp_path / "s", clock)
+    await start(engine)
+    with pytest.raises(EngineRefused, match="no traffic shift is waiting"):
+        await engine.confirm_traffic()
+    await engine.advance()
+    await engine.confirm_traffic("canary weight set in the LB console")
+    with pytest.raises(EngineRefused, match="no traffic shift is waiting"):
+        await engine.confirm_traffic()  # holding: nothing waits, nothing is recorded
+    before = len(engine.journal.read())
+    await engine.rollback("support tickets")
+    s = engine.state
+    assert s.phase == Phase.ROLLING_BACK and s.weight_intended == 0.0 and s.weight_confirmed == 5.0
+    assert [st.status for st in s.runbook][:2] == ["running", "pending"]
+    await engine.confirm_traffic("LB back on stable")
+    s = engine.state
+    assert s.phase == Phase.ROLLED_BACK and s.weight_confirmed == 0.0
+    kinds = [e.kind for e in engine.journal.read()[before:]]
+    assert kinds[:4] == ["rollback_started", "runbook_step_started", "traffic_intended",
+                         "traffic_confirmed"]
     await engine.aclose()

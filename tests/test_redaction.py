@@ -8,6 +8,7 @@ caught."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import sys
@@ -266,3 +267,40 @@ async def test_output_of_a_check_finishing_first_is_scrubbed_of_later_checks_sec
     assert first.details == ("«redacted»",)
     assert [r.check_id for r in rest] == ["slow-smoke"]
     assert token not in repr(first.to_dict()) + repr(rest[0].to_dict())
+
+
+async def test_the_session_log_scrubs_free_text_and_keeps_plan_identifiers(tmp_path: Path) -> None:
+    """A secret in anything typed or printed (a reason, a note, a command's output) never
+    reaches the journal; identifiers from the plan are recorded as they are, even when a
+    secret happens to be the same word (a stage called like a password stays findable)."""
+    from gonogo.rollout.journal import EVENTS_FILE
+    from rollout_support import Clock, make_engine, write_plan
+
+    secret = "canary"  # also the id of the plan's first stage
+    token = "tok-" + secrets.token_hex(8)
+    plan = write_plan(tmp_path, disable=("sh", "-c", f"echo {token}; exit 1"))
+    engine = make_engine(plan, tmp_path / "s", Clock())
+    engine.ctx.redactor.add(secret)
+    engine.ctx.redactor.add(token)
+    engine.start()
+    await engine.run_checks()
+    await engine.set_owner("security", f"Alan ({token})")
+    await engine.advance()
+    await engine.pause(f"the canary looks odd; token {token} leaked in chat")
+    await engine.rollback(f"rolling back the canary, {token} rotated")
+    await engine.aclose()
+    text = (tmp_path / "s" / EVENTS_FILE).read_text()
+    assert token not in text
+    events = [json.loads(line) for line in text.splitlines()]
+    by_kind: dict[str, dict[str, object]] = {}
+    for e in events:
+        by_kind.setdefault(e["kind"], e["data"])  # the first of each kind
+    assert by_kind["stage_entered"]["stage"] == "canary"
+    assert by_kind["traffic_intended"]["stage"] == "canary"
+    assert by_kind["advance_confirmed"]["to_stage"] == "canary"
+    assert by_kind["paused"]["reason"] == "the «redacted» looks odd; token «redacted» leaked in chat"
+    assert by_kind["owner_set"] == {"role": "security", "name": "Alan («redacted»)"}
+    assert by_kind["rollback_started"]["reason"] == "rolling back the «redacted», «redacted» rotated"
+    failed = [e["data"] for e in events if e["kind"] == "runbook_step_finished"
+              and e["data"]["step"] == "disable"]
+    assert failed and "«redacted»" in failed[0]["detail"] and failed[0]["status"] == "failed"

@@ -1,9 +1,10 @@
 """SIGKILL the headless driver at many points, resume, and compare with an
 uninterrupted run: same state at the point of death, same outcome after resuming.
 
-The process kills itself through the journal's test hook (``GONOGO_TEST_KILL_AT``):
-right after an event is fsync'd (``after``), just before it is written (``before``),
-or half-way through writing its line (``torn``), so every point is exact.
+The process kills itself through a test-only journal store (``support.killing_journal``,
+which the CLI opens in place of ``FileJournal``): right after an event is fsync'd
+(``after``), just before it is written (``before``), or half-way through writing its
+line (``torn``), so every point is exact.
 """
 
 from __future__ import annotations
@@ -81,9 +82,8 @@ async def rollout(tmp: Path, name: str, regress_at: float | None, kill: str | No
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp, base, name=f"{name}.toml")
         session = tmp / name
-        env = {"GONOGO_TEST_KILL_AT": kill} if kill else None
         rc, _, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
-                                   "--speed", SPEED, env=env)
+                                   "--speed", SPEED, kill_at=kill)
         assert "Traceback" not in err, err
         if kill:
             assert rc == -signal.SIGKILL, f"{kill}: exit {rc}, {err}"
@@ -111,7 +111,7 @@ async def check_flow(tmp: Path, regress_at: float | None, points: list[str], exp
             async with serve(admin.app) as base:
                 p = write_cli_plan(tmp, base, name=f"{name}.toml")
                 rc, _, err = await run_cli("rollout", "-c", str(p), "--session", str(tmp / name), "--yes",
-                                           "--speed", SPEED, env={"GONOGO_TEST_KILL_AT": point})
+                                           "--speed", SPEED, kill_at=point)
                 assert rc == -signal.SIGKILL, f"{point}: exit {rc}: {err[-500:]}"
                 warnings: list[str] = []
                 journal = FileJournal(tmp / name, warn=warnings.append)

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from gonogo.rollout.engine import Engine, EngineRefused
+from gonogo.rollout.events import RollbackStarted, RunbookStepFinished, RunbookStepStarted
 from gonogo.rollout.journal import FileJournal
 from gonogo.rollout.state import Phase
 from helpers_http import serve
@@ -132,10 +133,10 @@ async def test_resume_mid_runbook_reruns_the_interrupted_step(tmp_path: Path) ->
     engine = make_engine(plan, tmp_path / "s", clock)
     await into_canary(engine)
     # What a crash leaves behind: the rollback started, step 2 started, nothing after.
-    engine.emit("rollback_started", {"reason": "crash test", "trigger": "operator", "snapshot": {}})
-    engine.emit("runbook_step_started", {"step": "shift", "action": "shift_traffic"})
-    engine.emit("runbook_step_finished", {"step": "shift", "status": "done", "detail": "ok"})
-    engine.emit("runbook_step_started", {"step": "health", "action": "checks"})
+    engine.emit(RollbackStarted(reason="crash test", trigger="operator"))
+    engine.emit(RunbookStepStarted(step="shift", action="shift_traffic"))
+    engine.emit(RunbookStepFinished(step="shift", status="done", detail="ok"))
+    engine.emit(RunbookStepStarted(step="health", action="checks"))
     await engine.aclose()
     again = make_engine(plan, tmp_path / "s", clock, actor="grace")
     assert statuses(again) == {"shift": "done", "health": "running", "disable": "pending", "incident": "pending"}

@@ -231,8 +231,9 @@ def _rising(
     if len(window) < metric.min_samples:
         return result("inconclusive", f"{len(window)} of {metric.min_samples} samples needed",
                       latest, threshold=metric.threshold)
-    values = [float(s.canary) for s in window]
-    ts = [s.t * speed for s in window]
+    # usable samples all have a canary value; the filter only tells the type checker
+    values = [s.canary for s in window if s.canary is not None]
+    ts = [s.t * speed for s in window if s.canary is not None]
     z = mann_kendall_z(values)
     deltas = [b - a for a, b in zip(values, values[1:], strict=False)]
     up = sum(1 for d in deltas if d >= 0) / len(deltas)
@@ -253,7 +254,7 @@ def _rising(
 
 
 def seed_stop_criteria() -> tuple[CanaryMetric, ...]:
-    """The seed's stop criteria (§2 Stage B), used when a plan lists no canary metrics."""
+    """The seed's stop criteria for the canary stage, used when a plan lists no canary metrics."""
     req = 'http_requests_total{track="%s"}'
 
     def rate(sel: str) -> str:

@@ -1,4 +1,4 @@
-"""The incident a rollback opens (seed §3.2 step 5): timeline and metrics snapshot.
+"""The incident a rollback opens (the runbook's ``incident`` step): timeline and metrics snapshot.
 
 Built from the journal alone, so it names exactly what the log recorded: the stop
 criterion that tripped (with its canary, baseline and threshold), the metrics at
@@ -12,46 +12,45 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gonogo.config import Plan
+from gonogo.context import CheckContext
+from gonogo.rollout.events import CriterionTripped, RollbackStarted, Samples
 from gonogo.rollout.export import describe, utc
 from gonogo.rollout.journal import Event
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.context import CheckContext
-    from gonogo.rollout.state import RolloutState
+from gonogo.runner import describe_error
 
 
-def build_incident(plan: Plan, events: Sequence[Event], state: RolloutState) -> dict[str, Any]:
-    start = next((e for e in reversed(events) if e.kind == "rollback_started"), None)
-    criterion = None
-    if start is not None and start.data.get("trigger") == "criterion":
-        criterion = next(
-            (e for e in reversed(events) if e.kind == "criterion_tripped" and e.seq < start.seq), None
-        )
+def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:
+    rollbacks = [(e, e.body) for e in events if isinstance(e.body, RollbackStarted)]
+    start_event, start = rollbacks[-1] if rollbacks else (None, None)
+    criterion: Event | None = None
+    if start_event is not None and start is not None and start.trigger == "criterion":
+        criterion = next((e for e in reversed(events)
+                          if isinstance(e.body, CriterionTripped) and e.seq < start_event.seq), None)
     timeline = [
         {"seq": e.seq, "utc": utc(e.time), "actor": e.actor, "kind": e.kind, "summary": describe(e)}
         for e in events
-        if e.kind != "samples"
+        if not isinstance(e.body, Samples)
     ]
-    samples = sum(1 for e in events if e.kind == "samples")
+    samples = sum(1 for e in events if isinstance(e.body, Samples))
     return {
-        "title": f"Rollback of {plan.release.name}: " + (start.data.get("reason", "") if start else ""),
+        "title": f"Rollback of {plan.release.name}: " + (start.reason if start else ""),
         "release": plan.release.name,
         "commit": plan.release.commit,
         "environment": plan.release.environment,
         "previous": plan.release.previous,
         "opened_at": utc(events[-1].time) if events else "",
         "trigger": {
-            "kind": start.data.get("trigger") if start else "operator",
-            "reason": start.data.get("reason") if start else "",
-            "at": utc(start.time) if start else "",
-            "actor": start.actor if start else "",
-            "weight": start.data.get("weight") if start else None,
+            "kind": start.trigger if start else "operator",
+            "reason": start.reason if start else "",
+            "at": utc(start_event.time) if start_event else "",
+            "actor": start_event.actor if start_event else "",
+            "weight": start.weight if start else None,
         },
         "criterion": dict(criterion.data) if criterion else None,
-        "metrics_snapshot": dict(start.data.get("snapshot", {})) if start else {},
+        "metrics_snapshot": dict(start_event.data.get("snapshot", {})) if start_event else {},
         "metric_polls": samples,
         "timeline": timeline,
         "journal_head": events[-1].hash if events else "",
@@ -113,8 +112,6 @@ def write_incident(inc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 
 
 async def post_incident(ctx: CheckContext, url: str, inc: dict[str, Any], timeout: float) -> tuple[bool, str]:
-    from gonogo.runner import describe_error
-
     try:
         resp = await ctx.http.post(url, json=inc, timeout=timeout)
     except Exception as exc:

@@ -12,6 +12,11 @@ moves such a line to ``events.jsonl.torn`` with a warning; the events before it 
 untouched. A bad line anywhere else is corruption: ``read`` refuses it and
 ``verify`` names it.
 
+Each line's ``kind`` and ``data`` are decoded once, when the line is read, into a
+typed body (``gonogo.rollout.events``); ``Event.data`` keeps the data exactly as
+recorded, which is what the hash covers. A kind this gonogo does not know, or data
+that does not fit its kind, is a ``JournalError`` naming the line, never skipped.
+
 ``JournalStore`` is the interface the engine writes through, so that a PostgreSQL
 store (shared sessions) can stand beside ``FileJournal``.
 """
@@ -21,18 +26,24 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
-import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from gonogo.rollout.events import BodyError, EventBody, decode, encode, kind_of, plain
+
+__all__ = [
+    "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "Event", "Verification", "JournalStore",
+    "FileJournal", "canonical", "chain_hash", "make_event", "plain", "verify_lines", "verify_file",
+    "read_events", "session_file",
+]
 
 GENESIS = "0" * 64
 EVENTS_FILE = "events.jsonl"
 TORN_SUFFIX = ".torn"
-KILL_ENV = "GONOGO_TEST_KILL_AT"  # test hook: "after:KIND:N", "before:KIND:N", "torn:KIND:N"
+FIELDS = frozenset({"seq", "time", "actor", "kind", "data", "prev", "hash"})
 
 
 class JournalError(Exception):
@@ -50,13 +61,21 @@ def chain_hash(seq: int, time: float, actor: str, kind: str, data: Any, prev: st
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One journal record: the envelope, the typed ``body`` (decoded once, when the
+    event is made or read) and ``data``, the body exactly as recorded, which the
+    hash covers (an older journal's data may lack fields the body fills with defaults)."""
+
     seq: int
     time: float  # unix time (UTC)
     actor: str
-    kind: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    body: EventBody
+    data: Mapping[str, Any]
     prev_hash: str = GENESIS
     hash: str = ""
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.body)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,34 +93,47 @@ class Event:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Event:
-        return cls(
-            seq=int(raw["seq"]),
-            time=float(raw["time"]),
-            actor=str(raw["actor"]),
-            kind=str(raw["kind"]),
-            data=dict(raw["data"]),
-            prev_hash=str(raw["prev"]),
-            hash=str(raw["hash"]),
-        )
+        """The event a parsed journal line records; ``BodyError`` if its kind is unknown
+        or its data does not fit the kind."""
+        env = _Envelope.of(raw)
+        return cls(env.seq, env.time, env.actor, decode(env.kind, env.data), env.data, env.prev,
+                   env.hash)
 
 
-def plain(value: Any) -> Any:
-    """JSON-safe data as it will read back: tuples become lists, non-finite floats
-    ``None``, anything else its text (a journal write must never fail on a value)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return str(value)
+@dataclass(frozen=True, slots=True)
+class _Envelope:
+    """A parsed line's fields, checked for type, the body not yet decoded."""
+
+    seq: int
+    time: float
+    actor: str
+    kind: str
+    data: dict[str, Any]
+    prev: str
+    hash: str
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _Envelope:
+        seq, time, actor, kind = raw["seq"], raw["time"], raw["actor"], raw["kind"]
+        data, prev, hash_ = raw["data"], raw["prev"], raw["hash"]
+        if (not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(time, int | float)
+                or isinstance(time, bool) or not isinstance(actor, str) or not isinstance(kind, str)
+                or not isinstance(data, dict) or not isinstance(prev, str)
+                or not isinstance(hash_, str)):
+            raise TypeError("a journal field has the wrong type")
+        return cls(seq, float(time), actor, kind, data, prev, hash_)
 
 
-def make_event(seq: int, time: float, actor: str, kind: str, data: Any, prev: str) -> Event:
-    data = plain(data)
-    return Event(seq, time, actor, kind, data, prev, chain_hash(seq, time, actor, kind, data, prev))
+def make_event(seq: int, time: float, actor: str, body: EventBody, prev: str) -> Event:
+    """The event recording ``body``; its body is what a reader of the line will decode,
+    so a live fold and a replay see the same values."""
+    kind = kind_of(body)
+    data = encode(body)
+    try:
+        recorded = decode(kind, data)
+    except BodyError as exc:  # a value the journal could not read back (NaN weight...)
+        raise JournalError(f"cannot record {kind}: {exc}") from None
+    return Event(seq, time, actor, recorded, data, prev, chain_hash(seq, time, actor, kind, data, prev))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +145,8 @@ class Verification:
 
 
 def verify_lines(lines: list[bytes]) -> Verification:
-    """Check the canonical form, sequence numbers and hash chain of raw lines."""
+    """Check the canonical form, sequence numbers and hash chain of raw lines (the
+    record's integrity; whether its kind is known is the reader's question)."""
     prev = GENESIS
     for n, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):
@@ -121,14 +154,14 @@ def verify_lines(lines: list[bytes]) -> Verification:
         try:
             text = raw[:-1].decode("ascii")
             obj = json.loads(text)
-            event = Event.from_dict(obj)
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            event = _Envelope.of(obj)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             return Verification(False, n - 1, n, f"event {n}: not a valid journal record")
-        if text != canonical(obj) or set(obj) != {"seq", "time", "actor", "kind", "data", "prev", "hash"}:
+        if text != canonical(obj) or set(obj) != FIELDS:
             return Verification(False, n - 1, n, f"event {n} ({event.kind}): edited (not canonical)")
         if event.seq != n:
             return Verification(False, n - 1, n, f"event {n}: sequence number {event.seq}, expected {n}")
-        if event.prev_hash != prev:
+        if event.prev != prev:
             return Verification(False, n - 1, n, f"event {n} ({event.kind}): chain broken (prev hash)")
         expected = chain_hash(obj["seq"], obj["time"], obj["actor"], obj["kind"], obj["data"], prev)
         if event.hash != expected:
@@ -142,7 +175,7 @@ class JournalStore(Protocol):
 
     location: str
 
-    def append(self, kind: str, data: Mapping[str, Any], actor: str, time: float) -> Event: ...
+    def append(self, body: EventBody, actor: str, time: float) -> Event: ...
 
     def read(self) -> list[Event]: ...
 
@@ -163,8 +196,6 @@ class FileJournal:
         self.location = str(self.dir)
         self.path = self.dir / EVENTS_FILE
         self._warn = warn or (lambda _msg: None)
-        self._kill = _parse_kill(os.environ.get(KILL_ENV, ""))
-        self._kind_counts: dict[str, int] = {}
         created = not self.dir.exists()
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -185,9 +216,11 @@ class FileJournal:
                 _fsync_dir(self.dir)
         except OSError as exc:
             raise JournalError(f"cannot open session {self.dir}: {exc.strerror}") from None
-        self._events = self._load()
-        for ev in self._events:
-            self._kind_counts[ev.kind] = self._kind_counts.get(ev.kind, 0) + 1
+        try:
+            self._events = self._load()
+        except JournalError:
+            self.close()
+            raise
 
     # Reading ----------------------------------------------------------
     def _load(self) -> list[Event]:
@@ -199,7 +232,7 @@ class FileJournal:
         check = verify_lines(lines)
         if not check.ok:
             raise JournalError(f"{self.path}: {check.problem}; run `gonogo log verify {self.dir}`")
-        return [Event.from_dict(json.loads(line)) for line in lines]
+        return _decode_lines(lines, self.path)
 
     def _set_aside(self, torn: bytes, keep: int) -> None:
         torn_path = self.path.with_name(EVENTS_FILE + TORN_SUFFIX)
@@ -221,14 +254,12 @@ class FileJournal:
         return verify_file(self.path)
 
     # Writing ----------------------------------------------------------
-    def append(self, kind: str, data: Mapping[str, Any], actor: str, time: float) -> Event:
+    def append(self, body: EventBody, actor: str, time: float) -> Event:
         last = self._events[-1] if self._events else None
         event = make_event(
-            (last.seq if last else 0) + 1, time, actor, kind, data, last.hash if last else GENESIS
+            (last.seq if last else 0) + 1, time, actor, body, last.hash if last else GENESIS
         )
-        count = self._kind_counts.get(kind, 0) + 1
         payload = (event.line() + "\n").encode("ascii")
-        self._maybe_kill("before", kind, count, payload)
         try:
             written = os.write(self._fd, payload)
             if written != len(payload):
@@ -237,22 +268,7 @@ class FileJournal:
         except OSError as exc:
             raise JournalError(f"cannot write to {self.path}: {exc.strerror}") from None
         self._events.append(event)
-        self._kind_counts[kind] = count
-        self._maybe_kill("after", kind, count, payload)
         return event
-
-    def _maybe_kill(self, when: str, kind: str, count: int, payload: bytes) -> None:
-        if self._kill is None:
-            return
-        k_when, k_kind, k_count = self._kill
-        if k_kind not in (kind, "*") or k_count != count:
-            return
-        if k_when == "torn" and when == "before":
-            os.write(self._fd, payload[: max(1, len(payload) // 2)])
-            os.fsync(self._fd)
-            os.kill(os.getpid(), signal.SIGKILL)
-        if k_when == when:
-            os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -268,14 +284,16 @@ def _parses(line: bytes) -> bool:
     return True
 
 
-def _parse_kill(spec: str) -> tuple[str, str, int] | None:
-    parts = spec.split(":")
-    if len(parts) != 3 or parts[0] not in ("before", "after", "torn"):
-        return None
-    try:
-        return parts[0], parts[1], int(parts[2])
-    except ValueError:
-        return None
+def _decode_lines(lines: list[bytes], path: Path) -> list[Event]:
+    """Verified lines as events; a kind this gonogo does not know, or data that does
+    not fit its kind, is an error naming the line (never silently skipped)."""
+    events = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            events.append(Event.from_dict(json.loads(line)))
+        except BodyError as exc:
+            raise JournalError(f"{path} line {n}: {exc}") from None
+    return events
 
 
 def _fsync_dir(path: Path) -> None:
@@ -315,4 +333,4 @@ def read_events(session: str | os.PathLike[str]) -> list[Event]:
     check = verify_lines(lines)
     if not check.ok:
         raise JournalError(f"{path}: {check.problem}")
-    return [Event.from_dict(json.loads(line)) for line in lines]
+    return _decode_lines(lines, path)

@@ -125,10 +125,14 @@ class PrometheusSource:
             end_time=dt.datetime.fromtimestamp(now, dt.UTC),
             step=f"{max(step, 0.001):g}s",
         )
-        points = [(float(t), _num(v)) for series in data[:1] for t, v in series.get("values", [])]
-        points = [(t, v) for t, v in points if v is not None]
+        points: list[tuple[float, float]] = []
+        for series in data[:1]:
+            for t, v in series.get("values", []):
+                value = _num(v)
+                if value is not None:
+                    points.append((float(t), value))
         if points:
-            self._last[query] = points[-1]  # type: ignore[assignment]
+            self._last[query] = points[-1]
             return points[-1][1]
         if last and now - last[0] <= 2 * step:
             return last[1]

@@ -2,49 +2,49 @@
 
 ``fold(events, plan)`` rebuilds the state from nothing; ``apply(state, event, plan)``
 advances it by one event (the engine keeps its state this way). Nothing here reads
-a clock: time-dependent views (``hold_elapsed``) take ``now``.
-
-Event kinds and their data (the journal's vocabulary):
-
-=====================  ==========================================================
-session_started        release, commit, config, speed, stages
-session_resumed        speed
-check_result           result (CheckResult.to_dict())
-owner_set              role, name
-signed_off             check_id, note
-advance_confirmed      from_index, to_index, forced, reason (to_index == len: stable)
-traffic_intended       weight, stage, purpose ("advance" | "rollback")
-traffic_confirmed      weight, stage, detail
-traffic_failed         weight, stage, error
-stage_entered          index, stage, weight
-hold_completed         stage
-paused / resumed       reason
-samples                values {metric: [canary, baseline] | null}, errors {metric: text}
-criterion_tripped      metric, rule, canary, baseline, threshold, breach_s, reason
-rollback_proposed      reason, metric
-rollback_started       reason, trigger ("operator" | "criterion"), snapshot
-runbook_step_started   step
-runbook_step_finished  step, status ("done" | "failed"), detail
-runbook_decision       step, decision ("retry" | "skip"), reason
-rollback_finished      —
-reconciled             item
-release_stable         —
-=====================  ==========================================================
+a clock: time-dependent views (``hold_elapsed``) take ``now``. The events and their
+fields are the classes of ``gonogo.rollout.events``; the phases and the moves between
+them are ``gonogo.rollout.phases``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from gonogo.config import Plan
 from gonogo.context import SignOff
 from gonogo.model import CheckResult
 from gonogo.rollout.analysis import RuleEvaluation, Sample, evaluate
+from gonogo.rollout.events import (
+    AdvanceConfirmed,
+    CheckRecorded,
+    CriterionTripped,
+    HoldCompleted,
+    OwnerSet,
+    Paused,
+    Reconciled,
+    ReleaseStable,
+    Resumed,
+    RollbackFinished,
+    RollbackProposed,
+    RollbackStarted,
+    RunbookDecision,
+    RunbookStepFinished,
+    RunbookStepStarted,
+    Samples,
+    SessionResumed,
+    SessionStarted,
+    SignedOff,
+    StageEntered,
+    TrafficConfirmed,
+    TrafficFailed,
+    TrafficIntended,
+)
 from gonogo.rollout.journal import Event
+from gonogo.rollout.phases import Phase
 from gonogo.rollout.stages import plan_metrics, plan_runbook, plan_stages
 
 __all__ = [
@@ -53,17 +53,6 @@ __all__ = [
 ]
 
 MAX_SAMPLES = 240
-
-
-class Phase(enum.StrEnum):
-    IDLE = "idle"  # session open, no stage entered yet
-    SHIFTING = "shifting"  # a traffic shift is under way (intended, not yet confirmed)
-    HOLDING = "holding"  # in a stage, hold timer running
-    PAUSED = "paused"  # hold timer stopped (operator, or a proposed rollback)
-    READY = "ready"  # hold completed; the advance may still be blocked
-    ROLLING_BACK = "rolling_back"
-    ROLLED_BACK = "rolled_back"
-    STABLE = "stable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,21 +168,91 @@ def fold(events: Iterable[Event], plan: Plan) -> RolloutState:
 
 
 def apply(state: RolloutState, event: Event, plan: Plan) -> RolloutState:
-    handler = _HANDLERS.get(event.kind)
-    changes: dict[str, Any] = handler(state, event, plan) if handler else {}
+    changes = _changes(state, event, plan)
     changes.update(events=state.events + 1, last_event_at=event.time, last_hash=event.hash)
     return dataclasses.replace(state, **changes)
 
 
-# Handlers: each returns the fields that change ------------------------------
-def _session_started(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"driver": e.actor, "speed": float(e.data.get("speed", 1.0))}
+def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
+    """The fields ``e`` changes."""
+    body = e.body
+    match body:
+        case SessionStarted():
+            return {"driver": e.actor, "speed": body.speed}
+        case SessionResumed():
+            return _session_resumed(s, e, body)
+        case CheckRecorded():
+            result = body.result.to_result()
+            return {"results": {**s.results, result.check_id: result},
+                    "result_seq": {**s.result_seq, result.check_id: e.seq}}
+        case OwnerSet():
+            return {"owners": {**s.owners, body.role: body.name}}
+        case SignedOff():
+            sign = SignOff(actor=e.actor, at=e.time, note=body.note)
+            return {"signoffs": {**s.signoffs, body.check_id: sign}}
+        case AdvanceConfirmed():
+            return _advance_confirmed(s, body, plan)
+        case TrafficIntended():
+            return {"weight_intended": body.weight}
+        case TrafficConfirmed():
+            return {"weight_confirmed": body.weight, "traffic_error": None}
+        case TrafficFailed():
+            return _traffic_failed(s, e, body)
+        case StageEntered():
+            return {
+                "phase": Phase.HOLDING, "stage_index": body.index, "target_index": None,
+                "stage_seq": e.seq, "hold_started_at": e.time, "hold_paused_s": 0.0,
+                "hold_banked_s": 0.0, "paused_at": None,
+            }
+        case HoldCompleted():
+            if s.phase == Phase.HOLDING:
+                return {"phase": Phase.READY}
+            if s.phase == Phase.PAUSED:
+                return {"resume_phase": Phase.READY}
+            return {}
+        case Paused():
+            return _paused(s, e)
+        case Resumed():
+            return _resumed(s, e)
+        case Samples():
+            return _samples(s, e, body, plan)
+        case CriterionTripped():
+            return {"stop_reason": body.reason or body.metric, "trip_pending": True}
+        case RollbackProposed():
+            return {**_paused(s, e), "rollback_proposed": True, "stop_reason": body.reason,
+                    "trip_pending": False}
+        case RollbackStarted():
+            return {
+                "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
+                "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
+                "resume_phase": None, "rollback_proposed": False, "target_index": None,
+                "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
+            }
+        case RunbookStepStarted():
+            attempts = next((st.attempts for st in s.runbook if st.id == body.step), 0)
+            return {"runbook": _step(s, body.step, status="running", at=e.time, detail="",
+                                     attempts=attempts + 1)}
+        case RunbookStepFinished():
+            return {"runbook": _step(s, body.step, status=body.status, at=e.time, detail=body.detail)}
+        case RunbookDecision():
+            if body.decision == "skip":
+                return {"runbook": _step(s, body.step, status="skipped", at=e.time,
+                                         detail=f"skipped by {e.actor}: {body.reason}")}
+            return {"runbook": _step(s, body.step, status="pending", at=e.time,
+                                     detail=f"retry by {e.actor}: {body.reason}")}
+        case RollbackFinished():
+            return {"phase": Phase.ROLLED_BACK, "stage_index": -1, "hold_started_at": None}
+        case Reconciled():
+            return {"reconciliation": {**s.reconciliation, body.item: True}}
+        case ReleaseStable():
+            return {"phase": Phase.STABLE, "target_index": None}
+        case _:
+            assert_never(body)
 
 
-def _session_resumed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    speed = float(e.data.get("speed", s.speed))
-    out: dict[str, Any] = {"driver": e.actor, "speed": speed}
-    if speed != s.speed and s.hold_started_at is not None:
+def _session_resumed(s: RolloutState, e: Event, body: SessionResumed) -> dict[str, Any]:
+    out: dict[str, Any] = {"driver": e.actor, "speed": body.speed}
+    if body.speed != s.speed and s.hold_started_at is not None:
         # Bank the hold so far at the old speed; continue from here at the new one.
         out.update(hold_banked_s=s.hold_elapsed(e.time), hold_started_at=e.time, hold_paused_s=0.0)
         if s.paused_at is not None:
@@ -201,42 +260,19 @@ def _session_resumed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     return out
 
 
-def _check_result(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    result = CheckResult.from_dict(e.data["result"])
-    return {"results": {**s.results, result.check_id: result},
-            "result_seq": {**s.result_seq, result.check_id: e.seq}}
-
-
-def _owner_set(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"owners": {**s.owners, e.data["role"]: e.data["name"]}}
-
-
-def _signed_off(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    sign = SignOff(actor=e.actor, at=e.time, note=str(e.data.get("note", "")))
-    return {"signoffs": {**s.signoffs, e.data["check_id"]: sign}}
-
-
-def _advance_confirmed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    to = int(e.data["to_index"])
-    out: dict[str, Any] = {"phase": Phase.SHIFTING, "target_index": to, "traffic_error": None}
-    if e.data.get("forced"):
-        out["forced"] = (*s.forced, str(e.data.get("reason", "")))
+def _advance_confirmed(s: RolloutState, body: AdvanceConfirmed, plan: Plan) -> dict[str, Any]:
+    out: dict[str, Any] = {"phase": Phase.SHIFTING, "target_index": body.to_index,
+                           "traffic_error": None}
+    if body.forced:
+        out["forced"] = (*s.forced, body.reason)
     if s.phase == Phase.ROLLED_BACK:  # a re-rollout starts from a clean analysis
         out.update(samples={}, evaluations={}, stop_reason=None, stage_index=-1,
                    rollback_proposed=False, runbook=_fresh_runbook(plan))
     return out
 
 
-def _traffic_intended(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"weight_intended": float(e.data["weight"])}
-
-
-def _traffic_confirmed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"weight_confirmed": float(e.data["weight"]), "traffic_error": None}
-
-
-def _traffic_failed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    out: dict[str, Any] = {"traffic_error": str(e.data.get("error", "")), "target_index": None}
+def _traffic_failed(s: RolloutState, e: Event, body: TrafficFailed) -> dict[str, Any]:
+    out: dict[str, Any] = {"traffic_error": body.error, "target_index": None}
     if s.phase == Phase.SHIFTING:  # stay in the stage we were in; the operator may retry
         out["phase"] = Phase.IDLE if s.stage_index < 0 else Phase.HOLDING
         if s.stage_index >= 0 and s.hold_remaining(e.time) <= 0:
@@ -244,29 +280,13 @@ def _traffic_failed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     return out
 
 
-def _stage_entered(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {
-        "phase": Phase.HOLDING, "stage_index": int(e.data["index"]), "target_index": None,
-        "stage_seq": e.seq,
-        "hold_started_at": e.time, "hold_paused_s": 0.0, "hold_banked_s": 0.0, "paused_at": None,
-    }
-
-
-def _hold_completed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    if s.phase == Phase.HOLDING:
-        return {"phase": Phase.READY}
-    if s.phase == Phase.PAUSED:
-        return {"resume_phase": Phase.READY}
-    return {}
-
-
-def _paused(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
+def _paused(s: RolloutState, e: Event) -> dict[str, Any]:
     if s.phase == Phase.PAUSED:
         return {}
     return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase}
 
 
-def _resumed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
+def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:
     if s.phase != Phase.PAUSED:
         return {}
     paused = (e.time - s.paused_at) if s.paused_at is not None else 0.0
@@ -277,101 +297,17 @@ def _resumed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
     }
 
 
-def _samples(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    values: Mapping[str, Any] = e.data.get("values", {})
-    errors: Mapping[str, str] = e.data.get("errors", {})
+def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, Any]:
     samples = dict(s.samples)
     evaluations = dict(s.evaluations)
     for metric in plan_metrics(plan):
-        pair = values.get(metric.id)
-        canary, baseline = (pair[0], pair[1]) if isinstance(pair, list) else (None, None)
-        sample = Sample(e.time, canary, baseline, errors.get(metric.id, ""))
+        canary, baseline = body.values.get(metric.id) or (None, None)
+        sample = Sample(e.time, canary, baseline, body.errors.get(metric.id, ""))
         series = (*samples.get(metric.id, ()), sample)[-MAX_SAMPLES:]
         samples[metric.id] = series
         evaluations[metric.id] = evaluate(metric, series, speed=s.speed)
     return {"samples": samples, "evaluations": evaluations}
 
 
-def _criterion_tripped(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"stop_reason": str(e.data.get("reason", e.data.get("metric", "stop criterion"))),
-            "trip_pending": True}
-
-
-def _rollback_proposed(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    out = _paused(s, e, plan)
-    out.update(rollback_proposed=True, stop_reason=str(e.data.get("reason", "")), trip_pending=False)
-    return out
-
-
-def _rollback_started(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {
-        "phase": Phase.ROLLING_BACK, "stop_reason": str(e.data.get("reason", "")), "trip_pending": False,
-        "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
-        "resume_phase": None, "rollback_proposed": False, "target_index": None,
-        "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
-    }
-
-
 def _step(s: RolloutState, step_id: str, **changes: Any) -> tuple[RunbookStepState, ...]:
     return tuple(dataclasses.replace(st, **changes) if st.id == step_id else st for st in s.runbook)
-
-
-def _runbook_step_started(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    step = e.data["step"]
-    attempts = next((st.attempts for st in s.runbook if st.id == step), 0)
-    return {"runbook": _step(s, step, status="running", at=e.time, detail="", attempts=attempts + 1)}
-
-
-def _runbook_step_finished(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    status = "done" if e.data.get("status") == "done" else "failed"
-    return {"runbook": _step(s, e.data["step"], status=status, at=e.time,
-                             detail=str(e.data.get("detail", "")))}
-
-
-def _runbook_decision(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    why = str(e.data.get("reason", ""))
-    if e.data.get("decision") == "skip":
-        return {"runbook": _step(s, e.data["step"], status="skipped", at=e.time,
-                                 detail=f"skipped by {e.actor}: {why}")}
-    return {"runbook": _step(s, e.data["step"], status="pending", at=e.time,
-                             detail=f"retry by {e.actor}: {why}")}
-
-
-def _rollback_finished(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"phase": Phase.ROLLED_BACK, "stage_index": -1, "hold_started_at": None}
-
-
-def _reconciled(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"reconciliation": {**s.reconciliation, e.data["item"]: True}}
-
-
-def _release_stable(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
-    return {"phase": Phase.STABLE, "target_index": None}
-
-
-_HANDLERS = {
-    "session_started": _session_started,
-    "session_resumed": _session_resumed,
-    "check_result": _check_result,
-    "owner_set": _owner_set,
-    "signed_off": _signed_off,
-    "advance_confirmed": _advance_confirmed,
-    "traffic_intended": _traffic_intended,
-    "traffic_confirmed": _traffic_confirmed,
-    "traffic_failed": _traffic_failed,
-    "stage_entered": _stage_entered,
-    "hold_completed": _hold_completed,
-    "paused": _paused,
-    "resumed": _resumed,
-    "samples": _samples,
-    "criterion_tripped": _criterion_tripped,
-    "rollback_proposed": _rollback_proposed,
-    "rollback_started": _rollback_started,
-    "runbook_step_started": _runbook_step_started,
-    "runbook_step_finished": _runbook_step_finished,
-    "runbook_decision": _runbook_decision,
-    "rollback_finished": _rollback_finished,
-    "reconciled": _reconciled,
-    "release_stable": _release_stable,
-}
-KINDS = frozenset(_HANDLERS)
