@@ -49,6 +49,7 @@ def open_session(
     ``warn`` receives what the journal finds odd but survivable (a torn last line).
     """
     from gonogo.rollout.engine import Engine, default_actor
+    from gonogo.rollout.events import SessionStarted
     from gonogo.rollout.journal import FileJournal, JournalError
 
     where = Path(session) if session else default_session(plan.release.name, session_root)
@@ -58,12 +59,9 @@ def open_session(
         journal = FileJournal(where, warn=warn)
     except JournalError as exc:
         raise SessionRefused(str(exc)) from None
-    started = next((e for e in journal.read() if e.kind == "session_started"), None)
-    if started is not None and started.data.get("release") != plan.release.name:
+    started = next((e.body for e in journal.read() if isinstance(e.body, SessionStarted)), None)
+    if started is not None and started.release != plan.release.name:
         journal.close()
-        raise SessionRefused(
-            f"session {where} is for release {started.data.get('release')!r}, "
-            f"not {plan.release.name!r}"
-        )
+        raise SessionRefused(f"session {where} is for release {started.release!r}, not {plan.release.name!r}")
     engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where))
     return Session(where, journal, engine)
