@@ -57,7 +57,7 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     )
     code = app.run()
     print(hint, file=sys.stderr)
-    return int(code or 0)
+    return int(code) if code else exits.OK
 
 
 def run_demo(args: argparse.Namespace) -> int:
