@@ -19,7 +19,7 @@ from gonogo.context import CheckContext
 from gonogo.rollout.events import CriterionTripped, RollbackStarted, Samples
 from gonogo.rollout.export import describe, utc
 from gonogo.rollout.journal import Event
-from gonogo.runner import describe_error
+from gonogo.errors import describe_error
 
 
 def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:

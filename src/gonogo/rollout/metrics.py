@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from gonogo.config import CanaryMetric, Plan
 from gonogo.context import CheckContext
-from gonogo.runner import describe_error
+from gonogo.errors import describe_error
 
 
 @dataclass(frozen=True, slots=True)

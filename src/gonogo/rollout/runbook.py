@@ -21,7 +21,7 @@ from gonogo.rollout.incident import build_incident, post_incident, write_inciden
 from gonogo.rollout.journal import Event, JournalStore
 from gonogo.rollout.state import RolloutState
 from gonogo.rollout.traffic import TrafficDriver, run_command
-from gonogo.runner import describe_error
+from gonogo.errors import describe_error
 
 Outcome: TypeAlias = tuple[bool, str] | None
 OUTPUT_LIMIT = 1500

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from gonogo.config import Plan, TrafficConfig
 from gonogo.context import CheckContext
 from gonogo.procs import run_argv
-from gonogo.runner import describe_error
+from gonogo.errors import describe_error
 from gonogo.values import Duration
 
 OUTPUT_LIMIT = 2000
