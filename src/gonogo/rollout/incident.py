@@ -16,10 +16,10 @@ from typing import Any
 
 from gonogo.config import Plan
 from gonogo.context import CheckContext
+from gonogo.errors import describe_error
 from gonogo.rollout.events import CriterionTripped, RollbackStarted, Samples
 from gonogo.rollout.export import describe, utc
 from gonogo.rollout.journal import Event
-from gonogo.errors import describe_error
 
 
 def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from typing import Protocol, TypeAlias
 
 from gonogo.config import Plan, RunbookStep
 from gonogo.context import CheckContext
+from gonogo.errors import describe_error
 from gonogo.rollout.events import EventBody, TrafficConfirmed, TrafficFailed, TrafficIntended
 from gonogo.rollout.incident import build_incident, post_incident, write_incident
 from gonogo.rollout.journal import Event, JournalStore
 from gonogo.rollout.state import RolloutState
 from gonogo.rollout.traffic import TrafficDriver, run_command
-from gonogo.errors import describe_error
 
 Outcome: TypeAlias = tuple[bool, str] | None
 OUTPUT_LIMIT = 1500

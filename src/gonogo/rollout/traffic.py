@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from gonogo.config import Plan, TrafficConfig
 from gonogo.context import CheckContext
-from gonogo.procs import run_argv
 from gonogo.errors import describe_error
+from gonogo.procs import run_argv
 from gonogo.values import Duration
 
 OUTPUT_LIMIT = 2000
