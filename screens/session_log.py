@@ -43,7 +43,7 @@ class SessionLogScreen(DetailScreen):
         for event in self.panel.events[self._shown:]:
             line = event_line(event)
             if self._matches(line):
-                style = "bold" if event.kind in ("rollback_started", "stop_tripped") else ""
+                style = "bold" if event.kind in ("rollback_started", "criterion_tripped") else ""
                 log.write(Text(line, style=style))
         self._shown = len(self.panel.events)
 

@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from rich.table import Table
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from gonogo.model import Status
 from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
+# (header, minimum width): health and service keep their width, the rest give way first
+COLUMNS = (("service", 8), ("health", 10), ("latency", 5), ("scrape", 6), ("version", 5),
+           ("canary 5xx", 5))
 
-class HealthGrid(DataTable[Text]):
+
+class HealthGrid(Widget):
     DEFAULT_CSS = """
-    HealthGrid { height: auto; max-height: 100%; }
+    HealthGrid { height: auto; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
-        self._last: tuple[HealthRow, ...] = ()
+    rows: reactive[tuple[HealthRow, ...]] = reactive((), layout=True)
+    """One row per ``[[services]]`` entry (``view.health_rows``)."""
 
-    def on_mount(self) -> None:
-        for label in ("service", "health", "latency", "scrape", "version", "canary 5xx"):
-            self.add_column(label, key=label)
-
-    def show(self, rows: Sequence[HealthRow]) -> None:
-        if tuple(rows) == self._last:
-            return
-        self._last = tuple(rows)
-        cursor = self.cursor_row
-        self.clear()
-        for row in rows:
-            self.add_row(*self._cells(row), key=row.service)
-        if rows:
-            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+    def render(self) -> Table:
+        table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False, header_style="bold")
+        for name, least in COLUMNS:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=least)
+        for row in self.rows:
+            table.add_row(*self._cells(row))
+        return table
 
     def _cells(self, row: HealthRow) -> list[Text]:
         health = Text(f"{row.health.glyph} {row.detail}", style=status_style(self.app, row.health))
