@@ -137,7 +137,7 @@ class QuitConfirm(ModalScreen[bool]):
             f"The rollout is {phase_text(self.state.phase).lower()} at {where} "
             f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"
             "Quitting does not stop or roll back the rollout: traffic stays where it is.\n"
-            f"Resume from the journal with:  gonogo tui --config {self.config}"
+            f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
             + (f" --session {self.session_dir}" if self.session_dir else "")
         )
         with Vertical(classes="dialog"):

@@ -38,6 +38,9 @@ class SessionLogScreen(DetailScreen):
         yield RichLog(id="log", wrap=False, highlight=False, auto_scroll=True, max_lines=5000)
         yield Footer(compact=True, show_command_palette=False)
 
+    def on_mount(self) -> None:
+        self.query_one(RichLog).focus()  # keys are commands here; / focuses the filter
+
     def refresh_state(self) -> None:
         log = self.query_one(RichLog)
         for event in self.panel.events[self._shown:]:

@@ -40,7 +40,7 @@ def recent(events: Sequence[Event], rows: int) -> tuple[Event, ...]:
 
 class ActivityLog(Widget):
     DEFAULT_CSS = """
-    ActivityLog { height: auto; padding: 0 1; }
+    ActivityLog { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     events: reactive[tuple[Event, ...]] = reactive((), layout=True)

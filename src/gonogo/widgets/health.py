@@ -11,14 +11,14 @@ from gonogo.model import Status
 from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
-# (header, minimum width): health and service keep their width, the rest give way first
-COLUMNS = (("service", 8), ("health", 10), ("latency", 5), ("scrape", 6), ("version", 5),
-           ("canary 5xx", 5))
+# (header, minimum width), most important first: a narrow grid drops columns from the end
+COLUMNS = (("service", 8), ("health", 10), ("latency", 7), ("canary 5xx", 10), ("version", 7),
+           ("scrape", 6))
 
 
 class HealthGrid(Widget):
     DEFAULT_CSS = """
-    HealthGrid { height: auto; }
+    HealthGrid { height: auto; padding: 0 1; }
     """
 
     rows: reactive[tuple[HealthRow, ...]] = reactive((), layout=True)
@@ -26,10 +26,15 @@ class HealthGrid(Widget):
 
     def render(self) -> Table:
         table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False, header_style="bold")
+        room = self.content_size.width or self.app.size.width // 2
+        shown = 0
         for name, least in COLUMNS:
+            if shown and sum(w + 2 for _, w in COLUMNS[:shown + 1]) - 2 > room:
+                break
             table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=least)
+            shown += 1
         for row in self.rows:
-            table.add_row(*self._cells(row))
+            table.add_row(*self._cells(row)[:shown])
         return table
 
     def _cells(self, row: HealthRow) -> list[Text]:
@@ -40,4 +45,4 @@ class HealthGrid(Widget):
                   if row.scrape != "?" else Text("–", style="dim"))
         c5 = Text("–" if row.canary_5xx is None else f"{row.canary_5xx * 100:.2f}%",
                   style=colour(self.app, "canary"))
-        return [Text(row.service, style="bold"), health, latency, scrape, Text(row.version or "–"), c5]
+        return [Text(row.service, style="bold"), health, latency, c5, Text(row.version or "–"), scrape]

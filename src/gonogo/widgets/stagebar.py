@@ -16,7 +16,7 @@ class StageBar(Widget):
     """Two lines: the stages (current one marked and reversed) and the hold/weight line."""
 
     DEFAULT_CSS = """
-    StageBar { height: 2; padding: 0 1; }
+    StageBar { text-wrap: nowrap; text-overflow: ellipsis; height: 2; padding: 0 1; }
     """
 
     cells: reactive[tuple[StageCell, ...]] = reactive(())

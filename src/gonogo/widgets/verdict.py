@@ -19,7 +19,7 @@ class VerdictBar(Widget):
     """
 
     DEFAULT_CSS = """
-    VerdictBar { height: 1; padding: 0 1; background: $panel; }
+    VerdictBar { text-wrap: nowrap; text-overflow: ellipsis; height: 1; padding: 0 1; background: $panel; }
     """
 
     head: reactive[Header | None] = reactive(None)

@@ -317,9 +317,9 @@ ROLLOUT_LABEL: Mapping[Phase, tuple[str, str, Tone]] = {
 class Header:
     """What the verdict bar says: the rollout's state beside the checklist verdict.
 
-    While a rollback runs or after it finished, the checklist verdict is not shown
-    as GO: the rollout failed, whatever the checklist says, so the bar shows the
-    rollout's state and the reason instead.
+    While a rollback is proposed or runs, and after it finished, the checklist
+    verdict is not shown as GO: the rollout failed, whatever the checklist says, so
+    the bar shows the rollout's state and the reason instead.
     """
 
     rollout_glyph: str
@@ -337,9 +337,10 @@ def header(state: RolloutState, go: bool, blocking: Sequence[str]) -> Header:
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
     if state.phase is Phase.PAUSED and state.rollback_proposed:
         glyph, label, tone = "✘", "HELD · ROLLBACK PROPOSED", "fail"
-    rolled = state.phase in ROLLBACK_PHASES
+    # a stop criterion tripped: the rollout's state leads and no GO is shown
+    stopped = state.phase in ROLLBACK_PHASES or state.rollback_proposed
     return Header(
         rollout_glyph=glyph, rollout_label=label, rollout_tone=tone,
-        verdict_shown=not rolled, go=go and not rolled, blocking=tuple(blocking),
+        verdict_shown=not stopped, go=go and not stopped, blocking=tuple(blocking),
         reason=state.stop_reason or "",
     )
