@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from gonogo.screens.base import PanelScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Tree
 
-from gonogo.screens.base import PanelScreen
 from gonogo.widgets.activity import ActivityLog, recent
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
@@ -32,8 +32,9 @@ from gonogo.widgets.view import (
     stopped_index,
 )
 
+
 class DashboardScreen(PanelScreen):
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"), (160, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [

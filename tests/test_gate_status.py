@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gonogo.app import GonogoApp
 from gonogo.config import load_plan
 from gonogo.gates import GATE_PRECEDENCE, gate_status
 from gonogo.model import CheckResult, Status
-from gonogo.app import GonogoApp
 from gonogo.report import render_json, render_table
 from gonogo.rollout.journal import GENESIS, make_event
 from gonogo.verdict import decide

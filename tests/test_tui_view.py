@@ -77,7 +77,7 @@ def test_hold_line_counts_down_and_stops_while_paused() -> None:
     assert "C to confirm" in hold_line(shifting, T0)
 
 
-def test_rule_states_read_like_the_issue() -> None:
+def test_rule_states_read_as_the_operator_expects() -> None:
     holding = folded("holding").evaluations
     assert rule_state_text(holding["auth-failures"]) == "breaching 1m of 2m"
     assert rule_state_text(holding["queue-lag"]) == "inconclusive"

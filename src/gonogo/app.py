@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
-
 from textual.theme import Theme
 
 from gonogo.config import Plan

@@ -76,7 +76,7 @@ def open_engine(name: str, session: Path, *, clock: Clock | None = None,
     answers = health or Health()
     engine = PanelEngine(
         plan, FileJournal(session), clock=clock, actor=ACTOR,
-        traffic=ScriptedTraffic(manual_traffic),  # type: ignore[arg-type]
+        traffic=ScriptedTraffic(manual_traffic),
         metrics=source or ScriptedSource(healthy(T0)),
         context_factory=lambda: make_context(plan, transport=answers.transport()),
         session_dir=str(session),

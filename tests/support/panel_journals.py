@@ -23,9 +23,10 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -68,7 +69,7 @@ def recording_plan(*, on_stop: str = "auto") -> Plan:
     def scripted(spec: CheckSpec) -> CheckSpec:
         if spec.id != "internal-not-routed":
             return spec
-        params = msgspec.structs.replace(spec.params, argv=("sh", "-c", script, FLAG))  # type: ignore[arg-type]
+        params = msgspec.structs.replace(spec.params, argv=("sh", "-c", script, FLAG))
         return msgspec.structs.replace(spec, params=params)
 
     gates = tuple(msgspec.structs.replace(g, checks=tuple(scripted(c) for c in g.checks))
@@ -136,7 +137,7 @@ class Recorder:
             return make_context(plan, transport=self.health.transport())
 
         self.engine = Engine(plan, FileJournal(workdir / self.session), clock=self.clock,
-                             actor=ACTOR, traffic=ScriptedTraffic(manual_traffic),  # type: ignore[arg-type]
+                             actor=ACTOR, traffic=ScriptedTraffic(manual_traffic),
                              metrics=self.source, context_factory=context,
                              session_dir=str(self.session))
 
@@ -255,7 +256,7 @@ async def record_tripped_unhealthy(r: Recorder) -> None:
 
 
 async def record_all(out: Path = FIXTURES, names: tuple[str, ...] = NAMES) -> None:
-    recipes = {
+    recipes: dict[str, tuple[Callable[[Recorder], Awaitable[None]], dict[str, Any]]] = {
         "idle": (record_idle, {}),
         "ready": (record_ready, {}),
         "shifting": (record_shifting, {"manual_traffic": True}),
