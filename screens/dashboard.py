@@ -99,7 +99,7 @@ class DashboardScreen(PanelScreen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.query_one(ChecklistTree).needle = event.value.strip()
+            self.query_one(ChecklistTree).needle = event.value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":

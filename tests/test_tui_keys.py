@@ -87,7 +87,8 @@ async def test_advance_shows_what_will_happen_and_refuses_while_blocked() -> Non
         assert "Cannot advance yet" in text
         assert "ramp-25 → ramp-50" in text and "25% → 50%" in text
         assert "12:34 elapsed of 15:00" in text
-        assert "hold: 2m26s of 15m left" in text or "hold:" in text
+        assert "hold: 2m26s of 15m left" in text
+        assert "metric auth-failures breaching" in text
         assert "metric queue-lag inconclusive" in text
         assert "internal-not-routed" in text and "owners.db_owner" in text
         await pilot.press("y")

@@ -20,6 +20,9 @@ def event_summary(event: Event) -> str:
     if event.kind == "check_result" and isinstance(data.get("result"), dict):
         r = data["result"]
         return f"{r.get('id')}: {r.get('status')}"
+    if event.kind == "advance_confirmed":
+        forced = f" (forced: {data.get('reason')})" if data.get("forced") else ""
+        return f"→ {data.get('to_stage')}{forced}"
     for key in ("stage", "reason", "step", "role", "item", "metric", "weight"):
         if key in data and data[key] not in (None, ""):
             value = data[key]

@@ -55,12 +55,18 @@ class CanaryPanel(Widget):
     CanaryPanel { height: auto; }
     """
 
-    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, layout=True)
+    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict)
     """The latest judgement per metric id (the fold keeps the same mapping between polls)."""
 
     def __init__(self, metrics: Sequence[CanaryMetric], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.metrics = tuple(metrics)
+
+    def watch_evaluations(self, old: Mapping[str, RuleEvaluation],
+                          new: Mapping[str, RuleEvaluation]) -> None:
+        # a metric's first data turns one line into two: only then does the height change
+        if set(old) != set(new):
+            self.refresh(layout=True)
 
     @property
     def chart_height(self) -> int:

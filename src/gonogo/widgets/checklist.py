@@ -78,6 +78,9 @@ class ChecklistTree(Tree[str]):
                 if node is not None:
                     node.refresh()
 
+    def validate_needle(self, needle: str) -> str:
+        return " ".join(needle.split())
+
     def watch_needle(self) -> None:
         self._rebuild()
 
