@@ -183,7 +183,7 @@ class GonogoApp(App[int]):
             if self.is_running:
                 self.set_timer(self.tick_interval, self._tick)
 
-    def intent(self, name: str, coro: Coroutine[Any, Any, Any], group: str = "intent") -> None:
+    def intent(self, name: str, coro: Coroutine[Any, Any, None], group: str = "intent") -> None:
         """Run an engine intent in a worker; refusals and failures become notifications."""
 
         async def run() -> None:
