@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from gonogo.screens.base import DetailScreen
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
-from gonogo.widgets.canary import metric_chart
-from gonogo.widgets.palette import colour, rule_style
+from gonogo.widgets.canary import legend, metric_chart
+from gonogo.widgets.palette import rule_style
 from gonogo.widgets.view import (
     RULE_GLYPH,
     fmt_span,
@@ -46,21 +46,17 @@ class CanaryDetailScreen(DetailScreen):
             if not metric.stop:
                 head.append("  (shown only)", style="dim")
             if ev is None:
-                body: object = Group(head, Text("? inconclusive: no data yet",
+                body: RenderableType = Group(head, Text("? inconclusive: no data yet",
                                                 style=rule_style(self.app, "inconclusive")))
             else:
-                state = str(ev.state)
+                state = ev.state
                 line = Text()
                 line.append(f"{RULE_GLYPH.get(state, '?')} {rule_state_text(ev)}  ",
                             style=f"bold {rule_style(self.app, state)}")
-                line.append(rule_values_text(ev, metric.unit or getattr(ev, "unit", "")))
+                line.append(rule_values_text(ev, metric.unit or ev.unit))
                 if ev.reason:
                     line.append(f"  — {ev.reason}", style="dim")
-                legend = Text()
-                legend.append("━ canary  ", style=colour(self.app, "canary"))
-                legend.append("━ baseline  ", style=colour(self.app, "baseline"))
-                legend.append("━ threshold", style=colour(self.app, "threshold"))
-                body = Group(head, line, metric_chart(self.app, ev, height), legend)
+                body = Group(head, line, metric_chart(self.app, ev, height), legend(self.app))
             if i < len(statics):
                 statics[i].update(body)
             else:

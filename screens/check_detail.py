@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 from gonogo.screens.base import DetailScreen
 from rich.text import Text
@@ -13,24 +14,19 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
 from gonogo.model import CheckResult, Status
+from gonogo.rollout.events import CheckRecorded
+from gonogo.rollout.journal import Event
 from gonogo.widgets.checklist import fmt_ms
 from gonogo.widgets.palette import status_style
 
 
-def history(events: list[Any], check_id: str) -> list[CheckResult]:
+def history(events: Sequence[Event], check_id: str) -> list[CheckResult]:
     """Every journalled result of one check, oldest first."""
-    out = []
-    for event in events:
-        data = getattr(event, "data", None)
-        if getattr(event, "kind", "") != "check_result" or not isinstance(data, dict):
-            continue
-        raw = data.get("result", data)
-        if isinstance(raw, dict) and raw.get("id") == check_id:
-            try:
-                out.append(CheckResult.from_dict(raw))
-            except (KeyError, ValueError, TypeError):
-                continue
-    return out
+    return [
+        event.body.result.to_result()
+        for event in events
+        if isinstance(event.body, CheckRecorded) and event.body.result.id == check_id
+    ]
 
 
 class CheckDetailScreen(DetailScreen):
@@ -104,4 +100,4 @@ class CheckDetailScreen(DetailScreen):
         if spec.kind != "manual":
             self.notify("only manual checks take a sign-off", severity="warning")
             return
-        self.panel.intent("sign off", self.panel.engine.sign_off(self.check_id, ""))
+        self.panel.intent("sign off", self.panel.control.sign_off(self.check_id, ""))

@@ -3,7 +3,7 @@ destructive actions (rollback, force advance), and quitting mid-rollout."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,10 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_name
+from gonogo.rollout.stages import AdvancePreview
+from gonogo.rollout.state import RolloutState
+from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_text
 
 
-def advance_lines(preview: Any) -> list[str]:
+def advance_lines(preview: AdvancePreview) -> list[str]:
     """What an advance will do, in the operator's terms."""
     lines = [
         f"Stage:   {preview.from_stage or 'start'} → {preview.to_stage or 'stable'}",
@@ -36,7 +38,7 @@ class AdvanceConfirm(ModalScreen[bool]):
         Binding("y", "confirm", "Advance", id="confirm_yes"),
     ]
 
-    def __init__(self, preview: Any) -> None:
+    def __init__(self, preview: AdvancePreview) -> None:
         super().__init__(classes="dialog-screen")
         self.preview = preview
 
@@ -122,19 +124,20 @@ class QuitConfirm(ModalScreen[bool]):
         Binding("y", "confirm", "Quit", id="confirm_yes"),
     ]
 
-    def __init__(self, state: Any, session_dir: str) -> None:
+    def __init__(self, state: RolloutState, session_dir: str, config: str) -> None:
         super().__init__(classes="dialog-screen")
         self.state = state
         self.session_dir = session_dir
+        self.config = config
 
     def compose(self) -> ComposeResult:
         stage = current_stage(self.state)
         where = f"{stage.title or stage.id}" if stage else "the start"
         text = (
-            f"The rollout is {phase_name(self.state.phase).lower().replace('_', ' ')} at {where} "
+            f"The rollout is {phase_text(self.state.phase).lower()} at {where} "
             f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"
             "Quitting does not stop or roll back the rollout: traffic stays where it is.\n"
-            f"Resume from the journal with:  gonogo tui --config {self.app.plan.source}"  # type: ignore[attr-defined]
+            f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
             + (f" --session {self.session_dir}" if self.session_dir else "")
         )
         with Vertical(classes="dialog"):

@@ -2,33 +2,39 @@
 
 One screen that reads well at 80×24 (checklist left, the rest stacked and
 scrollable on the right) and spreads into three columns from 160 columns wide.
+Each panel keeps its inputs in reactives: ``refresh_state`` hands them the new
+values and a panel repaints only when its values changed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
+from gonogo.screens.base import PanelScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input, Label, Tree
 
-from gonogo.widgets.activity import ActivityLog
+from gonogo.widgets.activity import ActivityLog, recent
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
 from gonogo.widgets.health import HealthGrid
 from gonogo.widgets.owners import OwnersPanel
 from gonogo.widgets.stagebar import StageBar
 from gonogo.widgets.verdict import VerdictBar
-from gonogo.widgets.view import health_rows
+from gonogo.widgets.view import (
+    header,
+    health_rows,
+    hold_line,
+    owner_rows,
+    stage_cells,
+    stopped_index,
+)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from gonogo.app import GonogoApp
 
-
-class DashboardScreen(Screen[None]):
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+class DashboardScreen(PanelScreen):
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"), (160, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,23 +43,19 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__(id="dashboard")
-        self.needle = ""
-
-    @property
-    def panel(self) -> GonogoApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield VerdictBar(id="verdict")
+        plan = self.panel.plan
+        yield VerdictBar(plan.release, id="verdict")
         yield StageBar(id="stages")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter checks (id, title, kind, status)", id="filter")
-                yield ChecklistTree(id="checklist")
+                yield ChecklistTree(plan.gates, id="checklist")
             with VerticalScroll(id="right"), Container(id="right-inner"):
                 with Vertical(id="canary-box", classes="box"):
                     yield Label("Canary vs baseline", classes="box-title")
-                    yield CanaryPanel(id="canary")
+                    yield CanaryPanel(plan.canary.metrics, id="canary")
                 with Vertical(id="side-box"):
                     with Vertical(id="health-box", classes="box"):
                         yield Label("Services", classes="box-title")
@@ -70,34 +72,24 @@ class DashboardScreen(Screen[None]):
         self.query_one(ChecklistTree).focus()
         self.refresh_state()
 
-    def on_resize(self) -> None:
-        self.query_one(CanaryPanel).redraw()
-
-    def invalidate(self) -> None:
-        """Colours are baked into the renderables: forget them after a theme change."""
-        self.query_one(ChecklistTree).invalidate()
-        for widget in (VerdictBar, StageBar, OwnersPanel):
-            self.query_one(widget)._memo = None
-        self.query_one(CanaryPanel)._args = None
-        self.query_one(HealthGrid)._last = ()
-        self.query_one(ActivityLog)._memo = None
-
     def refresh_state(self) -> None:
-        """Re-render the panels whose inputs changed (cheap; no I/O)."""
+        """Hand every panel its current inputs (cheap; panels repaint only on change)."""
         app = self.panel
-        state, plan = app.state, app.plan
-        self.query_one(VerdictBar).show(plan, app.verdict)
-        self.query_one(StageBar).show(state, app.now())
-        self.query_one(ChecklistTree).show(plan, state.results, self.needle)
-        self.query_one(CanaryPanel).show(plan, state.evaluations)
-        self.query_one(HealthGrid).show(health_rows(plan, state.results, state.evaluations))
-        self.query_one(OwnersPanel).show(state.owners)
-        activity = self.query_one(ActivityLog)
-        activity.rows = max(4, self.app.size.height // 3)
-        activity.show(app.events)
+        state, plan, verdict = app.state, app.plan, app.verdict
+        self.query_one(VerdictBar).head = header(state, verdict.go,
+                                                 [b.id for b in verdict.blocking])
+        self.refresh_clock()
+        self.query_one(ChecklistTree).results = state.results
+        self.query_one(CanaryPanel).evaluations = state.evaluations
+        self.query_one(HealthGrid).rows = health_rows(plan, state.results)
+        self.query_one(OwnersPanel).rows = owner_rows(state.owners)
+        self.query_one(ActivityLog).events = recent(app.events, max(4, self.app.size.height // 3))
 
     def refresh_clock(self) -> None:
-        self.query_one(StageBar).show(self.panel.state, self.panel.now())
+        app = self.panel
+        bar = self.query_one(StageBar)
+        bar.cells = stage_cells(app.state, stopped_index(app.state))
+        bar.hold = hold_line(app.state, app.now())
 
     # the checklist filter ------------------------------------------------
     def open_filter(self) -> None:
@@ -107,8 +99,7 @@ class DashboardScreen(Screen[None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.needle = event.value.strip()
-            self.query_one(ChecklistTree).show(self.panel.plan, self.panel.state.results, self.needle)
+            self.query_one(ChecklistTree).needle = event.value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -118,13 +109,12 @@ class DashboardScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         box.value = ""
         box.remove_class("-open")
-        self.needle = ""
         tree = self.query_one(ChecklistTree)
-        tree.show(self.panel.plan, self.panel.state.results, "")
+        tree.needle = ""
         tree.focus()
 
     def selected_check(self) -> str | None:
         return self.query_one(ChecklistTree).selected_check
 
-    def on_tree_node_selected(self, event: Any) -> None:
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
         event.stop()  # selection by mouse: opening is done through the open_check binding

@@ -75,7 +75,7 @@ class OwnersScreen(DetailScreen):
 
         def done(name: str | None) -> None:
             if name is not None and name != current:
-                self.panel.intent(f"owner {role}", self.panel.engine.set_owner(role, name))
+                self.panel.intent(f"owner {role}", self.panel.control.set_owner(role, name))
 
         self.app.push_screen(OwnerPrompt(role, current), done)
 

@@ -3,7 +3,7 @@ only by explicit decision; reconciliation items marked done before re-rollout.""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gonogo.screens.base import DetailScreen
 from rich.text import Text
@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Label, Static
 
 from gonogo.model import Status
+from gonogo.rollout.state import RunbookStepState
 from gonogo.widgets.palette import status_style
 
 STEP_STATUS = {
@@ -54,9 +55,7 @@ class RunbookScreen(DetailScreen):
         table = self.query_one("#runbook-steps", DataTable)
         row = table.cursor_row
         table.clear()
-        steps: list[Any] = list(state.runbook) or [
-            _Planned(s.id, s.title) for s in plan.runbook.steps
-        ]
+        steps = list(state.runbook) or [RunbookStepState(s.id, s.title) for s in plan.runbook.steps]
         for i, step in enumerate(steps, 1):
             status = STEP_STATUS.get(step.status, Status.PENDING)
             glyph = STEP_GLYPH.get(step.status, status.glyph)
@@ -80,7 +79,7 @@ class RunbookScreen(DetailScreen):
         if plan.runbook.reconciliation:
             rec.move_cursor(row=min(rrow, len(plan.runbook.reconciliation) - 1), animate=False)
 
-    def _selected_step(self) -> Any | None:
+    def _selected_step(self) -> RunbookStepState | None:
         table = self.query_one("#runbook-steps", DataTable)
         runbook = list(self.panel.state.runbook)
         if not runbook or table.cursor_row >= len(runbook):
@@ -92,7 +91,7 @@ class RunbookScreen(DetailScreen):
         if step is None or step.status != "failed":
             self.notify("select a failed step to retry or skip", severity="warning")
             return
-        self.panel.intent(f"{decision} {step.id}", self.panel.engine.runbook_decision(
+        self.panel.intent(f"{decision} {step.id}", self.panel.control.runbook_decision(
             step.id, decision, f"operator chose {decision} in the panel"))
 
     def action_reconcile(self) -> None:
@@ -102,11 +101,5 @@ class RunbookScreen(DetailScreen):
             self.notify("no reconciliation items in this plan")
             return
         item = items[min(rec.cursor_row, len(items) - 1)]
-        self.panel.intent(f"reconcile {item.id}", self.panel.engine.mark_reconciled(item.id))
+        self.panel.intent(f"reconcile {item.id}", self.panel.control.mark_reconciled(item.id))
 
-
-class _Planned:
-    """A step of the plan before the runbook has started."""
-
-    def __init__(self, step_id: str, title: str) -> None:
-        self.id, self.title, self.status, self.detail = step_id, title, "pending", ""

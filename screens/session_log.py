@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gonogo.screens.base import DetailScreen
 from rich.text import Text
@@ -13,15 +12,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Label, RichLog
 
 from gonogo.rollout.events import CriterionTripped, RollbackStarted
+from gonogo.rollout.export import describe
+from gonogo.rollout.journal import Event
 
 
-def event_line(event: Any) -> str:
-    stamp = time.strftime("%H:%M:%S", time.gmtime(float(getattr(event, "time", 0.0))))
-    data = getattr(event, "data", {})
-    brief = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-    if len(brief) > 160:
-        brief = brief[:157] + "…"
-    return f"{getattr(event, 'seq', '?'):>5} {stamp} {getattr(event, 'actor', '')} {event.kind} {brief}"
+def event_line(event: Event) -> str:
+    stamp = time.strftime("%H:%M:%S", time.gmtime(event.time))
+    return f"{event.seq:>5} {stamp} {event.actor} {event.kind}: {describe(event)}"
 
 
 class SessionLogScreen(DetailScreen):
@@ -40,13 +37,15 @@ class SessionLogScreen(DetailScreen):
         yield RichLog(id="log", wrap=False, highlight=False, auto_scroll=True, max_lines=5000)
         yield Footer(compact=True, show_command_palette=False)
 
+    def on_mount(self) -> None:
+        self.query_one(RichLog).focus()  # keys are commands here; / focuses the filter
+
     def refresh_state(self) -> None:
         log = self.query_one(RichLog)
         for event in self.panel.events[self._shown:]:
             line = event_line(event)
             if self._matches(line):
-                body = getattr(event, "body", None)
-                style = "bold" if isinstance(body, RollbackStarted | CriterionTripped) else ""
+                style = "bold" if isinstance(event.body, RollbackStarted | CriterionTripped) else ""
                 log.write(Text(line, style=style))
         self._shown = len(self.panel.events)
 

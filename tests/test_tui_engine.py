@@ -11,35 +11,25 @@ from gonogo.app import GonogoApp
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import FileJournal
-from tui_support import screen_text
+from gonogo.rollout.state import Phase
+from rollout_support import Clock, ScriptedSource
+from support.panel_journals import healthy, regression
+from tui_support import T0, open_engine, screen_text, settle
 
 PLAN = Path(__file__).with_name("tui_engine.toml")
-T0 = 1_790_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def open_session(session: Path, clock: Clock) -> tuple[GonogoApp, Engine]:
     plan = load_plan(PLAN)
-    engine = Engine(plan, FileJournal(session), clock=clock, actor="tester", session_dir=str(session))
+    engine = Engine(plan, FileJournal(session), clock=clock, actor="tester",
+                         session_dir=str(session))
     engine.start(speed=1.0)
     app = GonogoApp(plan, engine, clock=clock, live=False, session_dir=str(session))
     return app, engine
 
 
-async def settle(app: GonogoApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def test_quit_mid_rollout_then_resume_shows_the_same_stage_and_hold(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     session = tmp_path / "session"
     app, engine = open_session(session, clock)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -79,7 +69,7 @@ async def test_quit_mid_rollout_then_resume_shows_the_same_stage_and_hold(tmp_pa
 
 
 async def test_rollback_through_the_panel_runs_the_runbook(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(T0)
     app, engine = open_session(tmp_path / "s", clock)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r")
@@ -99,16 +89,44 @@ async def test_rollback_through_the_panel_runs_the_runbook(tmp_path: Path) -> No
         text = screen_text(app)
         assert "2/2 steps complete" in text
         assert "✔ done" in text and "stop reason: bad" in text
-    assert str(engine.state.phase) == "rolled_back"
+    assert engine.state.phase is Phase.ROLLED_BACK
     kinds = [e.kind for e in engine.journal.read()]
     assert kinds.count("runbook_step_finished") == 2 and kinds[-1] == "rollback_finished"
 
 
 async def test_a_refusal_is_shown_not_raised(tmp_path: Path) -> None:
-    app, engine = open_session(tmp_path / "s", Clock())
+    app, engine = open_session(tmp_path / "s", Clock(T0))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("p")  # nothing to pause while idle
         await settle(app, pilot)
         shown = [n.message for n in app._notifications]
         assert any("nothing to pause" in m for m in shown), shown
         assert app.is_running
+
+
+async def test_after_an_automatic_rollback_the_header_does_not_read_go(tmp_path: Path) -> None:
+    """A 5xx regression at the canary trips its stop criterion; the engine rolls back
+    on its own (runbook: shift back, confirm health, open an incident). The checklist
+    is still all green, so the verdict is GO, but the header must say what happened."""
+    clock = Clock(T0)
+    source = ScriptedSource(healthy(T0))
+    app, engine = open_engine("ready", tmp_path / "s", clock=clock, source=source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].lstrip().startswith("✔ GO")
+        bad = regression(clock.now)
+        while engine.state.phase is not Phase.ROLLED_BACK:
+            assert clock.now < T0 + 3600, "the stop criterion never tripped"
+            clock.now += 15
+            source.values = bad(clock.now)
+            await engine.tick()
+        await settle(app, pilot)
+        assert app.verdict.go  # the checklist alone would say GO
+        await pilot.press("escape")  # the runbook opened by itself; back to the dashboard
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        assert "✘ ROLLED BACK" in lines[0] and "stop criterion http-5xx" in lines[0]
+        assert "GO" not in lines[0].replace("NO-GO", "")
+        assert "✘ Canary 5%" in lines[1]  # where the rollout stopped
+        assert "ROLLED BACK" in lines[2] and "traffic 0%" in lines[2]
+        assert "reconcile before re-rollout: data-writes" in lines[2]

@@ -1,6 +1,14 @@
-"""Pilot tests: each key does what the footer says, on the dashboard and each screen."""
+"""Pilot tests: each key does what the footer says, on the dashboard and each screen.
+
+Sessions are recorded journals (tests/fixtures/panel) folded by the real fold. Where
+a key only asks the engine for something, the intent-recording double is enough;
+where the screen must follow what the engine then does, the real engine resumes
+the recorded session (``open_engine``).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from gonogo.screens.canary_detail import CanaryDetailScreen
@@ -14,10 +22,16 @@ from gonogo.screens.session_log import SessionLogScreen
 from textual.command import CommandPalette
 
 from gonogo.app import KEYS
-from tui_fake import Phase
-from tui_support import ALL_OWNED, make_app, screen_text
+from gonogo.rollout.state import Phase
+from tui_support import make_app, open_engine, recorded, screen_text, settle
 
 SIZE = (120, 40)
+RELEASE = "monorepo-2026.02.19"
+
+
+async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
 
 
 async def test_footer_lists_every_binding_with_its_key() -> None:
@@ -31,21 +45,19 @@ async def test_footer_lists_every_binding_with_its_key() -> None:
 
 
 async def test_r_runs_every_check() -> None:
-    app, engine = make_app()
+    app, control = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        assert ("run_checks", (None,)) in engine.intents
+        await settle(app, pilot)
+        assert control.asked("run_checks") == [(None,)]
 
 
 async def test_enter_opens_check_detail_and_enter_there_reruns_it() -> None:
-    app, engine = make_app(failing=["internal-not-routed"])
+    app, control = make_app()  # the routing check failed on its second run
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         tree = app.screen.query_one("#checklist")
-        # walk the cursor to the failing check
-        for _ in range(20):
+        for _ in range(20):  # walk the cursor to the failing check
             if tree.selected_check == "internal-not-routed":
                 break
             await pilot.press("down")
@@ -54,115 +66,136 @@ async def test_enter_opens_check_detail_and_enter_there_reruns_it() -> None:
         await pilot.pause()
         assert isinstance(app.screen, CheckDetailScreen)
         text = screen_text(app)
-        assert "✘ FAIL" in text and "HTTP 503 from /health" in text
-        assert "Evidence" in text and "History" in text
+        assert "✘ FAIL" in text and "HTTP 200 from the public gateway for /internal/admin" in text
+        history = text[text.index("History"):]
+        assert "✔ pass" in history and "✘ fail" in history  # both journalled runs, oldest first
+        assert history.index("✔ pass") < history.index("✘ fail")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        assert ("run_checks", (("internal-not-routed",),)) in engine.intents
+        await settle(app, pilot)
+        assert control.asked("run_checks") == [(("internal-not-routed",),)]
         await pilot.press("escape")
         assert isinstance(app.screen, DashboardScreen)
 
 
 async def test_advance_shows_what_will_happen_and_refuses_while_blocked() -> None:
-    app, engine = make_app()  # db_owner is TBD: NO-GO
+    app, control = make_app()  # 12:34 into a 15:00 hold; db_owner TBD; a check failing
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, AdvanceConfirm)
         text = screen_text(app)
         assert "Cannot advance yet" in text
-        assert "25% → 50%" in text and "12:34 elapsed of 15:00" in text
-        assert "owners.db_owner" in text
+        assert "ramp-25 → ramp-50" in text and "25% → 50%" in text
+        assert "12:34 elapsed of 15:00" in text
+        assert "hold: 2m26s of 15m left" in text
+        assert "metric auth-failures breaching" in text
+        assert "metric queue-lag inconclusive" in text
+        assert "internal-not-routed" in text and "owners.db_owner" in text
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, AdvanceConfirm)  # y does nothing while blocked
         await pilot.press("escape")
-        assert not any(i[0] == "advance" for i in engine.intents)
+        assert control.asked("advance") == []
 
 
-async def test_advance_confirmed_moves_the_stage_bar() -> None:
-    app, engine = make_app(owners=ALL_OWNED)
+async def test_advance_confirmed_moves_the_stage_bar(tmp_path: Path) -> None:
+    app, engine = open_engine("ready", tmp_path / "s")  # canary's hold done, all green
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "▶ Canary 5%" in screen_text(app)
         await pilot.press("a")
         await pilot.pause()
         assert "Advance the rollout?" in screen_text(app)
         await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert ("advance", ()) in engine.intents
+        await settle(app, pilot)
         assert isinstance(app.screen, DashboardScreen)
-        assert "▶ 50%" in screen_text(app) and "traffic 50%" in screen_text(app)
+        text = screen_text(app)
+        assert "▶ 25%" in text and "traffic 25%" in text and "hold 15:00 left of 15:00" in text
+    assert engine.state.stage_index == 2
 
 
-async def test_p_pauses_and_resumes_the_hold() -> None:
-    app, engine = make_app()
+async def test_p_pauses_and_resumes_the_hold(tmp_path: Path) -> None:
+    app, engine = open_engine("holding", tmp_path / "s")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "PAUSED" in screen_text(app)
+        await settle(app, pilot)
+        assert "PAUSED" in screen_text(app) and "HELD" in screen_text(app)
         await pilot.press("p")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert [i[0] for i in engine.intents if i[0] in ("pause", "resume")] == ["pause", "resume"]
-        assert "HOLDING" in screen_text(app)
+        await settle(app, pilot)
+        assert "HOLDING" in screen_text(app) and "ROLLING OUT 25%" in screen_text(app)
+    kinds = [e.kind for e in engine.events()]
+    assert kinds[-2:] == ["paused", "resumed"]
 
 
 @pytest.mark.parametrize("typed", ["", "monorepo", "MONOREPO-2026.02.19", "monorepo-2026.02.19 "])
 async def test_rollback_does_nothing_without_the_exact_release_name(typed: str) -> None:
-    app, engine = make_app()
+    app, control = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirm)
-        for ch in typed:
-            await pilot.press(ch if ch != " " else "space")
+        await type_text(pilot, typed)
         await pilot.press("enter", "enter")  # to the reason box, then submit
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirm)
         assert "nothing was done" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert not any(i[0] == "rollback" for i in engine.intents)
+        assert control.asked("rollback") == []
         assert isinstance(app.screen, DashboardScreen)
 
 
-async def test_rollback_proceeds_on_exact_name_and_shows_the_runbook() -> None:
-    app, engine = make_app()
+async def test_rollback_proceeds_on_exact_name_and_shows_the_runbook(tmp_path: Path) -> None:
+    app, engine = open_engine("holding", tmp_path / "s")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
         await pilot.pause()
-        for ch in "monorepo-2026.02.19":
-            await pilot.press(ch)
+        await type_text(pilot, RELEASE)
         await pilot.press("enter")
-        for ch in "5xx":
-            await pilot.press(ch)
+        await type_text(pilot, "5xx")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert ("rollback", ("5xx",)) in engine.intents
+        await settle(app, pilot)
         assert isinstance(app.screen, RunbookScreen)
         text = screen_text(app)
         assert "Shift traffic to the previous stable release" in text
-        assert "stop reason: 5xx" in text
+        assert "3/3 steps complete" in text and "stop reason: 5xx" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert "ROLLED BACK" in header and "5xx" in header and "GO" not in header.replace("NO-GO", "")
+    assert engine.state.phase is Phase.ROLLED_BACK
 
 
-async def test_runbook_screen_marks_reconciliation_done() -> None:
-    app, engine = make_app()
+async def test_runbook_screen_marks_reconciliation_done(tmp_path: Path) -> None:
+    app, engine = open_engine("rolled-back", tmp_path / "s")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b")
         await pilot.pause()
         assert isinstance(app.screen, RunbookScreen)
         assert "… open" in screen_text(app)
         await pilot.press("m")
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        assert "✔ done" in screen_text(app) and "… open" not in screen_text(app)
+    assert engine.state.reconciliation == {"data-writes": True}
+
+
+async def test_runbook_screen_retries_a_failed_step_by_decision() -> None:
+    app, control = make_app("runbook-failed")
+    async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert ("mark_reconciled", ("data-writes",)) in engine.intents
-        assert "✔ done" in screen_text(app)
+        assert "runbook step confirm-health failed: b, then y retry / s skip" in screen_text(app)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("y")  # the cursor is on the first step, which is done
+        await settle(app, pilot)
+        assert control.asked("runbook_decision") == []
+        await pilot.press("down", "y")
+        await settle(app, pilot)
+        assert [args[:2] for args in control.asked("runbook_decision")] == [("confirm-health", "retry")]
 
 
-async def test_owners_editor_sets_an_owner_through_the_engine() -> None:
-    app, engine = make_app()
+async def test_owners_editor_sets_an_owner_through_the_engine(tmp_path: Path) -> None:
+    app, engine = open_engine("holding", tmp_path / "s")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")
         await pilot.pause()
@@ -171,36 +204,36 @@ async def test_owners_editor_sets_an_owner_through_the_engine() -> None:
         await pilot.press("down", "down", "enter")
         await pilot.pause()
         assert isinstance(app.screen, OwnerPrompt)
-        for ch in "Edgar":
-            await pilot.press(ch)
+        await type_text(pilot, "Edgar")
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert ("set_owner", ("db_owner", "Edgar")) in engine.intents
+        await settle(app, pilot)
         assert "TBD — blocks GO" not in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert "Edgar" in screen_text(app)
+        text = screen_text(app)
+        assert "Edgar" in text and "owners.db_owner" not in text.splitlines()[0]
+    assert engine.state.owners["db_owner"] == "Edgar"
 
 
 async def test_log_screen_follows_live_and_filters() -> None:
-    app, engine = make_app()
+    events = recorded("holding")
+    app, control = make_app(upto=len(events) - 2)  # the last two events arrive while watching
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p")  # one event before
-        await app.workers.wait_for_complete()
         await pilot.press("l")
         await pilot.pause()
         assert isinstance(app.screen, SessionLogScreen)
-        assert "paused" in screen_text(app)
-        await engine.resume()  # one event while watching
-        await pilot.pause()
-        assert "resumed" in screen_text(app)
-        await pilot.press("slash")
-        for ch in "resumed":
-            await pilot.press(ch)
+        text = screen_text(app)
+        assert " samples " in text and "owner_set" not in text  # follows the newest events
+        control.play(events[-2:])  # the routing check's re-run and db_owner → TBD
         await pilot.pause()
         text = screen_text(app)
-        assert "resumed" in text and " paused " not in text
+        assert "check_result" in text and '"name":"TBD"' in text.replace(" ", "")
+        await pilot.press("slash")
+        await type_text(pilot, "owner_set")
+        await pilot.pause()
+        text = screen_text(app)
+        assert '"name":"EdgarCodd"' in text.replace(" ", "") and '"name":"TBD"' in text.replace(" ", "")
+        assert " samples " not in text and "check_result" not in text
 
 
 async def test_c_opens_canary_detail_with_rule_states() -> None:
@@ -211,8 +244,8 @@ async def test_c_opens_canary_detail_with_rule_states() -> None:
         assert isinstance(app.screen, CanaryDetailScreen)
         text = screen_text(app)
         assert "5xx ratio" in text and "rule ratio_above > 2× baseline for 5m" in text
-        assert "breaching 2m of 2m" in text
-        assert "inconclusive" in text
+        assert "breaching 1m of 2m" in text  # auth failures above 2% for a minute
+        assert "? inconclusive" in text and "no data" in text  # queue lag went blind
         assert any(0x2800 < ord(ch) <= 0x28FF for ch in text)  # a braille chart is drawn
 
 
@@ -230,8 +263,7 @@ async def test_slash_filters_the_checklist() -> None:
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash")
-        for ch in "smoke":
-            await pilot.press(ch)
+        await type_text(pilot, "smoke")
         await pilot.pause()
         text = screen_text(app)
         assert "Register, login, profile update" in text
@@ -256,8 +288,7 @@ async def test_colon_opens_the_palette_which_offers_every_action() -> None:
         await pilot.press("colon")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
-        for ch in "Canary":
-            await pilot.press(ch)
+        await type_text(pilot, "Canary")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -276,15 +307,16 @@ async def test_question_mark_lists_every_binding() -> None:
 
 
 async def test_keys_from_the_config_rebind() -> None:
-    app, engine = make_app(keys={"run_checks": "x", "nonsense": "z"})
+    app, control = make_app(keys={"run_checks": "x", "nonsense": "z"})
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.press("r")
         await pilot.pause()
-        assert not any(i[0] == "run_checks" for i in engine.intents)
+        assert control.asked("run_checks") == []
         await pilot.press("x")
-        await app.workers.wait_for_complete()
-        assert ("run_checks", (None,)) in engine.intents
+        await settle(app, pilot)
+        assert control.asked("run_checks") == [(None,)]
         assert "x Run" in screen_text(app).splitlines()[-1]
+        assert any("keys.nonsense" in n.message for n in app._notifications)
         await pilot.press("question_mark")
         await pilot.pause()
         assert any(line.split()[:3] == ["x", "run", "every"] for line in screen_text(app).splitlines()
@@ -292,20 +324,22 @@ async def test_keys_from_the_config_rebind() -> None:
 
 
 async def test_quit_asks_mid_rollout_and_leaves_traffic_alone() -> None:
-    app, engine = make_app()
+    app, control = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, QuitConfirm)
         text = screen_text(app)
-        assert "does not stop or roll back" in text and "--session sessions/test" in text
+        assert "holding at 25%" in text and "with 25% of traffic" in text
+        assert "Quitting does not stop or roll back the rollout" in text
+        assert "--session" in text and "sessions/test" in text
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, DashboardScreen)
         await pilot.press("q", "y")
         await pilot.pause()
     assert app.return_value == 0
-    assert not any(i[0] in ("rollback", "pause") for i in engine.intents)
+    assert control.asked("rollback") == [] and control.asked("pause") == []
 
 
 async def test_ctrl_q_also_asks_mid_rollout() -> None:
@@ -318,7 +352,7 @@ async def test_ctrl_q_also_asks_mid_rollout() -> None:
 
 
 async def test_quit_when_idle_does_not_ask() -> None:
-    app, _ = make_app(phase=Phase.IDLE, stage=0)
+    app, _ = make_app("idle")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
         await pilot.pause()
@@ -326,21 +360,25 @@ async def test_quit_when_idle_does_not_ask() -> None:
 
 
 async def test_global_keys_do_not_act_inside_a_confirmation() -> None:
-    app, engine = make_app()
+    app, control = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a")
         await pilot.pause()
         await pilot.press("r", "p")
-        await pilot.pause()
+        await settle(app, pilot)
         assert isinstance(app.screen, AdvanceConfirm)
-        assert not any(i[0] in ("run_checks", "pause") for i in engine.intents)
+        assert control.asked("run_checks") == [] and control.asked("pause") == []
 
 
 async def test_a_rollback_started_by_the_engine_opens_the_runbook() -> None:
-    app, engine = make_app()
+    events = recorded("rolled-back")
+    started = next(i for i, e in enumerate(events) if e.kind == "rollback_started")
+    app, control = make_app("rolled-back", upto=started)  # the criterion has just tripped
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await engine.rollback("stop criterion http-5xx tripped")  # not a key: the engine's own stop
+        assert isinstance(app.screen, DashboardScreen)
+        control.play(events[started:])  # not a key: the engine's own stop and runbook
         await pilot.pause()
         assert isinstance(app.screen, RunbookScreen)
-        assert any("http-5xx" in n.message for n in app._notifications)
+        assert "3/3 steps complete" in screen_text(app)
+        assert any("http-5xx" in n.message and n.title == "ROLLBACK" for n in app._notifications)

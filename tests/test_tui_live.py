@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from gonogo.app import GonogoApp
+from gonogo.rollout.state import fold
 from gonogo.widgets.messages import IntentFailed, StateChanged
-from tui_fake import T0, FakeEngine, panel_plan, recorded_state
+from support.control_double import ControlDouble
+from support.panel_fixtures import plan_with
+from tui_support import T0, make_app, recorded, screen_text
 
 
-class SlowTickEngine(FakeEngine):
+class SlowTicks(ControlDouble):
     """tick() takes longer than the poll interval: a naive timer would stack calls up."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
+        super().__init__(plan_with(), recorded("holding"), now=lambda: T0)
         self.running = 0
         self.max_running = 0
         self.ticks = 0
@@ -32,28 +35,32 @@ class SlowTickEngine(FakeEngine):
 
 
 async def test_metric_polls_rearm_after_finishing_and_never_overlap() -> None:
-    plan = panel_plan()
-    engine = SlowTickEngine(plan, recorded_state(plan))
-    app = GonogoApp(plan, engine, clock=lambda: T0, tick_interval=0.005, live=True)
+    control = SlowTicks()
+    app = GonogoApp(control.plan, control, clock=lambda: T0, tick_interval=0.005, live=True)
     async with app.run_test(size=(80, 24)):
-        await asyncio.wait_for(engine.enough.wait(), 30)
-    assert engine.ticks >= 4
-    assert engine.max_running == 1
+        await asyncio.wait_for(control.enough.wait(), 30)
+    assert control.ticks >= 4
+    assert control.max_running == 1
+    assert control.asked("recover") == [()]  # a live panel first finishes what a crash left
 
 
 def test_state_messages_collapse_to_the_newest() -> None:
-    older, newer = StateChanged("s1"), StateChanged("s2")
+    plan = plan_with()
+    events = recorded("holding")
+    older, newer = StateChanged(fold(events[:-1], plan)), StateChanged(fold(events, plan))
     assert newer.can_replace(older)
     assert not IntentFailed("x", "y").can_replace(older)
 
 
 async def test_a_burst_of_engine_events_renders_the_last_state() -> None:
-    plan = panel_plan()
-    engine = FakeEngine(plan, recorded_state(plan))
-    app = GonogoApp(plan, engine, clock=lambda: T0, live=False)
+    events = recorded("holding")
+    burst = 20  # the last polls of the hold, the check re-run and db_owner → TBD
+    app, control = make_app(upto=len(events) - burst)
     async with app.run_test(size=(120, 40)) as pilot:
-        for role in ("a", "b", "c", "d", "e"):
-            await engine.set_owner("db_owner", f"Owner {role}")  # five events in one go
         await pilot.pause()
-        assert app.state.owners["db_owner"] == "Owner e"
-        assert len(app.events) == 5  # every event is kept for the log, even if frames collapse
+        assert "TBD — blocks GO" not in screen_text(app) and "✔ GO" in screen_text(app)
+        control.play(events[-burst:])  # twenty events in one go
+        await pilot.pause()
+        assert app.state == fold(events, control.plan)
+        assert "TBD — blocks GO" in screen_text(app) and "✘ NO-GO  2 blocking" in screen_text(app)
+        assert len(app.events) == len(events)  # every event is kept for the log

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 
 import msgspec
 import pytest
 from gonogo.screens.confirm import TypedConfirm
 from gonogo.themes import APP_VARIABLES, THEME_NAMES, build_themes
+from rich.style import Style
 from textual.filter import Monochrome, NoColor
 
-from tui_fake import Phase
-from tui_support import make_app, screen_text
+from tui_support import make_app, open_engine, screen_text, settle
 
 
 def test_every_theme_defines_the_app_variables_and_nothing_else() -> None:
@@ -54,6 +54,33 @@ async def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         assert "✘ NO-GO" in text and "✔" in text and "✘ TBD" in text
 
 
+def colours_of(app, glyph: str) -> set[str]:  # type: ignore[no-untyped-def]
+    """The foreground colours the screen draws ``glyph`` in (as #rrggbb)."""
+    found = set()
+    for strip in app.screen._compositor.render_strips():
+        for segment in strip:
+            style = segment.style or Style()
+            if glyph in segment.text and style.color is not None and style.color.triplet:
+                found.add(style.color.triplet.hex)
+    return found
+
+
+async def test_a_theme_switch_recolours_every_panel() -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        dark = {t.name: t.variables for t in build_themes()}
+        assert colours_of(app, "✘") == {dark["gonogo-dark"]["fail"]}
+        assert dark["gonogo-dark"]["pass"] in colours_of(app, "✔")
+        await pilot.press("t")  # → gonogo-light
+        await pilot.pause()
+        light = dark["gonogo-light"]
+        # the checklist, verdict bar, stage bar and owners all draw ✘/✔ in the new colours
+        assert colours_of(app, "✘") == {light["fail"]}
+        ticks = colours_of(app, "✔")  # (the tree's cursor line draws its own colour)
+        assert light["pass"] in ticks and dark["gonogo-dark"]["pass"] not in ticks
+
+
 async def test_palette_switches_theme() -> None:
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -67,34 +94,33 @@ async def test_palette_switches_theme() -> None:
         assert app.theme == "gonogo-colorblind"
 
 
-async def test_force_advance_needs_the_typed_release_name() -> None:
-    app, engine = make_app()
+async def test_force_advance_needs_the_typed_release_name(tmp_path: Path) -> None:
+    app, engine = open_engine("holding", tmp_path / "s")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("F")
         await pilot.pause()
         assert isinstance(app.screen, TypedConfirm)
-        assert "owners.db_owner" in screen_text(app)  # what it forces past
+        text = screen_text(app)
+        assert "ramp-25 → ramp-50" in text and "owners.db_owner" in text  # what it forces past
         for ch in "monorepo-2026.02.19":
             await pilot.press(ch)
         await pilot.press("enter")
         for ch in "hotfix":
             await pilot.press(ch)
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert ("force_advance", ("hotfix",)) in engine.intents
-        assert "▶ 50%" in screen_text(app)
+        await settle(app, pilot)
+        assert "▶ 50%" in screen_text(app) and "traffic 50%" in screen_text(app)
+    assert engine.state.forced == ("hotfix",)
 
 
-async def test_confirm_key_confirms_a_manual_traffic_shift() -> None:
-    app, engine = make_app()
-    engine.state = dataclasses.replace(engine.state, phase=Phase.SHIFTING, weight_intended=50.0)
-    app.state = engine.state
+async def test_confirm_key_confirms_a_manual_traffic_shift(tmp_path: Path) -> None:
+    app, engine = open_engine("shifting", tmp_path / "s", manual_traffic=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert "set the weight to 50%, then C to confirm" in screen_text(app)
+        text = screen_text(app)
+        assert "traffic 5% → 25%" in text and "set the weight to 25%, then C to confirm" in text
         await pilot.press("C")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert ("confirm_traffic", ("",)) in engine.intents
-        assert "traffic 50%" in screen_text(app) and "HOLDING" in screen_text(app)
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "traffic 25%" in text and "HOLDING" in text and "C to confirm" not in text
+    assert [e.kind for e in engine.events()][-2:] == ["traffic_confirmed", "stage_entered"]

@@ -1,21 +1,28 @@
-"""Pure view-model rules: countdowns, stage labels, rule states, health rows, braille."""
+"""Pure view-model rules on folded recorded sessions: countdowns, stage labels and
+cells, rule states, the header, health rows, braille."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace as NS
-
 from gonogo.model import CheckResult, Status
+from gonogo.rollout.state import RolloutState, StageView, fold
 from gonogo.widgets import braille
 from gonogo.widgets.view import (
     fmt_duration,
     fmt_span,
+    header,
     health_rows,
     hold_line,
     rule_state_text,
     stage_cells,
     stage_label,
+    stopped_index,
 )
-from tui_fake import T0, Phase, panel_plan, recorded_state
+from support.panel_fixtures import plan_with
+from tui_support import T0, recorded
+
+
+def folded(name: str) -> RolloutState:
+    return fold(recorded(name), plan_with())
 
 
 def test_durations() -> None:
@@ -27,8 +34,8 @@ def test_durations() -> None:
 
 
 def test_long_stage_titles_get_short_labels() -> None:
-    def st(i: str, t: str, w: float) -> NS:
-        return NS(id=i, title=t, weight=w)
+    def st(i: str, t: str, w: float) -> StageView:
+        return StageView(i, t, w, 0.0, 0)
 
     assert stage_label(st("staging", "Stage A: staging promotion (deploy, smoke)", 0), None) == "Staging"
     assert stage_label(st("canary", "Stage B: canary 5%", 5), 0) == "Canary 5%"
@@ -39,37 +46,61 @@ def test_long_stage_titles_get_short_labels() -> None:
 
 
 def test_stage_bar_marks_done_current_next() -> None:
-    plan = panel_plan()
-    cells = stage_cells(recorded_state(plan, stage=2))
+    cells = stage_cells(folded("holding"))
     assert [c.status for c in cells] == ["done", "done", "current", "next", "next", "next", "next"]
     assert cells[-1].label == "Stable"
-    idle = stage_cells(recorded_state(plan, stage=0, phase=Phase.IDLE))
-    assert all(c.status == "next" for c in idle)
+    assert all(c.status == "next" for c in stage_cells(folded("idle")))
+
+
+def test_stage_bar_shows_where_a_rollback_stopped() -> None:
+    events = recorded("rolled-back")
+    state = fold(events, plan_with())
+    assert state.stage_index == -1  # no stage is current once the rollback is done...
+    stopped = stopped_index(state)  # ...but the fold remembers where it stopped
+    assert stopped == 2
+    assert [c.status for c in stage_cells(state, stopped)][:4] == ["done", "done", "stopped", "next"]
+    rolling = fold(recorded("runbook-failed"), plan_with())
+    assert [c.status for c in stage_cells(rolling, stopped_index(rolling))][2] == "stopped"
+    assert stopped_index(folded("holding")) is None
 
 
 def test_hold_line_counts_down_and_stops_while_paused() -> None:
-    plan = panel_plan()
-    state = recorded_state(plan, stage=2)
+    state = folded("holding")  # 25% entered 12:34 ago, 15:00 hold
     assert "hold 02:26 left of 15:00" in hold_line(state, T0)
     assert "hold 01:26 left of 15:00" in hold_line(state, T0 + 60)
-    import dataclasses
-
-    paused = dataclasses.replace(state, phase=Phase.PAUSED, paused_at=T0)
-    assert "hold 02:26 left" in hold_line(paused, T0 + 600)
-    shifting = dataclasses.replace(state, phase=Phase.SHIFTING, weight_intended=50.0)
-    assert "traffic 25% → 50%" in hold_line(shifting, T0)
+    paused = folded("rollback-proposed")  # paused by the trip, 10:15 into the hold
+    assert "hold 04:45 left" in hold_line(paused, T0)
+    assert "hold 04:45 left" in hold_line(paused, T0 + 600)
+    assert "stop criterion tripped: R to roll back, p to resume" in hold_line(paused, T0)
+    shifting = folded("shifting")
+    assert "traffic 5% → 25%" in hold_line(shifting, T0)
     assert "C to confirm" in hold_line(shifting, T0)
 
 
-def test_rule_states_read_like_the_issue() -> None:
-    ev = NS(state="breaching", breach_s=120.0, required_s=300.0)
-    assert rule_state_text(ev) == "breaching 2m of 5m"
-    assert rule_state_text(NS(state="tripped")) == "TRIPPED"
-    assert rule_state_text(NS(state="inconclusive")) == "inconclusive"
+def test_rule_states_read_as_the_operator_expects() -> None:
+    holding = folded("holding").evaluations
+    assert rule_state_text(holding["auth-failures"]) == "breaching 1m of 2m"
+    assert rule_state_text(holding["queue-lag"]) == "inconclusive"
+    assert rule_state_text(holding["http-5xx"]) == "ok"
+    assert rule_state_text(folded("rolled-back").evaluations["http-5xx"]) == "TRIPPED"
+
+
+def test_the_header_never_claims_go_once_a_rollback_started() -> None:
+    for name, label in (("runbook-failed", "ROLLING BACK"), ("rolled-back", "ROLLED BACK")):
+        state = folded(name)
+        head = header(state, go=True, blocking=[])  # the checklist itself is all green
+        assert head.rollout_label == label
+        assert not head.go and not head.verdict_shown
+        assert "http-5xx" in head.reason
+    holding = header(folded("holding"), go=False, blocking=["internal-not-routed"])
+    assert holding.verdict_shown and holding.rollout_label == "ROLLING OUT 25%"
+    proposed = header(folded("rollback-proposed"), go=True, blocking=[])
+    assert proposed.rollout_label == "HELD · ROLLBACK PROPOSED" and proposed.rollout_tone == "fail"
+    assert not proposed.go and not proposed.verdict_shown and "http-5xx" in proposed.reason
 
 
 def test_health_rows_from_check_evidence() -> None:
-    plan = panel_plan()
+    plan = plan_with()
     health = CheckResult("health-all", "security", "http_health", "h", True, Status.FAIL, "1 down",
                          evidence={"services": {
                              "auth": {"status": 200, "latency_ms": 12.5, "version": "1.4.2"},

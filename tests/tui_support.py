@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from textual.app import App
 
-import msgspec
-
-from gonogo.app import GonogoApp
-from tui_fake import T0, FakeEngine, panel_plan, recorded_state
+from support.panel_fixtures import ALL_OWNED, make_app, open_engine, recorded
+from support.panel_journals import T0
 
 
-def screen_text(app: GonogoApp) -> str:
+def screen_text(app: App[int]) -> str:
     """What the terminal shows for the active screen, as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def make_app(*, owners: dict[str, str] | None = None, keys: dict[str, str] | None = None,
-             theme: str | None = None, **state: Any) -> tuple[GonogoApp, FakeEngine]:
-    plan = panel_plan()
-    doc = plan.doc
-    if owners is not None:
-        doc = msgspec.structs.replace(doc, owners=owners)
-    if keys is not None:
-        doc = msgspec.structs.replace(doc, keys=keys)
-    plan = msgspec.structs.replace(plan, doc=doc)
-    engine = FakeEngine(plan, recorded_state(plan, **state))
-    app = GonogoApp(plan, engine, clock=lambda: T0, live=False, theme=theme,
-                    session_dir="sessions/test")
-    return app, engine
+async def settle(app: App[int], pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the intents' workers, then for the screen to catch up."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
 
 
-ALL_OWNED = {"release_manager": "Ada Lovelace", "sre_on_call": "Grace Hopper",
-             "db_owner": "Edgar Codd"}
+__all__ = ["ALL_OWNED", "T0", "make_app", "open_engine", "recorded", "screen_text", "settle"]

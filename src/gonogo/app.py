@@ -1,8 +1,9 @@
 """The Textual app: wiring only. Keys → intents → engine; engine events → widgets.
 
-The engine (``gonogo.rollout.engine.Engine`` or anything with the same surface,
-see /work/notes/engine-api.md) is the only writer. Its subscribe callback posts a
-``StateChanged`` message; screens re-render from ``app.state``. Every intent runs
+The panel drives the rollout through ``RolloutControl`` (``gonogo.rollout.control``;
+the engine implements it) and nothing else. The engine is the only writer; its
+subscribe callback posts a ``StateChanged`` message and screens hand the new
+``app.state`` to their widgets, which repaint what changed. Every intent runs
 in a worker so the UI never waits on the network; the metric poll re-arms itself
 only after the previous tick finished, so a slow endpoint never piles ticks up.
 """
@@ -16,11 +17,17 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
 
 from gonogo.config import Plan
+from gonogo.errors import describe_error
+from gonogo.rollout.control import EngineRefused, RolloutControl
+from gonogo.rollout.journal import Event
+from gonogo.rollout.state import Phase, RolloutState
+from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
-from gonogo.widgets.view import is_active, phase_name
+from gonogo.widgets.view import ROLLBACK_PHASES, is_active
 
 # id, key, action, footer description. The id is what [keys] in the config rebinds.
 KEYS: tuple[tuple[str, str, str, str], ...] = (
@@ -59,7 +66,7 @@ class GonogoApp(App[int]):
     def __init__(
         self,
         plan: Plan,
-        engine: Any,
+        control: RolloutControl,
         *,
         clock: Callable[[], float] = time.time,
         tick_interval: float = 1.0,
@@ -71,15 +78,15 @@ class GonogoApp(App[int]):
     ) -> None:
         super().__init__()
         self.plan = plan
-        self.engine = engine
+        self.control = control
         self.now = clock
         self.tick_interval = max(0.05, tick_interval)
         self.session_dir = session_dir
         self.live = live  # False in snapshot tests: no timers, no polling
         self.exit_hint = on_exit_hint
-        self.state = engine.state
-        self.verdict = engine.verdict()
-        self.events: list[Any] = []
+        self.state: RolloutState = control.state
+        self.verdict = control.verdict()
+        self.events: list[Event] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
@@ -100,24 +107,18 @@ class GonogoApp(App[int]):
             self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
                         f"using {DEFAULT_THEME}", severity="warning")
         self._apply_keymap(self.plan.doc.keys)
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._rerender(invalidate=True))
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         from gonogo.screens.dashboard import DashboardScreen
 
+        self.events = list(self.control.events())
         self.push_screen(DashboardScreen())
-        journal = getattr(self.engine, "journal", None)
-        if journal is not None:
-            try:
-                self.events = list(journal.read())
-            except Exception:  # a damaged log is the engine's to report; the panel still opens
-                self.events = []
-        self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
         if self.live:
             self.set_interval(1.0, self._refresh_clock)
-            recover = getattr(self.engine, "recover", None)
-            if recover is not None:  # finish what a crash interrupted (a shift, a runbook)
-                self.intent("resume session", recover())
+            # finish what a crash interrupted (a shift, a runbook)
+            self.intent("resume session", self.control.recover())
             self.set_timer(0.1, self._tick)
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
@@ -131,58 +132,59 @@ class GonogoApp(App[int]):
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        close = getattr(self.engine, "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception:  # closing must not hide the session hint
-                pass
+        try:
+            await self.control.aclose()
+        except Exception:  # closing must not hide the session hint
+            pass
 
     # engine → panel -------------------------------------------------------
-    def _on_engine_event(self, event: Any, state: Any) -> None:
-        if event is not None:
-            self.events.append(event)
+    def _on_engine_event(self, event: Event, state: RolloutState) -> None:
+        self.events.append(event)
         self.post_message(StateChanged(state, event))
 
     def on_state_changed(self, message: StateChanged) -> None:
-        before = phase_name(self.state.phase)
+        before = self.state.phase
         self.state = message.state
-        self.verdict = self.engine.verdict()
+        self.verdict = self.control.verdict()
         self._rerender()
-        after = phase_name(self.state.phase)
-        if after in ("ROLLING_BACK", "ROLLED_BACK") and before not in ("ROLLING_BACK", "ROLLED_BACK"):
+        after = self.state.phase
+        if after in ROLLBACK_PHASES and before not in ROLLBACK_PHASES:
             # a stop criterion (or another driver) started the rollback: show it happening
             self.notify(self.state.stop_reason or "rollback started", title="ROLLBACK",
                         severity="error", timeout=15)
             if not isinstance(self.screen, ModalScreen):
                 self.action_runbook()
 
-    def _rerender(self, invalidate: bool = False) -> None:
+    def _rerender(self) -> None:
         for screen in self.screen_stack:
-            if invalidate and screen.is_mounted and hasattr(screen, "invalidate"):
-                screen.invalidate()
-            refresh = getattr(screen, "refresh_state", None)
-            if refresh is not None and screen.is_mounted:
-                refresh()
+            if isinstance(screen, PanelScreen) and screen.is_mounted:
+                screen.refresh_state()
+
+    def _on_theme_changed(self, _theme: Theme) -> None:
+        """Widgets read the theme when they render: repaint them, nothing else."""
+        for screen in self.screen_stack:
+            for widget in screen.walk_children():
+                widget.refresh()
 
     def _refresh_clock(self) -> None:
-        refresh = getattr(self.screen, "refresh_clock", None)
-        if refresh is not None:
-            refresh()
+        from gonogo.screens.dashboard import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.refresh_clock()
 
     def _tick(self) -> None:
         self.run_worker(self._tick_once(), group="tick", exit_on_error=False)
 
     async def _tick_once(self) -> None:
         try:
-            await self.engine.tick()
+            await self.control.tick()
         except Exception as exc:  # a failed poll is shown; the next tick tries again
             self.post_message(IntentFailed("metrics poll", _describe(exc)))
         finally:
             if self.is_running:
                 self.set_timer(self.tick_interval, self._tick)
 
-    def intent(self, name: str, coro: Coroutine[Any, Any, Any], group: str = "intent") -> None:
+    def intent(self, name: str, coro: Coroutine[Any, Any, None], group: str = "intent") -> None:
         """Run an engine intent in a worker; refusals and failures become notifications."""
 
         async def run() -> None:
@@ -208,10 +210,10 @@ class GonogoApp(App[int]):
         if any(w.group == "checks" and w.is_running for w in self.workers):
             self.notify("checks are already running")
             return
-        self.intent("run checks", self.engine.run_checks(None), group="checks")
+        self.intent("run checks", self.control.run_checks(None), group="checks")
 
     def run_check(self, check_id: str) -> None:
-        self.intent(f"re-run {check_id}", self.engine.run_checks([check_id]), group="checks")
+        self.intent(f"re-run {check_id}", self.control.run_checks([check_id]), group="checks")
 
     def on_check_selected(self, message: CheckSelected) -> None:
         from gonogo.screens.check_detail import CheckDetailScreen
@@ -221,42 +223,41 @@ class GonogoApp(App[int]):
     def action_advance(self) -> None:
         from gonogo.screens.confirm import AdvanceConfirm
 
-        preview = self.engine.advance_preview()
+        preview = self.control.advance_preview()
 
         def done(ok: bool | None) -> None:
             if ok:
-                self.intent("advance", self.engine.advance())
+                self.intent("advance", self.control.advance())
 
         self.push_screen(AdvanceConfirm(preview), done)
 
     def action_force_advance(self) -> None:
         from gonogo.screens.confirm import TypedConfirm
 
-        preview = self.engine.advance_preview()
+        preview = self.control.advance_preview()
         body = (f"Force {preview.from_stage or 'start'} → {preview.to_stage or 'stable'} past: "
                 + ("; ".join(preview.blockers) or "nothing blocks it"))
 
         def done(reason: str | None) -> None:
             if reason is not None:
-                self.intent("force advance", self.engine.force_advance(reason))
+                self.intent("force advance", self.control.force_advance(reason))
 
         self.push_screen(TypedConfirm("Force advance", body, self.plan.release.name), done)
 
     def action_confirm(self) -> None:
         """Confirm what the engine waits for: a manual traffic shift or a manual runbook step."""
-        state = self.state
-        running = next((st for st in state.runbook if st.status == "running"), None)
-        steps = getattr(self.engine, "steps", {})
-        if running is not None and getattr(steps.get(running.id), "action", "") == "manual":
-            self.intent("confirm step", self.engine.confirm_step(running.id, ""))
-        elif hasattr(self.engine, "confirm_traffic"):
-            self.intent("confirm traffic", self.engine.confirm_traffic(""))
+        running = next((st for st in self.state.runbook if st.status == "running"), None)
+        step = self.control.steps.get(running.id) if running is not None else None
+        if running is not None and step is not None and step.action == "manual":
+            self.intent("confirm step", self.control.confirm_step(running.id, ""))
+        else:
+            self.intent("confirm traffic", self.control.confirm_traffic(""))
 
     def action_pause(self) -> None:
-        if phase_name(self.state.phase) == "PAUSED":
-            self.intent("resume", self.engine.resume())
+        if self.state.phase is Phase.PAUSED:
+            self.intent("resume", self.control.resume())
         else:
-            self.intent("pause", self.engine.pause())
+            self.intent("pause", self.control.pause())
 
     def action_rollback(self) -> None:
         from gonogo.screens.confirm import TypedConfirm
@@ -266,7 +267,7 @@ class GonogoApp(App[int]):
 
         def done(reason: str | None) -> None:
             if reason is not None:
-                self.intent("rollback", self.engine.rollback(reason))
+                self.intent("rollback", self.control.rollback(reason))
                 self.action_runbook()
 
         self.push_screen(TypedConfirm("Roll back", body, self.plan.release.name), done)
@@ -329,7 +330,7 @@ class GonogoApp(App[int]):
             if ok:
                 self.exit(0, message=self.exit_hint or None)
 
-        self.push_screen(QuitConfirm(self.state, self.session_dir), done)
+        self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source), done)
 
     # the command palette offers every action ----------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -360,8 +361,6 @@ def _setter(app: GonogoApp, name: str) -> Callable[[], None]:
 
 
 def _describe(exc: BaseException) -> str:
-    if type(exc).__name__ == "EngineRefused":
+    if isinstance(exc, EngineRefused):
         return str(exc)
-    from gonogo.runner import describe_error
-
     return describe_error(exc)

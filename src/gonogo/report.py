@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gonogo.config import Plan
+from gonogo.gates import gate_status
 from gonogo.model import CheckResult, Status
 from gonogo.verdict import Verdict
 
@@ -23,19 +24,6 @@ STATUS_STYLE = {
     Status.SKIPPED: "dim",
     Status.PENDING: "cyan",
 }
-_GATE_ORDER = (Status.ERROR, Status.FAIL, Status.PENDING, Status.SKIPPED, Status.WARN, Status.PASS)
-
-
-def gate_status(plan: Plan, gate_id: str, results: Mapping[str, CheckResult]) -> Status:
-    """The worst status among a gate's required checks (all checks if none required)."""
-    gate = next(g for g in plan.gates if g.id == gate_id)
-    checks = [c for c in gate.checks if c.id in results] or []
-    required = [c for c in checks if c.required] or checks
-    statuses = {results[c.id].status for c in required}
-    for status in _GATE_ORDER:
-        if status in statuses:
-            return status
-    return Status.SKIPPED
 
 
 def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) ->
             {
                 "id": gate.id,
                 "title": gate.title,
-                "status": str(gate_status(plan, gate.id, results)),
+                "status": str(gate_status(gate, results)),
                 "checks": checks,
             }
         )
@@ -171,7 +159,7 @@ def render_table(
         ran = [results[c.id] for c in gate.checks if c.id in results]
         if not ran:
             continue
-        status = gate_status(plan, gate.id, results)
+        status = gate_status(gate, results)
         table = Table(
             title=Text.assemble((f"{status.glyph} ", STATUS_STYLE[status]), gate.title),
             title_justify="left",

@@ -21,7 +21,7 @@ import msgspec
 
 from gonogo.config import CheckSpec, Gate, Plan
 from gonogo.context import CheckContext
-from gonogo.errors import describe_error as describe_error  # re-export: rollout/*, app.py
+from gonogo.errors import describe_error
 from gonogo.model import CheckResult, Outcome, TransientError
 from gonogo.secrets import SecretError
 from gonogo.values import SecretRef

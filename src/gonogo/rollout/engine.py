@@ -177,6 +177,10 @@ class Engine:
         self.journal.close()
 
     # Views -------------------------------------------------------------
+    def events(self) -> list[Event]:
+        """The session's events so far, oldest first."""
+        return self.journal.read()
+
     def verdict(self) -> Verdict:
         return decide(self.plan, self.state.results, self.state.owners)
 

@@ -106,6 +106,7 @@ class RolloutState:
     traffic_error: str | None = None
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
+    stopped_at: int | None = None  # the stage the last rollback took traffic back from
     forced: tuple[str, ...] = ()  # reasons of force-advances, in order
     samples: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict)
     result_seq: Mapping[str, int] = field(default_factory=dict)  # check id -> event seq
@@ -224,6 +225,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case RollbackStarted():
             return {
                 "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
+                "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
@@ -267,7 +269,7 @@ def _advance_confirmed(s: RolloutState, body: AdvanceConfirmed, plan: Plan) -> d
         out["forced"] = (*s.forced, body.reason)
     if s.phase == Phase.ROLLED_BACK:  # a re-rollout starts from a clean analysis
         out.update(samples={}, evaluations={}, stop_reason=None, stage_index=-1,
-                   rollback_proposed=False, runbook=_fresh_runbook(plan))
+                   stopped_at=None, rollback_proposed=False, runbook=_fresh_runbook(plan))
     return out
 
 

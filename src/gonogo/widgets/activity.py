@@ -4,50 +4,47 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
-# events a watcher cares about at a glance (samples and check results are summarised)
-QUIET = frozenset({"samples"})
+from gonogo.rollout.events import EventBody, Samples
+from gonogo.rollout.export import describe
+from gonogo.rollout.journal import Event
 
-
-def event_summary(event: Any) -> str:
-    data = getattr(event, "data", {}) or {}
-    kind = event.kind
-    if kind == "check_result" and isinstance(data.get("result"), dict):
-        r = data["result"]
-        return f"{r.get('id')}: {r.get('status')}"
-    for key in ("stage", "reason", "step", "role", "item", "metric", "weight"):
-        if key in data and data[key] not in (None, ""):
-            value = data[key]
-            return f"{key} {value}" if key != "reason" else str(value)
-    return ""
+# events a watcher does not need at a glance (metric polls arrive every few seconds)
+QUIET: tuple[type[EventBody], ...] = (Samples,)
 
 
-class ActivityLog(Static):
+def recent(events: Sequence[Event], rows: int) -> tuple[Event, ...]:
+    """The last ``rows`` events worth showing, oldest first (scans from the end only)."""
+    picked: list[Event] = []
+    for event in reversed(events):
+        if len(picked) >= rows:
+            break
+        if not isinstance(event.body, QUIET):
+            picked.append(event)
+    return tuple(reversed(picked))
+
+
+class ActivityLog(Widget):
     DEFAULT_CSS = """
-    ActivityLog { height: auto; padding: 0 1; }
+    ActivityLog { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, rows: int = 8, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.rows = rows
-        self._memo: tuple[int, int] | None = None
+    events: reactive[tuple[Event, ...]] = reactive((), layout=True)
+    """The events to show (``recent(...)``), oldest first."""
 
-    def show(self, events: Sequence[Any]) -> None:
-        key = (len(events), self.rows)
-        if key == self._memo:
-            return
-        self._memo = key
-        picked = [e for e in events if e.kind not in QUIET][-self.rows:]
+    def render(self) -> Text:
+        if not self.events:
+            return Text("no events yet", style="dim")
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, event in enumerate(picked):
-            stamp = time.strftime("%H:%M:%S", time.gmtime(float(getattr(event, "time", 0.0))))
+        for i, event in enumerate(self.events):
+            stamp = time.strftime("%H:%M:%S", time.gmtime(event.time))
             if i:
                 text.append("\n")
             text.append(f"{stamp} ", style="dim")
-            text.append(f"{event.kind} ", style="bold")
-            text.append(event_summary(event), style="dim")
-        self.update(text if picked else Text("no events yet", style="dim"))
+            text.append(f"{event.actor}: ", style="bold")
+            text.append(describe(event), style="dim")
+        return text

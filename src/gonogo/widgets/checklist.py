@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from gonogo.config import CheckSpec, Gate
+from gonogo.gates import gate_status
 from gonogo.model import CheckResult, Status
 from gonogo.widgets.messages import CheckSelected
 from gonogo.widgets.palette import status_style
 
-_ORDER = (Status.ERROR, Status.FAIL, Status.PENDING, Status.WARN, Status.SKIPPED, Status.PASS)
-
-
-def gate_status(statuses: list[Status]) -> Status:
-    """The worst status of a gate's required checks (pending until all have run)."""
-    if not statuses:
-        return Status.SKIPPED
-    for s in _ORDER:
-        if s in statuses:
-            return s
-    return Status.PASS
+_TOGGLE = Style.from_meta({"toggle": True})
+Shape = tuple[tuple[str, tuple[str, ...]], ...]  # (gate id, visible check ids) per gate
 
 
 def fmt_ms(ms: float) -> str:
     return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
 
 
-def matches(needle: str, spec: Any, result: CheckResult | None) -> bool:
+def matches(needle: str, spec: CheckSpec, result: CheckResult | None) -> bool:
     if not needle:
         return True
     hay = f"{spec.id} {spec.title} {spec.kind} {result.status if result else 'pending'}".lower()
@@ -39,7 +34,12 @@ def matches(needle: str, spec: Any, result: CheckResult | None) -> bool:
 
 
 class ChecklistTree(Tree[str]):
-    """Node data is ``"gate:<id>"`` for gates and the check id for checks."""
+    """Node data is ``"gate:<id>"`` for gates and the check id for checks.
+
+    Labels are drawn when a line renders (``render_label``), from ``results`` and
+    the current theme: a new result repaints its check's line and its gate's line,
+    a theme switch repaints everything, and nothing is baked into the nodes.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_check", "Open", id="open_check"),
@@ -48,58 +48,62 @@ class ChecklistTree(Tree[str]):
     ChecklistTree { padding: 0 0; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__("Checklist", data="root", **kwargs)
+    results: reactive[Mapping[str, CheckResult]] = reactive(dict, repaint=False)
+    """The latest result per check id (from the rollout state)."""
+    needle: reactive[str] = reactive("", repaint=False)
+    """The filter: only checks whose id, title, kind or status contain every word."""
+
+    def __init__(self, gates: tuple[Gate, ...], *, id: str | None = None) -> None:
+        self.gates = gates
+        self._gates = {g.id: g for g in gates}
+        self._specs = {c.id: c for g in gates for c in g.checks}
+        self._gate_of = {c.id: g.id for g in gates for c in g.checks}
+        self._by_id: dict[str, TreeNode[str]] = {}
+        self._shape: Shape = ()
+        super().__init__("Checklist", data="root", id=id)
         self.show_root = False
         self.guide_depth = 2
-        self._by_id: dict[str, TreeNode[str]] = {}
-        self._shape: tuple[tuple[str, tuple[str, ...]], ...] = ()
-        self._shown: dict[str, Any] = {}  # check id -> the result its label shows
 
-    def invalidate(self) -> None:
-        """Forget what is drawn (after a theme change: colours are baked into labels)."""
-        self._shown = {}
+    def on_mount(self) -> None:
+        self._rebuild()
 
-    def show(self, plan: Any, results: Mapping[str, CheckResult], needle: str = "") -> None:
-        """Update labels in place; rebuild only when the visible set changes (filter)."""
+    # reactive wiring ------------------------------------------------------
+    def watch_results(self, old: Mapping[str, CheckResult], new: Mapping[str, CheckResult]) -> None:
+        if self.needle:
+            self._rebuild()  # a status change can move a check in or out of the filter
+        changed = {cid for cid in self._specs if old.get(cid) is not new.get(cid)}
+        for cid in changed:
+            for key in (cid, f"gate:{self._gate_of[cid]}"):
+                node = self._by_id.get(key)
+                if node is not None:
+                    node.refresh()
+
+    def validate_needle(self, needle: str) -> str:
+        return " ".join(needle.split())
+
+    def watch_needle(self) -> None:
+        self._rebuild()
+
+    def _visible(self) -> Shape:
         shape = tuple(
-            (g.id, tuple(c.id for c in g.checks if matches(needle, c, results.get(c.id))))
-            for g in plan.gates
+            (g.id, tuple(c.id for c in g.checks if matches(self.needle, c, self.results.get(c.id))))
+            for g in self.gates
         )
-        shape = tuple((g, cs) for g, cs in shape if cs or not needle)
-        if shape != self._shape:
-            self._rebuild(plan, shape)
-            self._shown = {}
-        for gate in plan.gates:
-            node = self._by_id.get(f"gate:{gate.id}")
-            if node is None:
-                continue
-            if all(self._shown.get(c.id, self) is results.get(c.id) for c in gate.checks):
-                continue  # nothing new in this gate
-            statuses = [
-                (results[c.id].status if c.id in results else Status.PENDING)
-                for c in gate.checks if c.required
-            ]
-            done = sum(1 for c in gate.checks if c.id in results and results[c.id].status.ok)
-            node.set_label(self._gate_label(gate, gate_status(statuses), done))
-            for check in gate.checks:
-                leaf = self._by_id.get(check.id)
-                result = results.get(check.id)
-                if leaf is not None and self._shown.get(check.id, self) is not result:
-                    leaf.set_label(self._check_label(check, result))
-                self._shown[check.id] = result
+        return tuple((g, cs) for g, cs in shape if cs or not self.needle)
 
-    def _rebuild(self, plan: Any, shape: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    def _rebuild(self) -> None:
+        """Rebuild the nodes when the visible set changes (the filter)."""
+        shape = self._visible()
+        if shape == self._shape and self._by_id:
+            return
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         self.clear()
         self._by_id = {}
-        gates = {g.id: g for g in plan.gates}
         for gate_id, check_ids in shape:
             node = self.root.add(gate_id, data=f"gate:{gate_id}", expand=True)
             self._by_id[f"gate:{gate_id}"] = node
-            checks = {c.id: c for c in gates[gate_id].checks}
             for cid in check_ids:
-                self._by_id[cid] = node.add_leaf(checks[cid].title, data=cid)
+                self._by_id[cid] = node.add_leaf(cid, data=cid)
         self._shape = shape
         target = cursor if cursor in self._by_id else None
         if target is None:  # land on the first check, so enter opens what the filter found
@@ -108,16 +112,35 @@ class ChecklistTree(Tree[str]):
             # the tree lays out its lines on the next refresh; place the cursor after it
             self.call_after_refresh(self.move_cursor, self._by_id[target])
 
-    def _gate_label(self, gate: Any, status: Status, done: int) -> Text:
+    # drawing -----------------------------------------------------------------
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        data = node.data or ""
+        if data.startswith("gate:") and data[5:] in self._gates:
+            label = self.gate_label(self._gates[data[5:]])
+        elif data in self._specs:
+            label = self.check_label(self._specs[data])
+        else:
+            return super().render_label(node, base_style, style)
+        label.stylize(style)
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return Text.assemble((icon, base_style + _TOGGLE), label)
+        return Text.assemble(("", base_style), label)
+
+    def gate_label(self, gate: Gate) -> Text:
+        results = self.results
+        status = gate_status(gate, results)
+        done = sum(1 for c in gate.checks if c.id in results and results[c.id].status.ok)
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
         text.append(gate.title, style="bold")
         text.append(f"  {done}/{len(gate.checks)}", style="dim")
-        if getattr(gate, "scope", "checklist") != "checklist":
+        if gate.scope != "checklist":
             text.append("  runs in its stage", style="dim italic")
         return text
 
-    def _check_label(self, spec: Any, result: CheckResult | None) -> Text:
+    def check_label(self, spec: CheckSpec) -> Text:
+        result = self.results.get(spec.id)
         status = result.status if result else Status.PENDING
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))

@@ -2,39 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from rich.table import Table
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from gonogo.model import Status
 from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
+# (header, minimum width), most important first: a narrow grid drops columns from the end
+COLUMNS = (("service", 8), ("health", 10), ("latency", 7), ("canary 5xx", 10), ("version", 7),
+           ("scrape", 6))
 
-class HealthGrid(DataTable[Text]):
+
+class HealthGrid(Widget):
     DEFAULT_CSS = """
-    HealthGrid { height: auto; max-height: 100%; }
+    HealthGrid { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
-        self._last: tuple[HealthRow, ...] = ()
+    rows: reactive[tuple[HealthRow, ...]] = reactive((), layout=True)
+    """One row per ``[[services]]`` entry (``view.health_rows``)."""
 
-    def on_mount(self) -> None:
-        for label in ("service", "health", "latency", "scrape", "version", "canary 5xx"):
-            self.add_column(label, key=label)
-
-    def show(self, rows: Sequence[HealthRow]) -> None:
-        if tuple(rows) == self._last:
-            return
-        self._last = tuple(rows)
-        cursor = self.cursor_row
-        self.clear()
-        for row in rows:
-            self.add_row(*self._cells(row), key=row.service)
-        if rows:
-            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+    def render(self) -> Table:
+        table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False, header_style="bold")
+        room = self.content_size.width or self.app.size.width // 2
+        shown = 0
+        for name, least in COLUMNS:
+            if shown and sum(w + 2 for _, w in COLUMNS[:shown + 1]) - 2 > room:
+                break
+            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=least)
+            shown += 1
+        for row in self.rows:
+            table.add_row(*self._cells(row)[:shown])
+        return table
 
     def _cells(self, row: HealthRow) -> list[Text]:
         health = Text(f"{row.health.glyph} {row.detail}", style=status_style(self.app, row.health))
@@ -44,4 +45,4 @@ class HealthGrid(DataTable[Text]):
                   if row.scrape != "?" else Text("–", style="dim"))
         c5 = Text("–" if row.canary_5xx is None else f"{row.canary_5xx * 100:.2f}%",
                   style=colour(self.app, "canary"))
-        return [Text(row.service, style="bold"), health, latency, scrape, Text(row.version or "–"), c5]
+        return [Text(row.service, style="bold"), health, latency, c5, Text(row.version or "–"), scrape]

@@ -8,15 +8,16 @@ the app talks to the engine.
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
+
+from gonogo.rollout.journal import Event
+from gonogo.rollout.state import RolloutState
 
 
 class StateChanged(Message):
     """The engine's fold moved on; carries the whole new state (immutable)."""
 
-    def __init__(self, state: Any, event: Any | None = None) -> None:
+    def __init__(self, state: RolloutState, event: Event | None = None) -> None:
         super().__init__()
         self.state = state
         self.event = event

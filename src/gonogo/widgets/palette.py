@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gonogo.model import Status
 
@@ -20,16 +20,16 @@ STATUS_VARIABLE = {
 RULE_VARIABLE = {"ok": "pass", "breaching": "warn", "tripped": "fail", "inconclusive": "inconclusive"}
 
 
-def colour(app: App, name: str) -> str:
+def colour(app: App[Any], name: str) -> str:
     """A theme variable's colour, e.g. ``colour(app, "canary")``; '' when undefined."""
     value = app.theme_variables.get(name, "")
     return value.split()[0] if value else ""
 
 
-def status_style(app: App, status: Status, bold: bool = False) -> str:
+def status_style(app: App[Any], status: Status, bold: bool = False) -> str:
     c = colour(app, STATUS_VARIABLE[status])
     return f"bold {c}".strip() if bold else c
 
 
-def rule_style(app: App, state: str) -> str:
+def rule_style(app: App[Any], state: str) -> str:
     return colour(app, RULE_VARIABLE.get(state, "inconclusive"))

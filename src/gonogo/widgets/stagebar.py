@@ -2,43 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from gonogo.widgets.palette import colour
-from gonogo.widgets.view import hold_line, stage_cells
+from gonogo.widgets.view import StageCell
 
-_MARK = {"done": "✔ ", "current": "▶ ", "next": ""}
+_MARK = {"done": "✔ ", "current": "▶ ", "stopped": "✘ ", "next": ""}
 
 
-class StageBar(Static):
+class StageBar(Widget):
     """Two lines: the stages (current one marked and reversed) and the hold/weight line."""
 
     DEFAULT_CSS = """
-    StageBar { height: 2; padding: 0 1; }
+    StageBar { text-wrap: nowrap; text-overflow: ellipsis; height: 2; padding: 0 1; }
     """
 
-    _memo: Any = None
+    cells: reactive[tuple[StageCell, ...]] = reactive(())
+    """One cell per stage plus Stable (``view.stage_cells``)."""
+    hold: reactive[str] = reactive("")
+    """The phase, hold countdown and traffic line (``view.hold_line``); ticks each second."""
 
-    def show(self, state: Any, now: float) -> None:
-        key = (state.phase, state.stage_index, state.weight_intended, state.weight_confirmed,
-               state.stop_reason, hold_line(state, now))
-        if key == self._memo:
-            return
-        self._memo = key
+    def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, cell in enumerate(stage_cells(state)):
+        for i, cell in enumerate(self.cells):
             if i:
                 text.append(" → ", style="dim")
             label = f"{_MARK[cell.status]}{cell.label}"
             if cell.status == "current":
                 text.append(f" {label} ", style=f"bold reverse {colour(self.app, 'canary')}")
+            elif cell.status == "stopped":
+                text.append(f" {label} ", style=f"bold reverse {colour(self.app, 'fail')}")
             elif cell.status == "done":
                 text.append(label, style=colour(self.app, "pass"))
             else:
                 text.append(label, style="dim")
         text.append("\n")
-        text.append(hold_line(state, now))
-        self.update(text, layout=False)
+        text.append(self.hold)
+        return text

@@ -1,40 +1,58 @@
-"""The verdict line: release, GO / NO-GO and what blocks it."""
+"""The header: the rollout's state beside the checklist's GO / NO-GO and what blocks it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
+from gonogo.config import Release
 from gonogo.widgets.palette import colour
+from gonogo.widgets.view import Header
 
 
-class VerdictBar(Static):
-    """``✘ NO-GO · 3 blocking`` beside the release; the blockers' ids follow."""
+class VerdictBar(Widget):
+    """``✘ NO-GO 3 blocking  ▶ ROLLING OUT 25%  release @commit → env  ids…``.
 
-    DEFAULT_CSS = """
-    VerdictBar { height: 1; padding: 0 1; background: $panel; }
+    During and after a rollback the rollout's state leads and no GO is shown:
+    ``✘ ROLLED BACK  stop criterion http-5xx …``.
     """
 
-    _memo: Any = None
+    DEFAULT_CSS = """
+    VerdictBar { text-wrap: nowrap; text-overflow: ellipsis; height: 1; padding: 0 1; background: $panel; }
+    """
 
-    def show(self, plan: Any, verdict: Any) -> None:
-        if verdict == self._memo:  # unchanged: skip the repaint
-            return
-        self._memo = verdict
-        release = plan.release
+    head: reactive[Header | None] = reactive(None)
+    """What the bar says; set by the screen, compared by value (no repaint when equal)."""
+
+    def __init__(self, release: Release, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.release = release
+
+    def render(self) -> Text:
+        head = self.head
         text = Text(no_wrap=True, overflow="ellipsis")
-        if verdict.go:
-            text.append(" ✔ GO ", style=f"bold reverse {colour(self.app, 'pass')}")
+        if head is None:
+            return text
+        fail, ok = colour(self.app, "fail"), colour(self.app, "pass")
+        tone = colour(self.app, head.rollout_tone)
+        state = f"{head.rollout_glyph} {head.rollout_label}"
+        if not head.verdict_shown:
+            text.append(f" {state} ", style=f"bold reverse {tone}")
+            if head.reason:
+                text.append(f"  {head.reason}", style=f"bold {tone}")
         else:
-            count = len(verdict.blocking)
-            text.append(" ✘ NO-GO ", style=f"bold reverse {colour(self.app, 'fail')}")
-            text.append(f" {count} blocking", style=f"bold {colour(self.app, 'fail')}")
+            if head.go:
+                text.append(" ✔ GO ", style=f"bold reverse {ok}")
+            else:
+                text.append(" ✘ NO-GO ", style=f"bold reverse {fail}")
+                text.append(f" {len(head.blocking)} blocking", style=f"bold {fail}")
+            text.append(f"  {state}", style=f"bold {tone}")
+        release = self.release
         text.append(f"  {release.name}", style="bold")
         text.append(f" @{release.commit[:8]} → {release.environment}", style="dim")
-        if not verdict.go:
-            ids = ", ".join(b.id for b in verdict.blocking[:6])
-            more = len(verdict.blocking) - 6
+        if head.verdict_shown and head.blocking:
+            ids = ", ".join(head.blocking[:6])
+            more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
-        self.update(text, layout=False)
+        return text

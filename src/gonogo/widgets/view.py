@@ -1,33 +1,36 @@
 """Pure view-model functions: rollout state in, display values out.
 
-No Textual here, so the formatting rules (countdowns, rule states, the health
-grid) are unit-tested without a screen. Widgets call these and only style the
-result. State objects are read by attribute (the engine's ``RolloutState``
-contract), so a recorded state renders exactly like a live one.
+No Textual here, so the formatting rules (countdowns, rule states, the header,
+the health grid) are unit-tested without a screen. Widgets call these and only
+style the result. Everything reads the engine's real types (``RolloutState``,
+``Phase``, ``RuleEvaluation``), so a recorded session renders exactly like a live one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gonogo.config import TBD, Plan
 from gonogo.model import CheckResult, Status
+from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.rollout.state import Phase, RolloutState, StageView
 
 # Phases in which the rollout is under way (quitting asks first).
-ACTIVE_PHASES = frozenset({"SHIFTING", "HOLDING", "PAUSED", "READY", "ROLLING_BACK"})
+ACTIVE_PHASES = frozenset({Phase.SHIFTING, Phase.HOLDING, Phase.PAUSED, Phase.READY,
+                           Phase.ROLLING_BACK})
+ROLLBACK_PHASES = frozenset({Phase.ROLLING_BACK, Phase.ROLLED_BACK})
 
 
-def phase_name(phase: Any) -> str:
-    """``Phase.HOLDING`` / ``"holding"`` -> ``"HOLDING"``."""
-    name = getattr(phase, "name", None) or str(phase)
-    return name.upper()
+def is_active(state: RolloutState) -> bool:
+    return state.phase in ACTIVE_PHASES
 
 
-def is_active(state: Any) -> bool:
-    return state is not None and phase_name(state.phase) in ACTIVE_PHASES
+def phase_text(phase: Phase) -> str:
+    """``Phase.ROLLING_BACK`` -> ``"ROLLING BACK"``."""
+    return phase.name.replace("_", " ")
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -70,16 +73,19 @@ def fmt_value(value: float | None, unit: str = "") -> str:
     return f"{text}{unit}" if unit else text
 
 
+CellStatus = Literal["done", "current", "stopped", "next"]
+
+
 @dataclass(frozen=True, slots=True)
 class StageCell:
     label: str
-    status: str  # "done" | "current" | "next"
+    status: CellStatus  # "stopped": where a rollback took the rollout back from
 
 
 SHORT_LABEL = 12
 
 
-def stage_label(stage: Any, prev_weight: float | None) -> str:
+def stage_label(stage: StageView, prev_weight: float | None) -> str:
     """A short label for the stage bar: ``Staging``, ``Canary 5%``, ``25%``, ``100%``, ``Verify``."""
     title = (stage.title or stage.id).strip()
     if ":" in title:  # "Stage C: 25%" -> "25%"
@@ -96,58 +102,73 @@ def stage_label(stage: Any, prev_weight: float | None) -> str:
     return label
 
 
-def stage_cells(state: Any) -> list[StageCell]:
-    """One cell per stage plus the final ``Stable``; the current one marked."""
-    phase = phase_name(state.phase)
+def stopped_index(state: RolloutState) -> int | None:
+    """The stage a rollback took the rollout back from (``None`` unless rolling back
+    or rolled back)."""
+    if state.phase not in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
+        return None
+    return state.stopped_at
+
+
+def stage_cells(state: RolloutState, stopped: int | None = None) -> tuple[StageCell, ...]:
+    """One cell per stage plus the final ``Stable``; the current (or stopped) one marked."""
+    phase = state.phase
     cells: list[StageCell] = []
-    current = state.stage_index
+    current = state.stage_index if stopped is None else stopped
     prev: float | None = None
+    status: CellStatus
     for stage in state.stages:
         label = stage_label(stage, prev)
         prev = stage.weight
-        if phase == "STABLE" or stage.index < current:
+        if phase is Phase.STABLE or stage.index < current:
             status = "done"
-        elif stage.index == current and phase not in ("IDLE", "ROLLED_BACK"):
+        elif stage.index == current and stopped is not None:
+            status = "stopped"
+        elif stage.index == current and phase not in (Phase.IDLE, Phase.ROLLED_BACK):
             status = "current"
         else:
             status = "next"
         cells.append(StageCell(label, status))
-    cells.append(StageCell("Stable", "current" if phase == "STABLE" else "next"))
-    return cells
+    cells.append(StageCell("Stable", "current" if phase is Phase.STABLE else "next"))
+    return tuple(cells)
 
 
-def hold_line(state: Any, now: float) -> str:
-    """``HOLDING 12:34 left of 30:00 · traffic 25% (confirmed 25%)``."""
-    phase = phase_name(state.phase)
-    parts = [phase.replace("_", " ")]
+def hold_line(state: RolloutState, now: float) -> str:
+    """``HOLDING · hold 12:34 left of 30:00 · traffic 25%``."""
+    phase = state.phase
+    parts = [phase_text(phase)]
     stage = current_stage(state)
     if stage is not None and len(stage.title or "") > SHORT_LABEL:
         parts.insert(0, stage.title)
-    if stage is not None and stage.hold_s > 0 and phase in ("HOLDING", "PAUSED", "READY"):
+    if stage is not None and stage.hold_s > 0 and phase in (Phase.HOLDING, Phase.PAUSED, Phase.READY):
         remaining = state.hold_remaining(now)
         parts.append(f"hold {fmt_duration(remaining)} left of {fmt_duration(stage.hold_s)}")
     traffic = f"traffic {fmt_weight(state.weight_confirmed)}"
     if abs(state.weight_intended - state.weight_confirmed) > 1e-9:
         traffic += f" → {fmt_weight(state.weight_intended)}"
     parts.append(traffic)
+    waiting = operator_prompt(state)
+    if waiting:  # before the stop reason, which can be long: what to do comes first
+        parts.append(waiting)
     if state.stop_reason:
         parts.append(f"stop: {state.stop_reason}")
-    waiting = operator_prompt(state)
-    if waiting:
-        parts.append(waiting)
     return " · ".join(parts)
 
 
-def operator_prompt(state: Any) -> str:
+def operator_prompt(state: RolloutState) -> str:
     """What the engine is waiting for from the operator, if anything (keys per the footer)."""
-    phase = phase_name(state.phase)
-    if getattr(state, "traffic_error", None):
+    phase = state.phase
+    if state.traffic_error:
         return f"traffic shift failed: {state.traffic_error}"
-    if phase == "SHIFTING":
+    if phase is Phase.SHIFTING:
         return f"set the weight to {fmt_weight(state.weight_intended)}, then C to confirm"
-    if phase == "PAUSED" and getattr(state, "rollback_proposed", False):
+    if phase is Phase.PAUSED and state.rollback_proposed:
         return "stop criterion tripped: R to roll back, p to resume"
-    if phase == "ROLLING_BACK":
+    if phase is Phase.ROLLED_BACK:
+        open_items = [k for k, done in state.reconciliation.items() if not done]
+        if open_items:
+            return f"reconcile before re-rollout: {', '.join(open_items)} (b, then m)"
+    if phase is Phase.ROLLING_BACK:
         for step in state.runbook:
             if step.status == "failed":
                 return f"runbook step {step.id} failed: b, then y retry / s skip"
@@ -156,16 +177,13 @@ def operator_prompt(state: Any) -> str:
     return ""
 
 
-def current_stage(state: Any) -> Any | None:
-    stages = state.stages
-    if 0 <= state.stage_index < len(stages):
-        return stages[state.stage_index]
-    return None
+def current_stage(state: RolloutState) -> StageView | None:
+    return state.stage
 
 
-def rule_state_text(ev: Any) -> str:
+def rule_state_text(ev: RuleEvaluation) -> str:
     """``ok`` / ``breaching 2m of 5m`` / ``TRIPPED`` / ``inconclusive``."""
-    state = str(ev.state)
+    state = ev.state
     if state == "breaching":
         return f"breaching {fmt_span(ev.breach_s)} of {fmt_span(ev.required_s)}"
     if state == "tripped":
@@ -176,7 +194,7 @@ def rule_state_text(ev: Any) -> str:
 RULE_GLYPH = {"ok": "✔", "breaching": "▲", "tripped": "✘", "inconclusive": "?"}
 
 
-def rule_values_text(ev: Any, unit: str = "") -> str:
+def rule_values_text(ev: RuleEvaluation, unit: str = "") -> str:
     """The values behind a rule's judgement: canary vs baseline and the threshold."""
     text = f"canary {fmt_value(ev.canary, unit)}"
     if ev.baseline is not None:
@@ -197,9 +215,7 @@ class HealthRow:
     canary_5xx: float | None
 
 
-def health_rows(
-    plan: Plan, results: Mapping[str, CheckResult], evaluations: Mapping[str, Any] | None = None
-) -> list[HealthRow]:
+def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthRow, ...]:
     """Per-service health from the latest ``http_health`` and ``prometheus_targets`` evidence."""
     health: dict[str, dict[str, Any]] = {}
     scrape: dict[str, str] = {}
@@ -232,7 +248,7 @@ def health_rows(
             HealthRow(svc.name, status, detail, latency, scrape.get(svc.name, "?"), version,
                       canary_5xx.get(svc.name))
         )
-    return rows
+    return tuple(rows)
 
 
 def _num(v: Any) -> bool:
@@ -270,5 +286,54 @@ class OwnerRow:
     blocking: bool
 
 
-def owner_rows(owners: Mapping[str, str]) -> list[OwnerRow]:
-    return [OwnerRow(role, name, name.strip().upper() == TBD) for role, name in owners.items()]
+def owner_rows(owners: Mapping[str, str]) -> tuple[OwnerRow, ...]:
+    return tuple(OwnerRow(role, name, name.strip().upper() == TBD) for role, name in owners.items())
+
+
+# The header ------------------------------------------------------------------
+Tone = Literal["pass", "fail", "warn", "inconclusive", "canary"]
+
+ROLLOUT_LABEL: Mapping[Phase, tuple[str, str, Tone]] = {
+    # phase -> (glyph, label, colour variable)
+    Phase.IDLE: ("…", "NOT STARTED", "inconclusive"),
+    Phase.SHIFTING: ("⇄", "SHIFTING TRAFFIC", "canary"),
+    Phase.HOLDING: ("▶", "ROLLING OUT", "canary"),
+    Phase.READY: ("▶", "ROLLING OUT", "canary"),
+    Phase.PAUSED: ("‖", "HELD", "warn"),
+    Phase.ROLLING_BACK: ("⟲", "ROLLING BACK", "fail"),
+    Phase.ROLLED_BACK: ("✘", "ROLLED BACK", "fail"),
+    Phase.STABLE: ("✔", "STABLE", "pass"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What the verdict bar says: the rollout's state beside the checklist verdict.
+
+    While a rollback is proposed or runs, and after it finished, the checklist
+    verdict is not shown as GO: the rollout failed, whatever the checklist says, so
+    the bar shows the rollout's state and the reason instead.
+    """
+
+    rollout_glyph: str
+    rollout_label: str
+    rollout_tone: Tone
+    verdict_shown: bool
+    go: bool
+    blocking: tuple[str, ...]  # blocker ids, most important first
+    reason: str  # why the rollout stopped (rollback, proposal, pause)
+
+
+def header(state: RolloutState, go: bool, blocking: Sequence[str]) -> Header:
+    glyph, label, tone = ROLLOUT_LABEL[state.phase]
+    if state.phase in (Phase.HOLDING, Phase.READY):
+        label = f"{label} {fmt_weight(state.weight_confirmed)}"
+    if state.phase is Phase.PAUSED and state.rollback_proposed:
+        glyph, label, tone = "✘", "HELD · ROLLBACK PROPOSED", "fail"
+    # a stop criterion tripped: the rollout's state leads and no GO is shown
+    stopped = state.phase in ROLLBACK_PHASES or state.rollback_proposed
+    return Header(
+        rollout_glyph=glyph, rollout_label=label, rollout_tone=tone,
+        verdict_shown=not stopped, go=go and not stopped, blocking=tuple(blocking),
+        reason=state.stop_reason or "",
+    )
