@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from gonogo.rollout.stages import AdvancePreview
+from gonogo.rollout.phases import AdvancePreview
 from gonogo.rollout.state import RolloutState
 from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_text
 

@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
+from gonogo.widgets.keys import KEYS, display_key
+
 # What each global key does, in full (the footer shows the short label).
 LONG = {
     "run_checks": "run every check of the checklist (results stream in)",
@@ -41,8 +43,6 @@ SCREEN_KEYS = (
 
 
 def help_table(keymap: dict[str, list[str] | str]) -> Table:
-    from gonogo.app import KEYS, display_key
-
     table = Table(expand=True, box=None, padding=(0, 2))
     table.add_column("key", no_wrap=True, style="bold")
     table.add_column("does")

@@ -21,8 +21,8 @@ from gonogo.screens.runbook import RunbookScreen
 from gonogo.screens.session_log import SessionLogScreen
 from textual.command import CommandPalette
 
-from gonogo.app import KEYS
 from gonogo.rollout.state import Phase
+from gonogo.widgets.keys import KEYS
 from tui_support import make_app, open_engine, recorded, screen_text, settle
 
 SIZE = (120, 40)

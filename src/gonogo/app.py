@@ -26,31 +26,9 @@ from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
+from gonogo.widgets.keys import FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
-
-# id, key, action, footer description. The id is what [keys] in the config rebinds.
-KEYS: tuple[tuple[str, str, str, str], ...] = (
-    ("run_checks", "r", "run_checks", "Run"),
-    ("advance", "a", "advance", "Advance"),
-    ("pause", "p", "pause", "Pause"),
-    ("rollback", "R", "rollback", "Rollback"),
-    ("canary", "c", "canary", "Canary"),
-    ("log", "l", "log", "Log"),
-    ("owners", "o", "owners", "Owners"),
-    ("help", "question_mark", "help", "Help"),
-    ("quit", "q", "quit_panel", "Quit"),
-    ("runbook", "b", "runbook", "Runbook"),
-    ("theme", "t", "next_theme", "Theme"),
-    ("filter", "slash", "filter", "Filter"),
-    ("palette", "colon", "command_palette", "Commands"),
-    ("force_advance", "F", "force_advance", "Force"),
-    ("confirm", "C", "confirm", "Confirm"),
-)
-# all in the footer, most important first (80 columns show the first ten)
-FOOTER_IDS = frozenset(ident for ident, *_ in KEYS)
-# allowed while a confirmation dialog is open
-MODAL_SAFE = frozenset({"help", "command_palette"})
 
 
 class GonogoApp(App[int]):
@@ -345,8 +323,6 @@ class GonogoApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def display_key(key: str) -> str:
-    return {"slash": "/", "colon": ":", "question_mark": "?"}.get(key, key)
 
 
 def _runner(app: GonogoApp, action: str) -> Callable[[], Any]:

@@ -142,11 +142,11 @@ def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Ver
 def render_table(
     plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict, *, color: bool, width: int | None = None
 ) -> str:
+    import io
+
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
-
-    import io
 
     console = Console(
         record=True,

@@ -15,7 +15,8 @@ from typing import Any
 from gonogo.config import Plan, RunbookStep
 from gonogo.rollout.control import RolloutControl, StateListener
 from gonogo.rollout.journal import Event
-from gonogo.rollout.stages import AdvancePreview, plan_runbook, preview
+from gonogo.rollout.phases import AdvancePreview, preview
+from gonogo.rollout.stages import plan_runbook
 from gonogo.rollout.state import RolloutState, apply, fold
 from gonogo.verdict import Verdict, decide
 

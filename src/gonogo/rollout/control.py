@@ -18,7 +18,7 @@ from typing import Protocol
 from gonogo.config import RunbookStep
 from gonogo.rollout.engine import EngineRefused
 from gonogo.rollout.journal import Event
-from gonogo.rollout.stages import AdvancePreview
+from gonogo.rollout.phases import AdvancePreview
 from gonogo.rollout.state import RolloutState
 from gonogo.verdict import Verdict
 

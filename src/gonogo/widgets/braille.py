@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.measure import Measurement
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.style import Style
@@ -122,7 +124,5 @@ class BrailleChart:
             if i < len(rows) - 1:
                 yield Segment.line()
 
-    def __rich_measure__(self, console: Console, options: ConsoleOptions):  # type: ignore[no-untyped-def]
-        from rich.measure import Measurement
-
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.width or 4, self.width or options.max_width)

@@ -1,0 +1,33 @@
+"""The panel's keys: binding ids, default keys, actions and footer labels.
+
+The id is what ``[keys]`` in the config rebinds; the app, the help screen and the
+command palette all read this one table.
+"""
+
+from __future__ import annotations
+
+# id, key, action, footer description. The id is what [keys] in the config rebinds.
+KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("run_checks", "r", "run_checks", "Run"),
+    ("advance", "a", "advance", "Advance"),
+    ("pause", "p", "pause", "Pause"),
+    ("rollback", "R", "rollback", "Rollback"),
+    ("canary", "c", "canary", "Canary"),
+    ("log", "l", "log", "Log"),
+    ("owners", "o", "owners", "Owners"),
+    ("help", "question_mark", "help", "Help"),
+    ("quit", "q", "quit_panel", "Quit"),
+    ("runbook", "b", "runbook", "Runbook"),
+    ("theme", "t", "next_theme", "Theme"),
+    ("filter", "slash", "filter", "Filter"),
+    ("palette", "colon", "command_palette", "Commands"),
+    ("force_advance", "F", "force_advance", "Force"),
+    ("confirm", "C", "confirm", "Confirm"),
+)
+# all in the footer, most important first (80 columns show the first ten)
+FOOTER_IDS = frozenset(ident for ident, *_ in KEYS)
+# allowed while a confirmation dialog is open
+MODAL_SAFE = frozenset({"help", "command_palette"})
+
+def display_key(key: str) -> str:
+    return {"slash": "/", "colon": ":", "question_mark": "?"}.get(key, key)
