@@ -13,6 +13,7 @@ from gonogo.config import load_plan
 from gonogo.gates import GATE_PRECEDENCE, gate_status
 from gonogo.model import CheckResult, Status
 from gonogo.report import render_json, render_table
+from gonogo.rollout.events import CheckRecorded, CheckResultRecord
 from gonogo.rollout.journal import GENESIS, make_event
 from gonogo.verdict import decide
 from support.control_double import ControlDouble
@@ -113,7 +114,7 @@ async def test_the_cli_table_json_and_the_panel_show_the_same_gate_status(tmp_pa
     # the panel: the checklist over the same results, journalled and folded
     events, prev = [], GENESIS
     for seq, result in enumerate(results.values(), start=1):
-        event = make_event(seq, T0, "tester", "check_result", {"result": result.to_dict()}, prev)
+        event = make_event(seq, T0, "tester", CheckRecorded(result=CheckResultRecord.of(result)), prev)
         events.append(event)
         prev = event.hash
     control = ControlDouble(plan, events, now=lambda: T0)
