@@ -182,6 +182,8 @@ def _describe(metric: CanaryMetric, s: Sample, *, breaching: bool, breach_s: flo
 def _fmt(v: float | None, unit: str) -> str:
     if v is None:
         return "n/a"
+    if unit == "ratio":  # a share: 0.0218 reads as 2.18%
+        return f"{v * 100:.3g}%"
     return f"{v:.4g}{unit}"
 
 
