@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from gonogo.cli import exits
 from gonogo.cli.common import err
 from gonogo.rollout.export import to_json, to_toml
 from gonogo.rollout.journal import JournalError, read_events, session_file, verify_file
+from gonogo.safefs import UnsafePath, write_private_file
 
 
 def run_log(args: argparse.Namespace) -> int:
@@ -36,7 +36,10 @@ def run_log(args: argparse.Namespace) -> int:
     text = to_toml(events, check) if args.format == "toml" else to_json(events, check)
     if args.out:
         try:
-            Path(args.out).write_text(text, encoding="utf-8")
+            write_private_file(args.out, text)
+        except UnsafePath as exc:
+            err(f"cannot write {args.out}: {exc}")
+            return exits.USAGE
         except OSError as exc:
             err(f"cannot write {args.out}: {exc.strerror}")
             return exits.USAGE

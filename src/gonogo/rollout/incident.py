@@ -9,7 +9,6 @@ Markdown for people and JSON for tools; optionally POSTed to a webhook.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from gonogo.errors import describe_error
 from gonogo.rollout.events import CriterionTripped, RollbackStarted, Samples
 from gonogo.rollout.export import describe, utc
 from gonogo.rollout.journal import Event
+from gonogo.safefs import write_private_file
 
 
 def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:
@@ -97,17 +97,13 @@ def render_markdown(inc: dict[str, Any]) -> str:
 
 
 def write_incident(inc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``incident-<release>.md`` and ``.json`` atomically; safe to repeat."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``incident-<release>.md`` and ``.json`` (0600, atomically); safe to repeat.
+
+    ``out_dir`` may be a team's shared folder: each file is written as a fresh
+    temporary (``O_EXCL``, never through a planted link) and renamed into place."""
     stem = "incident-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in inc["release"])
-    md, js = out_dir / f"{stem}.md", out_dir / f"{stem}.json"
-    for path, text in ((md, render_markdown(inc)), (js, json.dumps(inc, indent=2) + "\n")):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+    md = write_private_file(out_dir / f"{stem}.md", render_markdown(inc))
+    js = write_private_file(out_dir / f"{stem}.json", json.dumps(inc, indent=2) + "\n")
     return md, js
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gonogo.rollout.events import BodyError, EventBody, decode, encode, kind_of, plain
+from gonogo.safefs import UnsafePath, open_private_dir
 
 __all__ = [
     "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "Event", "Verification", "JournalStore",
@@ -189,42 +190,67 @@ def _split_lines(raw: bytes) -> list[bytes]:
 
 
 class FileJournal:
-    """A session directory holding ``events.jsonl``."""
+    """A session directory holding ``events.jsonl``.
+
+    The directory must be the operator's own and not writable by group or others
+    (or is created fresh, 0700), and every file in it is opened relative to the
+    directory without following links (``gonogo.safefs``): a session directory
+    someone else prepared cannot steer a write to another of the operator's files.
+    """
 
     def __init__(self, directory: str | os.PathLike[str], *, warn: Callable[[str], None] | None = None) -> None:
         self.dir = Path(directory)
         self.location = str(self.dir)
         self.path = self.dir / EVENTS_FILE
         self._warn = warn or (lambda _msg: None)
-        created = not self.dir.exists()
+        self._fd = -1
+        created = not os.path.lexists(self.dir)
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self._dir = open_private_dir(self.dir)
+        except UnsafePath as exc:
+            raise JournalError(f"refusing session {self.dir}: {exc}") from None
+        except OSError as exc:
+            raise JournalError(f"cannot open session {self.dir}: {exc.strerror}") from None
+        try:
             if created:
                 _fsync_dir(self.dir.parent)
-            fresh = not self.path.exists()
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            fresh = not self._dir.exists(EVENTS_FILE)
+            self._fd = self._dir.open(EVENTS_FILE, os.O_RDWR | os.O_CREAT | os.O_APPEND)
             try:  # one writer per session; the lock dies with its process (even on SIGKILL)
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                os.close(self._fd)
                 raise JournalError(
                     f"session {self.dir} is being driven by another gonogo process; "
                     "watch it read-only or wait until it stops"
                 ) from None
             if fresh:
                 os.fsync(self._fd)
-                _fsync_dir(self.dir)
-        except OSError as exc:
-            raise JournalError(f"cannot open session {self.dir}: {exc.strerror}") from None
-        try:
+                self._dir.fsync()
             self._events = self._load()
+        except UnsafePath as exc:
+            self.close()
+            raise JournalError(f"refusing session {self.dir}: {exc}") from None
+        except OSError as exc:
+            self.close()
+            raise JournalError(f"cannot open session {self.dir}: {exc.strerror}") from None
         except JournalError:
             self.close()
             raise
 
     # Reading ----------------------------------------------------------
+    def _read_all(self) -> bytes:
+        size = os.fstat(self._fd).st_size
+        chunks, offset = [], 0
+        while offset < size:
+            chunk = os.pread(self._fd, min(1 << 20, size - offset), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks)
+
     def _load(self) -> list[Event]:
-        raw = self.path.read_bytes()
+        raw = self._read_all()
         lines = _split_lines(raw)
         if lines and (not lines[-1].endswith(b"\n") or not _parses(lines[-1])):
             self._set_aside(lines[-1], len(raw) - len(lines[-1]))
@@ -235,23 +261,25 @@ class FileJournal:
         return _decode_lines(lines, self.path)
 
     def _set_aside(self, torn: bytes, keep: int) -> None:
-        torn_path = self.path.with_name(EVENTS_FILE + TORN_SUFFIX)
-        with open(torn_path, "ab") as fh:
-            fh.write(torn if torn.endswith(b"\n") else torn + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        name = EVENTS_FILE + TORN_SUFFIX
+        fd = self._dir.open(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            _write_all(fd, torn if torn.endswith(b"\n") else torn + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.ftruncate(self._fd, keep)
         os.fsync(self._fd)
         self._warn(
             f"journal {self.path}: the last line was torn by a crash ({len(torn)} bytes); "
-            f"set aside in {torn_path.name}"
+            f"set aside in {name}"
         )
 
     def read(self) -> list[Event]:
         return list(self._events)
 
     def verify(self) -> Verification:
-        return verify_file(self.path)
+        return verify_lines(_split_lines(self._read_all()))
 
     # Writing ----------------------------------------------------------
     def append(self, body: EventBody, actor: str, time: float) -> Event:
@@ -260,13 +288,18 @@ class FileJournal:
             (last.seq if last else 0) + 1, time, actor, body, last.hash if last else GENESIS
         )
         payload = (event.line() + "\n").encode("ascii")
+        end = os.fstat(self._fd).st_size
         try:
-            written = os.write(self._fd, payload)
-            if written != len(payload):
-                raise OSError(0, "short write")
+            _write_all(self._fd, payload)
             os.fsync(self._fd)
         except OSError as exc:
-            raise JournalError(f"cannot write to {self.path}: {exc.strerror}") from None
+            # A full disk may have taken part of the line: cut it off again, so the
+            # journal stays whole and the next append (or a resume) starts clean.
+            try:
+                os.ftruncate(self._fd, end)
+            except OSError:
+                pass  # the torn tail is set aside when the session is next opened
+            raise JournalError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
         self._events.append(event)
         return event
 
@@ -274,6 +307,18 @@ class FileJournal:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        d = getattr(self, "_dir", None)
+        if d is not None:
+            d.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(28, "no space left on device")
+        view = view[written:]
 
 
 def _parses(line: bytes) -> bool:
