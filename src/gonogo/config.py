@@ -52,6 +52,12 @@ class Settings(Frozen, frozen=True, kw_only=True):
     hash_key: SecretRef | None = None  # key for comparing secrets; default per-process random
 
 
+class SessionSettings(Frozen, frozen=True, kw_only=True):
+    # a secret reference: makes the journal's hash chain an HMAC under this key, so
+    # that nobody without it can edit the journal and recompute the chain
+    key: SecretRef | None = None
+
+
 class PrometheusIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
 
@@ -253,6 +259,7 @@ class PlanDoc(Frozen, frozen=True, kw_only=True):
 
     release: Release
     settings: Settings = Settings()
+    session: SessionSettings = SessionSettings()
     owners: dict[str, str] = {}
     integrations: Integrations = Integrations()
     services: tuple[Service, ...] = ()
@@ -278,6 +285,10 @@ class Plan(Frozen, frozen=True, kw_only=True):
     @property
     def settings(self) -> Settings:
         return self.doc.settings
+
+    @property
+    def session(self) -> SessionSettings:
+        return self.doc.session
 
     @property
     def owners(self) -> dict[str, str]:

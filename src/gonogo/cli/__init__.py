@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", "-o", metavar="FILE")
     vv = lsub.add_parser("verify", help="verify a session log's hash chain")
     vv.add_argument("session")
+    vv.add_argument("--head", metavar="HASH",
+                    help="a head hash recorded elsewhere (printed when a rollout stopped): "
+                         "the journal must still contain it")
+    for q in (e, vv):
+        q.add_argument("--key", metavar="REF",
+                       help="the chain's key as a reference (env:NAME, file:PATH); default: "
+                            "the reference the session declared")
     return parser
 
 

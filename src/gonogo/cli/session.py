@@ -48,20 +48,32 @@ def open_session(
 
     ``warn`` receives what the journal finds odd but survivable (a torn last line).
     """
+    from gonogo.context import make_context
     from gonogo.rollout.engine import Engine, default_actor
     from gonogo.rollout.events import SessionStarted
     from gonogo.rollout.journal import FileJournal, JournalError
+    from gonogo.secrets import SecretError
 
     where = Path(session) if session else default_session(plan.release.name, session_root)
     if where.exists() and not where.is_dir():
         raise SessionRefused(f"--session {where} is a file; give a session directory")
+    ctx = None
+    key: bytes | None = None
+    if plan.session.key is not None:  # the journal's chain is an HMAC under this key
+        ctx = make_context(plan)
+        try:
+            key = ctx.resolver.resolve_sync(plan.session.key).encode("utf-8")
+        except SecretError as exc:
+            raise SessionRefused(f"session.key: {exc}") from None
     try:
-        journal = FileJournal(where, warn=warn)
+        journal = FileJournal(where, warn=warn, key=key,
+                              key_ref=str(plan.session.key) if key is not None else "")
     except JournalError as exc:
         raise SessionRefused(str(exc)) from None
     started = next((e.body for e in journal.read() if isinstance(e.body, SessionStarted)), None)
     if started is not None and started.release != plan.release.name:
         journal.close()
         raise SessionRefused(f"session {where} is for release {started.release!r}, not {plan.release.name!r}")
-    engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where))
+    engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where),
+                    context_factory=(lambda: ctx) if ctx is not None else None)
     return Session(where, journal, engine)

@@ -24,6 +24,7 @@ from gonogo.context import CheckContext, make_context
 from gonogo.model import Status
 from gonogo.rollout.events import (
     AdvanceConfirmed,
+    ChainKeyed,
     CheckRecorded,
     CheckResultRecord,
     CriterionTripped,
@@ -194,11 +195,14 @@ class Engine:
             raise EngineRefused("speed must be greater than 0")
         if self.state.events == 0:
             p = self.plan
-            return self.emit(SessionStarted(
+            started = self.emit(SessionStarted(
                 release=p.release.name, commit=p.release.commit, config=p.source,
                 environment=p.release.environment, speed=float(speed),
                 stages=tuple(s.id for s in self.stages),
             ))
+            if self.journal.key_ref:  # tell a verifier which key proves this chain
+                self.emit(ChainKeyed(key_ref=self.journal.key_ref))
+            return started
         return self.emit(SessionResumed(speed=float(speed)))
 
     async def recover(self) -> None:

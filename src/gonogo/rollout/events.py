@@ -33,7 +33,7 @@ __all__ = [
     "AdvanceConfirmed", "TrafficIntended", "TrafficConfirmed", "TrafficFailed", "StageEntered",
     "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
     "RollbackStarted", "RunbookStepStarted", "RunbookStepFinished", "RunbookDecision",
-    "RollbackFinished", "Reconciled", "ReleaseStable",
+    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed",
 ]
 
 SUMMARY_LIMIT = 200
@@ -363,12 +363,23 @@ class ReleaseStable(BaseBody, tag="release_stable", frozen=True, kw_only=True):
         return f"release {self.release} marked STABLE"
 
 
+class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
+    """The session's hash chain is an HMAC under a key; the reference says where the
+    key lives (``env:``/``file:``/``vault:``), never what it is."""
+
+    key_ref: str
+    algorithm: str = "hmac-sha256"
+
+    def describe(self) -> str:
+        return f"journal chain keyed ({self.algorithm}, key {self.key_ref})"
+
+
 EventBody: TypeAlias = (
     SessionStarted | SessionResumed | CheckRecorded | OwnerSet | SignedOff | AdvanceConfirmed
     | TrafficIntended | TrafficConfirmed | TrafficFailed | StageEntered | HoldCompleted | Paused
     | Resumed | Samples | CriterionTripped | RollbackProposed | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable
+    | ReleaseStable | ChainKeyed
 )
 
 KINDS: Mapping[str, type[EventBody]] = {

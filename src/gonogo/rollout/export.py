@@ -54,8 +54,11 @@ def _header(events: Sequence[Event], verification: Verification | None) -> dict[
     if events:
         head["started"] = utc(events[0].time)
         head["last"] = utc(events[-1].time)
+    if events:
+        head["head_seq"] = events[-1].seq
     if verification is not None:
         head["verified"] = verification.ok
+        head["verification"] = verification.method if verification.ok else verification.problem
     return head
 
 

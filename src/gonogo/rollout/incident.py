@@ -54,6 +54,7 @@ def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:
         "metric_polls": samples,
         "timeline": timeline,
         "journal_head": events[-1].hash if events else "",
+        "journal_head_seq": events[-1].seq if events else 0,
     }
 
 
@@ -68,7 +69,8 @@ def render_markdown(inc: dict[str, Any]) -> str:
         f"- Rolled back to: {inc['previous'] or 'the previous stable release'}",
         f"- Triggered: {inc['trigger']['at']} by {inc['trigger']['actor']} ({inc['trigger']['kind']})",
         f"- Canary weight at trigger: {_v(inc['trigger']['weight'])}%",
-        f"- Journal head: `{inc['journal_head']}`",
+        f"- Journal head: #{inc.get('journal_head_seq', '?')} `{inc['journal_head']}` "
+        "(check it later: `gonogo log verify SESSION --head HASH`)",
         "",
     ]
     c = inc.get("criterion")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -55,9 +56,23 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
-def chain_hash(seq: int, time: float, actor: str, kind: str, data: Any, prev: str) -> str:
+def chain_hash(
+    seq: int, time: float, actor: str, kind: str, data: Any, prev: str, key: bytes | None = None
+) -> str:
+    """SHA-256 of the record, or HMAC-SHA256 under the session's key: without the key,
+    nobody can recompute a keyed chain after editing it."""
     body = {"seq": seq, "time": time, "actor": actor, "kind": kind, "data": data, "prev": prev}
-    return hashlib.sha256(canonical(body).encode("ascii")).hexdigest()
+    payload = canonical(body).encode("ascii")
+    if key is not None:
+        return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return hashlib.sha256(payload).hexdigest()
+
+
+UNKEYED = "sha256 chain (unkeyed: catches accidental damage and edits that do not recompute the chain)"
+
+
+def keyed_method(key_ref: str) -> str:
+    return f"hmac-sha256 chain keyed by {key_ref}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +140,9 @@ class _Envelope:
         return cls(seq, float(time), actor, kind, data, prev, hash_)
 
 
-def make_event(seq: int, time: float, actor: str, body: EventBody, prev: str) -> Event:
+def make_event(
+    seq: int, time: float, actor: str, body: EventBody, prev: str, key: bytes | None = None
+) -> Event:
     """The event recording ``body``; its body is what a reader of the line will decode,
     so a live fold and a replay see the same values."""
     kind = kind_of(body)
@@ -134,7 +151,8 @@ def make_event(seq: int, time: float, actor: str, body: EventBody, prev: str) ->
         recorded = decode(kind, data)
     except BodyError as exc:  # a value the journal could not read back (NaN weight...)
         raise JournalError(f"cannot record {kind}: {exc}") from None
-    return Event(seq, time, actor, recorded, data, prev, chain_hash(seq, time, actor, kind, data, prev))
+    return Event(seq, time, actor, recorded, data, prev,
+                 chain_hash(seq, time, actor, kind, data, prev, key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +161,68 @@ class Verification:
     events: int
     first_bad: int | None = None  # the 1-based line number of the first bad event
     problem: str = ""
+    method: str = UNKEYED  # what was verified, and how
+    head_seq: int = 0
+    head_hash: str = ""
 
 
-def verify_lines(lines: list[bytes]) -> Verification:
+def declared_key_ref(lines: list[bytes]) -> str | None:
+    """The key reference a keyed session declared in its journal (never the key)."""
+    for raw in lines[:8]:  # declared right after session_started
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            return None
+        if isinstance(obj, dict) and obj.get("kind") == "chain_keyed":
+            ref = obj.get("data", {}).get("key_ref")
+            return ref if isinstance(ref, str) else None
+    return None
+
+
+def verify_lines(
+    lines: list[bytes], *, key: bytes | None = None, key_ref: str = "", head: str | None = None
+) -> Verification:
     """Check the canonical form, sequence numbers and hash chain of raw lines (the
-    record's integrity; whether its kind is known is the reader's question)."""
+    record's integrity; whether its kind is known is the reader's question).
+
+    With ``key`` every hash must be the HMAC under it: a chain recomputed without the
+    key (or with another) fails. With ``head`` (a hash recorded elsewhere, e.g. printed
+    when a rollout stopped) the journal must still contain that event: a journal cut
+    back to a line boundary, or rewritten, fails."""
+    method = keyed_method(key_ref or "the given key") if key is not None else UNKEYED
+    check = _verify_chain(lines, key)
+    check = Verification(check.ok, check.events, check.first_bad, check.problem, method,
+                         check.head_seq, check.head_hash)
+    if not check.ok:
+        declared = declared_key_ref(lines)
+        if key is None and declared is not None:
+            return Verification(False, check.events, check.first_bad,
+                                f"{check.problem}; this session's chain is keyed by {declared}: "
+                                "verify with its key (--key REF, or [session] key in the config)",
+                                method)
+        return check
+    if head is not None:
+        found = _find_head(lines, head)
+        if found is None:
+            return Verification(False, check.events, None,
+                                f"head {head[:16]}… is not in this journal: it was cut back or rewritten "
+                                f"after that head was recorded (its last event is #{check.head_seq})",
+                                method, check.head_seq, check.head_hash)
+        method += f"; head #{found} matches"
+        if found < check.head_seq:
+            method += f" ({check.head_seq - found} events recorded after it)"
+    return Verification(True, check.events, None, "", method, check.head_seq, check.head_hash)
+
+
+def _find_head(lines: list[bytes], head: str) -> int | None:
+    needle = head.strip().lower()
+    for n, raw in enumerate(lines, start=1):
+        if len(needle) >= 8 and json.loads(raw)["hash"].startswith(needle):
+            return n
+    return None
+
+
+def _verify_chain(lines: list[bytes], key: bytes | None) -> Verification:
     prev = GENESIS
     for n, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):
@@ -164,17 +239,19 @@ def verify_lines(lines: list[bytes]) -> Verification:
             return Verification(False, n - 1, n, f"event {n}: sequence number {event.seq}, expected {n}")
         if event.prev != prev:
             return Verification(False, n - 1, n, f"event {n} ({event.kind}): chain broken (prev hash)")
-        expected = chain_hash(obj["seq"], obj["time"], obj["actor"], obj["kind"], obj["data"], prev)
-        if event.hash != expected:
-            return Verification(False, n - 1, n, f"event {n} ({event.kind}): content edited (hash mismatch)")
+        expected = chain_hash(obj["seq"], obj["time"], obj["actor"], obj["kind"], obj["data"], prev, key)
+        if not hmac.compare_digest(event.hash, expected):
+            why = "content edited or chain recomputed without the key" if key else "content edited"
+            return Verification(False, n - 1, n, f"event {n} ({event.kind}): {why} (hash mismatch)")
         prev = event.hash
-    return Verification(True, len(lines))
+    return Verification(True, len(lines), head_seq=len(lines), head_hash=prev if lines else "")
 
 
 class JournalStore(Protocol):
     """Where a session's events live (a directory here; PostgreSQL for shared sessions)."""
 
     location: str
+    key_ref: str  # where the chain's HMAC key lives ("" for an unkeyed chain)
 
     def append(self, body: EventBody, actor: str, time: float) -> Event: ...
 
@@ -198,8 +275,17 @@ class FileJournal:
     someone else prepared cannot steer a write to another of the operator's files.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], *, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        warn: Callable[[str], None] | None = None,
+        key: bytes | None = None,
+        key_ref: str = "",
+    ) -> None:
         self.dir = Path(directory)
+        self.key = key
+        self.key_ref = key_ref
         self.location = str(self.dir)
         self.path = self.dir / EVENTS_FILE
         self._warn = warn or (lambda _msg: None)
@@ -255,7 +341,7 @@ class FileJournal:
         if lines and (not lines[-1].endswith(b"\n") or not _parses(lines[-1])):
             self._set_aside(lines[-1], len(raw) - len(lines[-1]))
             lines = lines[:-1]
-        check = verify_lines(lines)
+        check = verify_lines(lines, key=self.key, key_ref=self.key_ref)
         if not check.ok:
             raise JournalError(f"{self.path}: {check.problem}; run `gonogo log verify {self.dir}`")
         return _decode_lines(lines, self.path)
@@ -279,13 +365,13 @@ class FileJournal:
         return list(self._events)
 
     def verify(self) -> Verification:
-        return verify_lines(_split_lines(self._read_all()))
+        return verify_lines(_split_lines(self._read_all()), key=self.key, key_ref=self.key_ref)
 
     # Writing ----------------------------------------------------------
     def append(self, body: EventBody, actor: str, time: float) -> Event:
         last = self._events[-1] if self._events else None
         event = make_event(
-            (last.seq if last else 0) + 1, time, actor, body, last.hash if last else GENESIS
+            (last.seq if last else 0) + 1, time, actor, body, last.hash if last else GENESIS, self.key
         )
         payload = (event.line() + "\n").encode("ascii")
         end = os.fstat(self._fd).st_size
@@ -357,15 +443,28 @@ def session_file(session: str | os.PathLike[str]) -> Path:
     return p / EVENTS_FILE if p.is_dir() else p
 
 
-def verify_file(path: str | os.PathLike[str]) -> Verification:
+def verify_file(
+    path: str | os.PathLike[str], *, key: bytes | None = None, key_ref: str = "",
+    head: str | None = None,
+) -> Verification:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         return Verification(False, 0, None, f"cannot read {path}: {exc.strerror}")
-    return verify_lines(_split_lines(raw))
+    return verify_lines(_split_lines(raw), key=key, key_ref=key_ref, head=head)
 
 
-def read_events(session: str | os.PathLike[str]) -> list[Event]:
+def read_declared_key_ref(session: str | os.PathLike[str]) -> str | None:
+    try:
+        raw = session_file(session).read_bytes()
+    except OSError:
+        return None
+    return declared_key_ref(_split_lines(raw))
+
+
+def read_events(
+    session: str | os.PathLike[str], *, key: bytes | None = None, key_ref: str = ""
+) -> list[Event]:
     """Read a session's events without opening it for writing (exports, watchers)."""
     path = session_file(session)
     try:
@@ -375,7 +474,7 @@ def read_events(session: str | os.PathLike[str]) -> list[Event]:
     lines = _split_lines(raw)
     if lines and not lines[-1].endswith(b"\n"):
         lines = lines[:-1]  # a torn tail is set aside when the session is next opened
-    check = verify_lines(lines)
+    check = verify_lines(lines, key=key, key_ref=key_ref)
     if not check.ok:
         raise JournalError(f"{path}: {check.problem}")
     return _decode_lines(lines, path)

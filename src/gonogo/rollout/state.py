@@ -20,6 +20,7 @@ from gonogo.model import CheckResult
 from gonogo.rollout.analysis import RuleEvaluation, Sample, evaluate
 from gonogo.rollout.events import (
     AdvanceConfirmed,
+    ChainKeyed,
     CheckRecorded,
     CriterionTripped,
     HoldCompleted,
@@ -248,6 +249,8 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
             return {"phase": Phase.STABLE, "target_index": None}
+        case ChainKeyed():
+            return {}
         case _:
             assert_never(body)
 
