@@ -618,7 +618,41 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
     for role, name in doc.owners.items():
         if not name.strip():
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
+        elif (why := owner_problem(name)) is not None:
+            problems.append(Problem(f"owners.{role}", why))
     return problems
+
+
+# Letters that look like T, B or D in other scripts (Cyrillic, Greek, Cherokee, Coptic,
+# Latin small capitals): an owner written "ТBD" with a Cyrillic Т is still unknown.
+_LOOKALIKE = str.maketrans({
+    "Т": "T", "т": "T", "Τ": "T", "τ": "T", "Ꭲ": "T", "Ⲧ": "T", "ᴛ": "T",
+    "В": "B", "в": "B", "Β": "B", "β": "B", "Ᏼ": "B", "Ⲃ": "B", "ʙ": "B", "Ь": "B",
+    "Ꭰ": "D", "ᗞ": "D", "ᴅ": "D", "Ð": "D", "Ⅾ": "D",
+})
+
+
+def owner_problem(name: str) -> str | None:
+    """Why an owner name cannot be accepted, or ``None``.
+
+    Controls and bidirectional/invisible formatting characters (which make a name
+    read as something else) are refused, and so is anything that merely looks like
+    ``TBD``: an owner is either a person or exactly ``TBD``."""
+    import unicodedata
+
+    for ch in name:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Zl", "Zp"):
+            return (f"owner name contains an invisible or control character (U+{ord(ch):04X}); "
+                    "write the name in plain text")
+    plain = name.strip()
+    if plain.upper() == TBD:
+        return None
+    folded = unicodedata.normalize("NFKC", plain).translate(_LOOKALIKE).upper()
+    folded = "".join(ch for ch in folded if not ch.isspace() and ch not in ".-_")
+    if folded == TBD:
+        return f"owner {name!r} only looks like {TBD!r}; write {TBD!r} in plain ASCII until the owner is known"
+    return None
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
@@ -646,6 +680,8 @@ def set_owner(path: str | os.PathLike[str], role: str, name: str) -> None:
         raise ValueError(f"owner for {role!r} must not be empty; write {TBD!r} until known")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in role + name):
         raise ValueError("owner names and roles cannot contain control characters")
+    if (why := owner_problem(name)) is not None:
+        raise ValueError(why)
     target = os.path.realpath(path)
     source = str(path)
     with open(target, "rb") as fh:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
-from gonogo.config import Plan, set_owner
+from gonogo.config import Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
 from gonogo.model import Status
 from gonogo.rollout.events import (
@@ -254,6 +254,8 @@ class Engine:
         role, name = role.strip(), name.strip()
         if not role or not name:
             raise EngineRefused("an owner needs a role and a name (write TBD until known)")
+        if (why := owner_problem(name)) is not None:
+            raise EngineRefused(why)
         self.emit(OwnerSet(role=role, name=name))
         if self.plan.source and Path(self.plan.source).is_file():
             try:
