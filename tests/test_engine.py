@@ -143,12 +143,17 @@ async def test_inconclusive_blocks_then_resumes(tmp_path: Path) -> None:
     ev = engine.state.evaluations["http-5xx"]
     assert ev.state == "inconclusive" and "cannot connect" in ev.reason
     pv = engine.advance_preview()
-    assert pv.hold_elapsed_s >= 1800 and not pv.can_advance
+    # blind time does not count: 1800 s have passed, but only the first 600 had data
+    assert 600 <= pv.hold_elapsed_s <= 615 and not pv.can_advance
     assert any("inconclusive" in b for b in pv.blockers)
-    assert engine.state.phase == Phase.READY  # held, not rolled back (on_inconclusive = hold)
+    assert any("the hold waits while there is no conclusive canary data: 20m" in b for b in pv.blockers)
+    assert engine.state.phase == Phase.HOLDING  # held, not rolled back (on_inconclusive = hold)
     source.down = False
     await poll_for(engine, clock, 15 * 3)
     assert engine.state.evaluations["http-5xx"].state == "ok"
+    assert engine.state.phase == Phase.HOLDING  # the hold goes on from where the data stopped
+    await poll_for(engine, clock, 1200)
+    assert engine.state.phase == Phase.READY
     await engine.advance()
     assert engine.state.stage.id == "half"
     await engine.aclose()

@@ -45,6 +45,19 @@ def entered(log: Log, t: float, index: int, stage: str, weight: float) -> None:
     log.add("stage_entered", t, index=index, stage=stage, weight=weight)
 
 
+def sampled(log: Log, plan: Any, start: float, end: float, *, every: float = 10.0,
+            blind: bool = False) -> None:
+    """Metric polls from ``start`` to ``end``: conclusive, or (``blind``) the source down."""
+    ids = [m.id for m in plan_metrics(plan)]
+    t = start
+    while t <= end:
+        if blind:
+            log.add("samples", t, values={i: None for i in ids}, errors={i: "cannot connect" for i in ids})
+        else:
+            log.add("samples", t, values={i: [0.001, 0.001] for i in ids}, errors={})
+        t += every
+
+
 def test_seed_plan_is_the_default(tmp_path: Path) -> None:
     p = tmp_path / "bare.toml"
     p.write_text('[release]\nname = "x"\ncommit = "y"\n')
@@ -62,20 +75,62 @@ def test_hold_runs_in_plan_time_and_pauses_stop_it(tmp_path: Path) -> None:
     log = Log()
     log.add("session_started", 0.0, release=plan.release.name, speed=2.0)
     entered(log, 100.0, 0, "canary", 5)
+    sampled(log, plan, 110.0, 160.0)
     s = fold(log.events, plan)
     assert s.phase == Phase.HOLDING and s.weight_confirmed == 5.0
     assert s.hold_elapsed(160.0) == 120.0  # 60 real seconds at x2
+    sampled(log, plan, 170.0, 200.0)
     log.add("paused", 200.0, reason="lunch")
     log.add("resumed", 300.0)
+    sampled(log, plan, 310.0, 400.0)
     s = fold(log.events, plan)
     assert s.phase == Phase.HOLDING
     assert s.hold_elapsed(400.0) == 400.0  # 200 real seconds held, 100 paused
     assert s.hold_remaining(400.0) == 1800.0 - 400.0
     # A resume at another speed banks what was held so far.
+    sampled(log, plan, 410.0, 500.0)
     log.add("session_resumed", 500.0, actor="grace", speed=10.0)
+    sampled(log, plan, 501.0, 510.0, every=1.0)
     s = fold(log.events, plan)
     assert s.driver == "grace"
     assert s.hold_elapsed(500.0) == 600.0 and s.hold_elapsed(510.0) == 700.0
+
+
+def test_blind_time_does_not_count_toward_a_hold(tmp_path: Path) -> None:
+    plan = load_plan(write_plan(tmp_path))
+    log = Log()
+    log.add("session_started", 0.0, release=plan.release.name, speed=1.0)
+    entered(log, 100.0, 0, "canary", 5)
+    sampled(log, plan, 115.0, 400.0, every=15.0)  # 300 s with data
+    sampled(log, plan, 415.0, 1000.0, every=15.0, blind=True)  # the source frozen for 10 min
+    s = fold(log.events, plan)
+    assert s.hold_elapsed(1000.0) == 300.0
+    assert s.hold_blind(1000.0) == 600.0
+    # the time after the last blind poll is blind too, however long nobody polls
+    assert s.hold_elapsed(5000.0) == 300.0
+    pv = preview(s, plan, 1000.0, decide(plan, {}))
+    assert any("no conclusive canary data: 10m" in b for b in pv.blockers)
+    # data returns: the hold goes on from 300 s, not from the wall clock
+    sampled(log, plan, 1015.0, 1315.0, every=15.0)
+    s = fold(log.events, plan)
+    assert s.hold_elapsed(1315.0) == 600.0  # 300 + 300 (the poll that saw data return was blind)
+    # a poller that hangs (no samples at all) stops the hold after three polls' worth
+    assert s.hold_elapsed(1315.0 + 45.0) == 645.0 and s.hold_elapsed(1315.0 + 600.0) == 645.0
+
+
+def test_a_stage_without_analysis_holds_on_the_clock(tmp_path: Path) -> None:
+    plan = load_plan(write_plan(tmp_path, extra="""
+        [[rollout.stages]]
+        id = "soak"
+        weight = 0
+        hold = "10m"
+        analysis = false
+    """))
+    log = Log()
+    log.add("session_started", 0.0, release=plan.release.name, speed=1.0)
+    index = [s.id for s in plan_stages(plan)].index("soak")
+    entered(log, 100.0, index, "soak", 0)
+    assert fold(log.events, plan).hold_elapsed(400.0) == 300.0
 
 
 def test_preview_names_every_blocker_until_clear(tmp_path: Path) -> None:
@@ -97,7 +152,7 @@ def test_preview_names_every_blocker_until_clear(tmp_path: Path) -> None:
     assert "metric http-5xx inconclusive" in text  # no samples yet: never healthy
     assert (pv.from_stage, pv.to_stage, pv.weight_to) == ("canary", "half", 50.0)
     log.add("check_result", 30.0, result=result("smoke"))
-    for i in range(4):
+    for i in range(119):  # polls cover the whole 30-minute hold (blind time would not count)
         log.add("samples", 40.0 + 15 * i, values={"http-5xx": [0.01, 0.01], "failed-writes": [0, 0]})
     s = fold(log.events, plan)
     assert s.evaluations["http-5xx"].state == "ok"

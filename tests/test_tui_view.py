@@ -67,7 +67,9 @@ def test_stage_bar_shows_where_a_rollback_stopped() -> None:
 def test_hold_line_counts_down_and_stops_while_paused() -> None:
     state = folded("holding")  # 25% entered 12:34 ago, 15:00 hold
     assert "hold 02:26 left of 15:00" in hold_line(state, T0)
-    assert "hold 01:26 left of 15:00" in hold_line(state, T0 + 60)
+    assert "hold 01:56 left of 15:00" in hold_line(state, T0 + 30)
+    # with no metric poll for longer than three intervals the hold stops counting down
+    assert hold_line(state, T0 + 600) == hold_line(state, T0 + 3600)
     paused = folded("rollback-proposed")  # paused by the trip, 10:15 into the hold
     assert "hold 04:45 left" in hold_line(paused, T0)
     assert "hold 04:45 left" in hold_line(paused, T0 + 600)

@@ -135,6 +135,7 @@ class StageProgress(Protocol):
     def weight_confirmed(self) -> float: ...
     def hold_elapsed(self, now: float) -> float: ...
     def hold_remaining(self, now: float) -> float: ...
+    def hold_blind(self, now: float) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,10 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
     if current is not None:
         remaining = state.hold_remaining(now)
         if remaining > 0:
-            blockers.append(f"hold: {Duration(remaining)} of {current.hold} left")
+            blind = state.hold_blind(now)
+            why = (f" (the hold waits while there is no conclusive canary data: {Duration(blind)} "
+                   "so far)") if blind >= 1.0 else ""
+            blockers.append(f"hold: {Duration(remaining)} of {current.hold} left{why}")
         ids = exit_check_ids(plan, current)
         checks_total = len(ids)
         for cid in ids:

@@ -108,6 +108,13 @@ class RolloutState:
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
     stopped_at: int | None = None  # the stage the last rollback took traffic back from
+    # Blind time: in a stage under canary analysis the hold accrues only while
+    # conclusive data covers it (a frozen source must not let the hold run out).
+    hold_needs_data: bool = False
+    hold_blind_s: float = 0.0  # real seconds of this hold without conclusive data
+    cover_mark: float | None = None  # the last sample (or entry/resume) the hold is judged from
+    last_blind: bool = False  # the last sample lacked conclusive data for a stop criterion
+    cover_gap_s: float = 2.0  # longest real gap between samples still counted as covered
     forced: tuple[str, ...] = ()  # reasons of force-advances, in order
     samples: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict)
     result_seq: Mapping[str, int] = field(default_factory=dict)  # check id -> event seq
@@ -120,12 +127,23 @@ class RolloutState:
         return self.stages[self.stage_index] if 0 <= self.stage_index < len(self.stages) else None
 
     def hold_elapsed(self, now: float) -> float:
-        """Plan-time seconds of the current stage's hold (real time × speed, pauses excluded)."""
+        """Plan-time seconds of the current stage's hold (real time × speed), pauses and
+        blind time (no conclusive data under canary analysis) excluded."""
         if self.hold_started_at is None:
             return 0.0
         end = self.paused_at if self.paused_at is not None else now
-        real = max(0.0, end - self.hold_started_at - self.hold_paused_s)
+        real = max(0.0, end - self.hold_started_at - self.hold_paused_s - self.hold_blind(now))
         return self.hold_banked_s + real * self.speed
+
+    def hold_blind(self, now: float) -> float:
+        """Real seconds of the current hold not covered by conclusive data, up to ``now``."""
+        if not self.hold_needs_data or self.hold_started_at is None:
+            return 0.0
+        blind = self.hold_blind_s
+        if self.paused_at is None and self.cover_mark is not None:
+            tail = max(0.0, now - self.cover_mark)
+            blind += tail if self.last_blind else max(0.0, tail - self.cover_gap_s)
+        return blind
 
     def hold_remaining(self, now: float) -> float:
         stage = self.stage
@@ -182,7 +200,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case SessionStarted():
             return {"driver": e.actor, "speed": body.speed}
         case SessionResumed():
-            return _session_resumed(s, e, body)
+            return _session_resumed(s, e, body, plan)
         case CheckRecorded():
             result = body.result.to_result()
             return {"results": {**s.results, result.check_id: result},
@@ -201,10 +219,14 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case TrafficFailed():
             return _traffic_failed(s, e, body)
         case StageEntered():
+            stage = plan_stages(plan)[body.index] if body.index < len(plan_stages(plan)) else None
             return {
                 "phase": Phase.HOLDING, "stage_index": body.index, "target_index": None,
                 "stage_seq": e.seq, "hold_started_at": e.time, "hold_paused_s": 0.0,
                 "hold_banked_s": 0.0, "paused_at": None,
+                "hold_needs_data": bool(stage is not None and stage.analysis and plan_metrics(plan)),
+                "hold_blind_s": 0.0, "cover_mark": e.time, "last_blind": False,
+                "cover_gap_s": _cover_gap(plan, s.speed),
             }
         case HoldCompleted():
             if s.phase == Phase.HOLDING:
@@ -255,11 +277,19 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             assert_never(body)
 
 
-def _session_resumed(s: RolloutState, e: Event, body: SessionResumed) -> dict[str, Any]:
-    out: dict[str, Any] = {"driver": e.actor, "speed": body.speed}
+def _cover_gap(plan: Plan, speed: float) -> float:
+    """Real seconds between two samples that still count as covered: three polls, and
+    never less than 2 s (a fast rehearsal polls more often than a poll can answer)."""
+    return max(2.0, 3 * plan.canary.interval.seconds / max(speed, 1e-9))
+
+
+def _session_resumed(s: RolloutState, e: Event, body: SessionResumed, plan: Plan) -> dict[str, Any]:
+    out: dict[str, Any] = {"driver": e.actor, "speed": body.speed,
+                           "cover_gap_s": _cover_gap(plan, body.speed)}
     if body.speed != s.speed and s.hold_started_at is not None:
         # Bank the hold so far at the old speed; continue from here at the new one.
-        out.update(hold_banked_s=s.hold_elapsed(e.time), hold_started_at=e.time, hold_paused_s=0.0)
+        out.update(hold_banked_s=s.hold_elapsed(e.time), hold_started_at=e.time, hold_paused_s=0.0,
+                   hold_blind_s=0.0, cover_mark=e.time)
         if s.paused_at is not None:
             out["paused_at"] = e.time
     return out
@@ -298,7 +328,7 @@ def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:
     return {
         "phase": s.resume_phase or Phase.HOLDING, "paused_at": None, "resume_phase": None,
         "hold_paused_s": s.hold_paused_s + max(0.0, paused), "rollback_proposed": False,
-        "stop_reason": None,
+        "stop_reason": None, "cover_mark": e.time,
     }
 
 
@@ -311,7 +341,22 @@ def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, 
         series = (*samples.get(metric.id, ()), sample)[-MAX_SAMPLES:]
         samples[metric.id] = series
         evaluations[metric.id] = evaluate(metric, series, speed=s.speed)
-    return {"samples": samples, "evaluations": evaluations}
+    out: dict[str, Any] = {"samples": samples, "evaluations": evaluations}
+    if s.hold_needs_data and s.hold_started_at is not None:
+        # Blind: the source failed for a stop criterion, or answered for none of them (a
+        # frozen or unreachable source). One metric without data is its own rule's
+        # "inconclusive", which blocks the advance by itself.
+        stops = [m.id for m in plan_metrics(plan) if m.stop]
+        blind = any(i in body.errors for i in stops) or (
+            bool(stops) and all((body.values.get(i) or (None, None))[0] is None for i in stops))
+        if s.phase == Phase.HOLDING and s.cover_mark is not None:
+            since = max(0.0, e.time - s.cover_mark)
+            # Blind on either side: the whole interval is uncovered (when the data went
+            # away or came back inside it is unknown); else only a gap longer than a few polls.
+            uncovered = since if (blind or s.last_blind) else max(0.0, since - s.cover_gap_s)
+            out["hold_blind_s"] = s.hold_blind_s + uncovered
+        out.update(cover_mark=e.time, last_blind=blind)
+    return out
 
 
 def _step(s: RolloutState, step_id: str, **changes: Any) -> tuple[RunbookStepState, ...]:
