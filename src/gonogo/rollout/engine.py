@@ -21,6 +21,7 @@ from typing import Literal
 
 from gonogo.config import Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
+from gonogo.errors import describe_error
 from gonogo.model import Status
 from gonogo.rollout.events import (
     AdvanceConfirmed,
@@ -52,7 +53,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
-from gonogo.rollout.journal import Event, JournalStore
+from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.phases import (
     AdvancePreview,
@@ -360,14 +361,23 @@ class Engine:
             async with self._guard():
                 if not self.analysing():
                     return
-                self.emit(Samples(
+                polled = Samples(
                     values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
                                 else None) for k, r in readings.items()},
                     errors={k: r.error for k, r in readings.items() if r.error},
-                ))
+                )
+                try:
+                    self.emit(polled)
+                except JournalError as exc:
+                    await self._fail_safe(exc, polled)
+                    raise
                 tripped = self._tripped()
                 if tripped is not None:
-                    await self._stop(tripped)
+                    try:
+                        await self._stop(tripped)
+                    except JournalError as exc:
+                        await self._fail_safe(exc, reason=tripped.reason)
+                        raise
                     return
         s = self.state
         if s.phase == Phase.HOLDING and s.hold_remaining(self.clock()) <= 0:
@@ -376,9 +386,37 @@ class Engine:
             if stage.exit_checks:
                 await self.run_checks(stage.exit_checks)
 
-    def _tripped(self) -> CriterionTripped | None:
+    async def _fail_safe(self, exc: JournalError, pending: EventBody | None = None, *,
+                         reason: str = "") -> None:
+        """The journal cannot be written while the canary takes traffic. If a stop
+        criterion is failing (or would be, by the poll that could not be recorded),
+        traffic still goes to 0 %: an unrecorded rollback beats a recorded outage.
+        Raises ``JournalError`` saying what was done; otherwise returns."""
+        state = self.state
+        if pending is not None and not reason:
+            unwritten = make_event(state.events + 1, float(self.clock()), self.actor, pending,
+                                   state.last_hash)
+            tripped = self._tripped(apply(state, unwritten, self.plan))
+            reason = tripped.reason if tripped is not None else ""
+        if not reason or max(state.weight_confirmed, state.weight_intended) <= 0:
+            return
+        if self.traffic.needs_confirmation:
+            done = "SET THE CANARY WEIGHT TO 0% BY HAND NOW (manual traffic driver)"
+        else:
+            try:
+                shift = await self.traffic.shift(0.0, "rollback", self.plan.release.name)
+                done = (f"traffic shifted to 0% ({shift.detail})" if shift.confirmed
+                        else f"the shift to 0% FAILED ({shift.detail}): shift traffic by hand now")
+            except Exception as shift_exc:  # the fail-safe must report, whatever happens
+                done = f"the shift to 0% FAILED ({describe_error(shift_exc)}): shift traffic by hand now"
+        message = (f"FAIL-SAFE: {exc}; {reason}: {done}. None of this is in the journal; "
+                   f"fix the disk and resume to record the rollback")
+        log.critical("%s", message)
+        raise JournalError(message) from exc
+
+    def _tripped(self, state: RolloutState | None = None) -> CriterionTripped | None:
         rollback_on_blind = self.plan.canary.on_inconclusive == "rollback"
-        for ev in self.state.evaluations.values():
+        for ev in (state or self.state).evaluations.values():
             if not ev.stop:
                 continue
             blind = (rollback_on_blind and ev.state == "inconclusive"
