@@ -105,6 +105,7 @@ class RolloutState:
     resume_phase: Phase | None = None  # the phase a pause returns to
     rollback_proposed: bool = False
     traffic_error: str | None = None
+    shift_failures: int = 0  # traffic shifts failed in a row (a confirmed shift resets it)
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
     stopped_at: int | None = None  # the stage the last rollback took traffic back from
@@ -215,7 +216,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case TrafficIntended():
             return {"weight_intended": body.weight}
         case TrafficConfirmed():
-            return {"weight_confirmed": body.weight, "traffic_error": None}
+            return {"weight_confirmed": body.weight, "traffic_error": None, "shift_failures": 0}
         case TrafficFailed():
             return _traffic_failed(s, e, body)
         case StageEntered():
@@ -307,7 +308,8 @@ def _advance_confirmed(s: RolloutState, body: AdvanceConfirmed, plan: Plan) -> d
 
 
 def _traffic_failed(s: RolloutState, e: Event, body: TrafficFailed) -> dict[str, Any]:
-    out: dict[str, Any] = {"traffic_error": body.error, "target_index": None}
+    out: dict[str, Any] = {"traffic_error": body.error, "target_index": None,
+                           "shift_failures": s.shift_failures + 1}
     if s.phase == Phase.SHIFTING:  # stay in the stage we were in; the operator may retry
         out["phase"] = Phase.IDLE if s.stage_index < 0 else Phase.HOLDING
         if s.stage_index >= 0 and s.hold_remaining(e.time) <= 0:
