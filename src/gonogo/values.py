@@ -153,7 +153,14 @@ class Value:
     def parse(cls, text: str) -> Value:
         if not isinstance(text, str):
             raise ValueError(f"expected a string, got {describe_type(text)}")
-        scheme, sep, _ = text.partition(":")
+        scheme, sep, rest = text.partition(":")
+        if scheme == "file" and rest.startswith("//"):
+            # a URL written as file:///... is not a reference to read, and gonogo
+            # fetches nothing from the local disk as if it were a service
+            raise ValueError(
+                "file:// is not a URL scheme gonogo fetches; to read this setting from a "
+                "file, write file:PATH (no //)"
+            )
         if sep and scheme in SECRET_SCHEMES:
             return cls(ref=SecretRef.parse(text))
         return cls(literal=text)

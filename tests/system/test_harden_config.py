@@ -1,5 +1,6 @@
-"""Owner names that only look right: a lookalike TBD or a bidi override is refused
-where a config is validated and where the panel edits an owner."""
+"""Config values that only look right: an owner name that merely resembles TBD or
+carries a bidi override, refused where a config is validated and where the panel
+edits an owner; a file:// URL that would have been read as a local file."""
 
 from __future__ import annotations
 
@@ -63,3 +64,16 @@ async def test_the_panel_cannot_set_a_lookalike_owner(tmp_path: Path) -> None:
     assert engine.state.owners["db_owner"] == "TBD"
     assert "\u0422" not in cfg.read_text(encoding="utf-8")
     engine.journal.close()
+
+
+def test_a_file_url_is_not_read_as_a_reference(tmp_path: Path) -> None:
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN PRIVATE KEY----- s3cr3t")
+    cfg = tmp_path / "gonogo.toml"
+    cfg.write_text(f'[release]\nname = "x"\ncommit = "a"\n[[services]]\nname = "auth"\n'
+                   f'health_url = "file://{secret}"\n', encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "gonogo", "check", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert "services[0].health_url: file:// is not a URL scheme" in res.stderr
+    assert "s3cr3t" not in res.stdout + res.stderr
