@@ -52,7 +52,7 @@ class Command:
         return Outcome(
             Status.FAIL,
             f"{name} exited {run.exit_code}, expected {params.expect_exit}"
-            + (f": {lines[-1][:120]}" if lines else ""),
+            + (f": {ctx.redactor.excerpt(lines[-1], 120)}" if lines else ""),
             tuple(lines),
             evidence,
         )
@@ -155,7 +155,7 @@ class Volumes:
             return Outcome.errored(f"{name} still running after {params.deadline}; killed")
         if run.exit_code != 0:
             last = run.errors.strip().splitlines()[-1:] or [""]
-            return Outcome.errored(f"{name} exited {run.exit_code}: {last[0][:120]}")
+            return Outcome.errored(f"{name} exited {run.exit_code}: {ctx.redactor.excerpt(last[0], 120)}")
         return {line.strip() for line in run.output.splitlines() if line.strip()}
 
 
