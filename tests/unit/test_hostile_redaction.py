@@ -41,6 +41,12 @@ def leaked(text: str, value: str, size: int = 10) -> bool:
     return any(w in text for w in windows(value, size))
 
 
+def has(text: str, needle: str) -> bool:
+    """``needle in text``, out of the assertion: pytest would print ``text`` on failure,
+    and ``text`` is where a secret may have leaked."""
+    return needle in text
+
+
 # -- a service echoing what it was sent, in the encoding asked for ----------------------
 async def echo(request: web.Request) -> web.Response:
     key = request.headers.get("X-Key", "")
@@ -125,48 +131,58 @@ async def echoed(tmp_path: Path, mode: str, key: str) -> str:
 async def test_a_key_echoed_json_escaped_is_redacted(tmp_path: Path) -> None:
     key = secrets.token_hex(12) + '"q\\z' + secrets.token_hex(4)  # quotes and backslashes
     text = await echoed(tmp_path, "json", key)
-    assert "HTTP 401" in text and REDACTED in text
+    reported = has(text, "HTTP 401") and has(text, REDACTED)
+    assert reported, "no failure with a redacted echo in the reports"
     once = json.dumps(key)[1:-1]
     twice = json.dumps(once)[1:-1]
     for name, form in (("raw", key), ("json-escaped", once), ("escaped twice", twice)):
-        assert not leaked(text, form), f"the key leaked {name}"
+        leak = leaked(text, form)
+        assert not leak, f"the key leaked {name}"
 
 
 async def test_a_key_echoed_url_encoded_is_redacted(tmp_path: Path) -> None:
     key = secrets.token_hex(8) + " /+=&" + secrets.token_hex(8)
     text = await echoed(tmp_path, "url", key)
-    assert "retry at https://login.example/?key=" in text and REDACTED in text
+    reported = has(text, "retry at https://login.example/?key=") and has(text, REDACTED)
+    assert reported, "the echo is not in the reports, redacted"
     for name, form in (("quote_plus", urllib.parse.quote_plus(key)),
                        ("quote", urllib.parse.quote(key, safe="")), ("raw", key)):
-        assert not leaked(text, form), f"the key leaked URL-encoded ({name})"
+        leak = leaked(text, form)
+        assert not leak, f"the key leaked URL-encoded ({name})"
 
 
 async def test_a_key_echoed_in_base64_is_redacted(tmp_path: Path) -> None:
     key = secrets.token_urlsafe(24)
     text = await echoed(tmp_path, "b64", key)
-    assert "Basic" in text and REDACTED in text
+    reported = has(text, "Basic") and has(text, REDACTED)
+    assert reported, "the echo is not in the reports, redacted"
     basic = base64.b64encode(f"svc:{key}".encode()).decode()
     urlsafe = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
     # the first characters of ``basic`` encode "svc:", not the key
-    assert not leaked(text, basic[6:]), "the key leaked inside a Basic credential"
-    assert not leaked(text, urlsafe), "the key leaked urlsafe-base64-encoded"
-    assert not leaked(text, key), "the key leaked as is"
+    for name, form in (("inside a Basic credential", basic[6:]),
+                       ("urlsafe-base64-encoded", urlsafe), ("as is", key)):
+        leak = leaked(text, form)
+        assert not leak, f"the key leaked {name}"
 
 
 async def test_a_key_straddling_the_excerpt_limit_leaves_no_half_behind(tmp_path: Path) -> None:
     key = secrets.token_hex(16)
     text = await echoed(tmp_path, "straddle", key)
-    assert "auth=Bearer" in text  # the excerpt is shown, up to the cut
-    assert not leaked(text, key, size=8), "the head of the key survived the cut"
+    shown = has(text, "auth=Bearer")
+    assert shown, "the excerpt is not shown"  # up to the cut
+    leak = leaked(text, key, size=8)
+    assert not leak, "the head of the key survived the cut"
 
 
 async def test_a_three_character_secret_withholds_the_excerpt(tmp_path: Path) -> None:
     key = secrets.choice("BCDFGHJKLMNPQRSTVWXZ") + "~" + secrets.choice("bcdfghjkmnpqrstvwxz")
     text = await echoed(tmp_path, "short", key)
-    assert "HTTP 401" in text
-    assert "withheld" in text and "too short" in text  # the operator is told why
-    assert "tenant acme" not in text  # the body around it is withheld too
-    assert key not in text, "the short secret was shown"
+    told = has(text, "HTTP 401") and has(text, "withheld") and has(text, "too short")
+    assert told, "the operator is not told the excerpt was withheld, and why"
+    around = has(text, "tenant acme")
+    assert not around, "the body around the short secret was shown"
+    leak = has(text, key)
+    assert not leak, "the short secret was shown"
 
 
 # -- a Vault secret, printed by an unrelated command before any check reads it ----------
@@ -233,6 +249,9 @@ async def test_a_vault_secret_printed_by_an_unrelated_command_is_redacted(tmp_pa
     finally:
         await runner.cleanup()
     text = "\n".join(outs)
-    assert "Traceback" not in text
-    assert f"deploy token is {REDACTED}" in text
-    assert not leaked(text, value), "the Vault secret was printed"
+    crashed = has(text, "Traceback")
+    assert not crashed, "gonogo check crashed"
+    scrubbed = has(text, f"deploy token is {REDACTED}")
+    assert scrubbed, "the printed line is not shown, redacted"
+    leak = leaked(text, value)
+    assert not leak, "the Vault secret was printed"
