@@ -27,7 +27,9 @@ class OwnerPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(printable(f"Owner for {self.role}")), classes="dialog-title")
-            yield Input(value="" if self.current.upper() == "TBD" else self.current, id="owner-name")
+            # shown printable (a name journaled by another version may hold escapes)
+            shown = printable(self.current)
+            yield Input(value="" if shown.upper() == "TBD" else shown, id="owner-name")
             yield Label("enter to save · esc to cancel", classes="dim")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -35,7 +37,8 @@ class OwnerPrompt(ModalScreen[str | None]):
         if not name:
             self.notify("an owner needs a name (or TBD)", severity="warning", markup=False)
             return
-        self.dismiss(name)
+        # unchanged: no event (the field showed the current name made printable)
+        self.dismiss(None if name == printable(self.current).strip() else name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

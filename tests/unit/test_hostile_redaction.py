@@ -26,9 +26,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiohttp import web
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from gonogo.config import load_plan
-from gonogo.secrets import REDACTED
+from gonogo.secrets import REDACTED, Redactor
 
 FORMATS = ("table", "json", "junit", "markdown")
 
@@ -255,3 +257,36 @@ async def test_a_vault_secret_printed_by_an_unrelated_command_is_redacted(tmp_pa
     assert scrubbed, "the printed line is not shown, redacted"
     leak = leaked(text, value)
     assert not leak, "the Vault secret was printed"
+
+
+# -- the redactor itself, against any secret and any surrounding text --------------------
+def echoed_forms(secret: str) -> dict[str, str]:
+    raw = secret.encode()
+    return {
+        "as is": secret,
+        "JSON-escaped": json.dumps(secret)[1:-1],
+        "JSON-escaped, not ASCII": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "quote": urllib.parse.quote(secret, safe=""),
+        "quote_plus": urllib.parse.quote_plus(secret),
+        "base64": base64.b64encode(raw).decode(),
+        "base64, unpadded": base64.b64encode(raw).decode().rstrip("="),
+        "urlsafe base64": base64.urlsafe_b64encode(raw).decode(),
+        "urlsafe base64, unpadded": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(secret=st.text(min_size=4, max_size=40), before=st.text(max_size=12), after=st.text(max_size=12))
+def test_no_echoed_form_of_a_secret_survives(secret: str, before: str, after: str) -> None:
+    assume(secret.strip() and not set(secret) & set("«»"))
+    redactor = Redactor()
+    redactor.add(secret)
+    for name, form in echoed_forms(secret).items():
+        assume(form not in REDACTED)
+        out = redactor.text(before + form + after)
+        survived = form in out
+        assert not survived, f"the secret survived {name}"
+        cut = redactor.excerpt(before + form + after, max(1, len(before) + len(form) // 2))
+        half = form[: len(form) // 2]
+        kept = len(half) >= 4 and half in cut and half not in before
+        assert not kept, f"half the secret survived an excerpt cut through it ({name})"
