@@ -178,7 +178,7 @@ class VaultSecretAge:
                 row.update(problem=f"{name}: {describe_vault_error(exc) or type(exc).__name__}", error=True)
                 return row
             if value not in (None, ""):
-                ctx.redactor.add(str(value))
+                ctx.redactor.add(str(value), declared=True)  # a key the config names
             evidence["key_present"] = value not in (None, "")
             if value in (None, ""):
                 row["problem"] = f"{name}: key {key} is missing or empty"

@@ -85,9 +85,12 @@ class Redactor:
 
     A secret is matched in every form in which a service or a program may echo it back
     (``encodings``). Secrets shorter than 4 characters cannot be told apart from
-    ordinary text: ``text`` masks them only where they stand alone (not inside a
-    word), and ``excerpt`` — the door for bodies and command output — withholds any
-    excerpt that contains one anywhere, saying so.
+    ordinary text. A *declared* one (resolved from a reference in the config) is still
+    never shown: ``text`` masks it where it stands alone (not inside a word), and
+    ``excerpt`` — the door for bodies and command output — withholds any excerpt that
+    contains it anywhere, saying so. A short value gonogo only guesses is a secret (a
+    ``.env`` entry named like ``*KEY*``, a captured session id) is ignored: ``1`` or
+    ``on`` would otherwise blank or withhold half of every report.
     """
 
     def __init__(self) -> None:
@@ -97,8 +100,11 @@ class Redactor:
         self._short_pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
-    def add(self, value: str) -> None:
+    def add(self, value: str, *, declared: bool = False) -> None:
+        """Remember ``value``; ``declared``: the config names it a secret (a reference)."""
         if not isinstance(value, str) or not value.strip():
+            return
+        if len(value) < _MIN_REDACT_LEN and not declared:
             return
         with self._lock:
             target = self._values if len(value) >= _MIN_REDACT_LEN else self._short
@@ -226,7 +232,7 @@ class SecretResolver:
                 raise SecretError(f"{ref}: key not found in vault")
             value = str(raw)
         if secret:
-            self.redactor.add(value)
+            self.redactor.add(value, declared=True)
         return value
 
     async def resolve(self, ref: SecretRef, *, secret: bool = True) -> str:
