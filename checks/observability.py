@@ -37,7 +37,7 @@ async def get_json(ctx: CheckContext, method: str, url: str, what: str, **kw: An
     if response.status_code in (401, 403):
         raise ApiProblem(f"{what}: credentials rejected (HTTP {response.status_code})")
     if response.status_code >= 400:
-        raise ApiProblem(f"{what}: HTTP {response.status_code} {response.text.strip()[:160]}")
+        raise ApiProblem(f"{what}: HTTP {response.status_code} {ctx.redactor.excerpt(response.text.strip(), 160, squeeze=True)}")
     try:
         return response.json()
     except ValueError:
@@ -246,7 +246,7 @@ class GrafanaDashboards:
             body = {}
         if response.status_code == 200 and str(body.get("status", "")).upper() == "OK":
             return None
-        return f"HTTP {response.status_code} {str(body.get('message', ''))[:120]}".strip()
+        return f"HTTP {response.status_code} {ctx.redactor.excerpt(str(body.get('message', '')), 120)}".strip()
 
     async def _live(
         self, ctx: CheckContext, base: str, dashboard: dict[str, Any], window: Duration,
@@ -266,7 +266,8 @@ class GrafanaDashboards:
                                       f"panel {panel.get('title', '')!r} query", json=payload, headers=headers)  # fmt: skip
                 result = (body.get("results") or {}).get(query["refId"], {})
                 if result.get("error"):
-                    return f"panel {panel.get('title', '')!r}: query error: {str(result['error'])[:120]}"
+                    return (f"panel {ctx.redactor.excerpt(repr(panel.get('title', '')), 80)}: "
+                            f"query error: {ctx.redactor.excerpt(str(result['error']), 120)}")
                 for frame in result.get("frames", []) or []:
                     values = (frame.get("data") or {}).get("values") or []
                     if values and any(len(col) for col in values):
@@ -434,7 +435,8 @@ class AlertReceivers:
         try:
             config = yaml.safe_load((status.get("config") or {}).get("original") or "") or {}
         except yaml.YAMLError as exc:
-            return Outcome.errored(f"Alertmanager config is not YAML: {str(exc).splitlines()[0][:120]}")
+            return Outcome.errored(
+                f"Alertmanager config is not YAML: {ctx.redactor.excerpt(str(exc).splitlines()[0], 120)}")
         receivers = {str(r.get("name")): r for r in config.get("receivers", []) or [] if isinstance(r, dict)}
         routed = routed_receivers(config.get("route"))
         kinds = {

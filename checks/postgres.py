@@ -126,7 +126,7 @@ class PostgresBackup:
             if params.archiver:
                 sources["pg_stat_archiver"] = await self._archiver(conn, notes)
             if params.marker_query:
-                sources["backup marker"] = await self._marker(conn, params.marker_query, notes)
+                sources["backup marker"] = await self._marker(ctx, conn, params.marker_query, notes)
         with_age = {name: s for name, s in sources.items() if s.get("age_s") is not None}
         evidence = {"sources": sources, "used": sorted(with_age)}
         failing_archiver = sources.get("pg_stat_archiver", {}).get("failing")
@@ -169,7 +169,7 @@ class PostgresBackup:
         out["age_s"] = round(float(age), 1)
         return out
 
-    async def _marker(self, conn: Any, query: str, notes: list[str]) -> dict[str, Any]:
+    async def _marker(self, ctx: CheckContext, conn: Any, query: str, notes: list[str]) -> dict[str, Any]:
         import psycopg
 
         out: dict[str, Any] = {"query": query}
@@ -180,8 +180,8 @@ class PostgresBackup:
                 now_tz, now_local = await (await conn.execute("SELECT now(), localtimestamp")).fetchone()
         except psycopg.Error as exc:
             message = (exc.diag.message_primary or str(exc)).strip()
-            notes.append(f"backup marker query failed: {message[:160]}")
-            out["error"] = message[:160]
+            notes.append(f"backup marker query failed: {ctx.redactor.excerpt(message, 160)}")
+            out["error"] = ctx.redactor.excerpt(message, 160)
             return out
         value = row[0] if row else None
         if value is None:
@@ -254,7 +254,7 @@ class Migrations:
         cwd = os.path.join(ctx.base_dir, t.cwd) if t.cwd else ctx.base_dir
         if t.command:
             code, out = await _run_argv(t.command, cwd, self.COMMAND_TIMEOUT_S)
-            last = out.splitlines()[-1][:120] if out else ""
+            last = ctx.redactor.excerpt(out.splitlines()[-1], 120) if out else ""
             evidence = {"source": "command", "argv": list(t.command), "exit": code}
             if code != 0:
                 why = out if code is None else f"{os.path.basename(t.command[0])} exited {code}" + (f": {last}" if last else "")
@@ -268,7 +268,7 @@ class Migrations:
                 return {"name": t.name, "evidence": {"source": "head_command"},
                         "problem": f"{t.name}: cannot get the expected head ({why})"}  # fmt: skip
             expected = out.split()[0]  # `alembic heads` prints "<rev> (head)"
-        applied, source, error = await self._applied(t, conn)
+        applied, source, error = await self._applied(t, ctx, conn)
         evidence = {"source": source, "applied": applied, "expected": expected}
         row: dict[str, Any] = {"name": t.name, "evidence": evidence}
         if error:
@@ -281,7 +281,7 @@ class Migrations:
             row["problem"] = f"{t.name}: applied {', '.join(applied)}, expected head {expected} ({source})"
         return row
 
-    async def _applied(self, t: MigrationTarget, conn: Any) -> tuple[list[str], str, str]:
+    async def _applied(self, t: MigrationTarget, ctx: CheckContext, conn: Any) -> tuple[list[str], str, str]:
         import psycopg
         from psycopg import sql
 
@@ -300,7 +300,7 @@ class Migrations:
             return [], source, f"no table {source} (never migrated?)"
         except psycopg.Error as exc:
             message = (exc.diag.message_primary or str(exc)).strip()
-            return [], source, f"{source} query failed: {message[:160]}"
+            return [], source, f"{source} query failed: {ctx.redactor.excerpt(message, 160)}"
         return sorted(str(r[0]) for r in rows if r and r[0] is not None), source, ""
 
 

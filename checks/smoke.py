@@ -130,10 +130,10 @@ def lookup(body: Any, path: str) -> Any:
     return node
 
 
-def excerpt(value: Any, limit: int) -> str:
+def excerpt(ctx: CheckContext, value: Any, limit: int) -> str:
+    """A body or value as a bounded one-line excerpt: redacted before it is cut."""
     text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return ctx.redactor.excerpt(text, limit, squeeze=True)
 
 
 class Smoke:
@@ -238,7 +238,7 @@ class Smoke:
             return Outcome.failed(
                 f"{label}: HTTP {response.status_code}, expected {expected}",
                 f"{step.method.upper()} {path}",
-                f"response: {excerpt(response.text, BODY_EXCERPT)}" if response.text else "empty response",
+                f"response: {excerpt(ctx, response.text, BODY_EXCERPT)}" if response.text else "empty response",
                 steps=trail,
             )
         if not step.capture and not step.expect:
@@ -248,7 +248,7 @@ class Smoke:
         except ValueError:
             return Outcome.failed(
                 f"{label}: response is not JSON, cannot check or capture values",
-                f"response: {excerpt(response.text, BODY_EXCERPT)}",
+                f"response: {excerpt(ctx, response.text, BODY_EXCERPT)}",
                 steps=trail,
             )
         for var, where in step.capture.items():
@@ -266,8 +266,8 @@ class Smoke:
                 return Outcome.failed(f"{label}: response has no {where!r}", steps=trail)
             if found != expected:
                 return Outcome.failed(
-                    f"{label}: {where} = {excerpt(repr(found), VALUE_EXCERPT)}, "
-                    f"expected {excerpt(repr(expected), VALUE_EXCERPT)}",
+                    f"{label}: {where} = {excerpt(ctx, repr(found), VALUE_EXCERPT)}, "
+                    f"expected {excerpt(ctx, repr(expected), VALUE_EXCERPT)}",
                     steps=trail,
                 )
         return None

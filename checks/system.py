@@ -44,7 +44,10 @@ class Command:
         if run.timed_out:
             return Outcome.errored(f"{params.argv[0]} still running after {params.deadline}; killed")
         elapsed = time.perf_counter() - started
-        lines = run.output.splitlines()[-OUTPUT_TAIL_LINES:]
+        # split on newlines only: str.splitlines() also splits on \v, \f, \x1c.. and
+        # \u2028, which a hostile program can use to hide its real last line
+        lines = run.output.rstrip("\n").split("\n")[-OUTPUT_TAIL_LINES:] if run.output.strip() else []
+        last = next((line for line in reversed(lines) if line.strip()), "")
         evidence = {"argv": list(params.argv), "exit": run.exit_code, "seconds": round(elapsed, 2)}
         name = os.path.basename(params.argv[0])
         if run.exit_code == params.expect_exit:
@@ -52,7 +55,7 @@ class Command:
         return Outcome(
             Status.FAIL,
             f"{name} exited {run.exit_code}, expected {params.expect_exit}"
-            + (f": {lines[-1][:120]}" if lines else ""),
+            + (f": {ctx.redactor.excerpt(last, 120)}" if last else ""),
             tuple(lines),
             evidence,
         )
@@ -155,7 +158,7 @@ class Volumes:
             return Outcome.errored(f"{name} still running after {params.deadline}; killed")
         if run.exit_code != 0:
             last = run.errors.strip().splitlines()[-1:] or [""]
-            return Outcome.errored(f"{name} exited {run.exit_code}: {last[0][:120]}")
+            return Outcome.errored(f"{name} exited {run.exit_code}: {ctx.redactor.excerpt(last[0], 120)}")
         return {line.strip() for line in run.output.splitlines() if line.strip()}
 
 

@@ -159,7 +159,7 @@ class VaultSecretAge:
         try:
             updated = parse_time(updated_text)
         except ValueError:
-            return {"name": name, "problem": f"{name}: unreadable updated_time {updated_text[:40]!r}",
+            return {"name": name, "problem": f"{name}: unreadable updated_time {ctx.redactor.excerpt(repr(updated_text), 42)}",
                     "error": True, "evidence": {}}  # fmt: skip
         age = max(0.0, time.time() - updated)
         evidence = {"updated_time": updated_text, "age_s": round(age), "version": meta.get("current_version")}
@@ -178,7 +178,7 @@ class VaultSecretAge:
                 row.update(problem=f"{name}: {describe_vault_error(exc) or type(exc).__name__}", error=True)
                 return row
             if value not in (None, ""):
-                ctx.redactor.add(str(value))
+                ctx.redactor.add(str(value), declared=True)  # a key the config names
             evidence["key_present"] = value not in (None, "")
             if value in (None, ""):
                 row["problem"] = f"{name}: key {key} is missing or empty"

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
+from gonogo.untrusted import printable
 from gonogo.widgets.canary import legend, metric_chart
 from gonogo.widgets.palette import rule_style
 from gonogo.widgets.view import (
@@ -34,12 +35,12 @@ class CanaryDetailScreen(DetailScreen):
         for i, metric in enumerate(plan.canary.metrics):
             ev = evaluations.get(metric.id)
             head = Text()
-            head.append(metric.title or metric.id, style="bold")
+            head.append(printable(metric.title or metric.id), style="bold")
             head.append(f"  rule {metric.rule}", style="dim")
             if metric.rule == "ratio_above":
                 head.append(f" > {metric.factor:g}× baseline for {fmt_span(metric.duration.seconds)}", style="dim")
             elif metric.rule == "above":
-                head.append(f" > {fmt_value(metric.threshold, metric.unit)} for "
+                head.append(f" > {printable(fmt_value(metric.threshold, metric.unit))} for "
                             f"{fmt_span(metric.duration.seconds)}", style="dim")
             elif metric.rule == "rising":
                 head.append(f" over {fmt_span(metric.window.seconds)}", style="dim")
@@ -53,9 +54,9 @@ class CanaryDetailScreen(DetailScreen):
                 line = Text()
                 line.append(f"{RULE_GLYPH.get(state, '?')} {rule_state_text(ev)}  ",
                             style=f"bold {rule_style(self.app, state)}")
-                line.append(rule_values_text(ev, metric.unit or ev.unit))
+                line.append(printable(rule_values_text(ev, metric.unit or ev.unit)))
                 if ev.reason:
-                    line.append(f"  — {ev.reason}", style="dim")
+                    line.append(f"  — {printable(ev.reason)}", style="dim")
                 body = Group(head, line, metric_chart(self.app, ev, height), legend(self.app))
             if i < len(statics):
                 statics[i].update(body)

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Label, Static
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.journal import Event
+from gonogo.untrusted import printable, printable_lines
 from gonogo.widgets.checklist import fmt_ms
 from gonogo.widgets.palette import status_style
 
@@ -56,44 +57,47 @@ class CheckDetailScreen(DetailScreen):
         try:
             spec = plan.check(self.check_id)
         except KeyError:
-            self.query_one("#detail-title", Label).update(f"no check {self.check_id!r}")
+            self.query_one("#detail-title", Label).update(Text(printable(f"no check {self.check_id!r}")))
             return
         result = self.panel.state.results.get(self.check_id)
         status = result.status if result else Status.PENDING
         title = Text()
         title.append(f"{status.glyph} {status.value.upper()} ", style=status_style(self.app, status, True))
-        title.append(f"{spec.title}  ", style="bold")
-        title.append(f"[{spec.id} · {spec.kind}{'' if spec.required else ' · optional'}]", style="dim")
+        title.append(f"{printable(spec.title)}  ", style="bold")
+        title.append(printable(f"[{spec.id} · {spec.kind}{'' if spec.required else ' · optional'}]"),
+                     style="dim")
         self.query_one("#detail-title", Label).update(title)
         summary = Text()
         if result is None:
             summary.append("Not run yet. Press enter to run it.")
         else:
-            summary.append(result.summary or "(no summary)")
+            summary.append(printable(result.summary) or "(no summary)")
             summary.append(f"\n{fmt_ms(result.duration_ms)} · {result.attempts} attempt(s)", style="dim")
         if spec.description:
-            summary.append(f"\n{spec.description}", style="italic")
+            summary.append("\n" + "\n".join(printable_lines(spec.description)), style="italic")
         if spec.seed:
-            summary.append(f"\nchecklist item: {spec.seed}", style="dim")
+            summary.append(f"\nchecklist item: {printable(spec.seed)}", style="dim")
         signoff = self.panel.state.signoffs.get(self.check_id)
         if signoff is not None:
-            summary.append(f"\nsigned off by {signoff.actor}" + (f": {signoff.note}" if signoff.note else ""))
+            said = f"signed off by {signoff.actor}" + (f": {signoff.note}" if signoff.note else "")
+            summary.append("\n" + printable(said))
         self.query_one("#detail-summary", Static).update(summary)
-        details = "\n".join(result.details) if result and result.details else "–"
+        details = ("\n".join(line for d in result.details for line in printable_lines(d))
+                   if result and result.details else "–")
         self.query_one("#detail-details", Static).update(Text(details))
         evidence = json.dumps(dict(result.evidence), indent=2, sort_keys=True, default=str) \
             if result and result.evidence else "–"
-        self.query_one("#detail-evidence", Static).update(Text(evidence))
+        self.query_one("#detail-evidence", Static).update(Text(printable(evidence, newlines=True)))
         rows = history(self.panel.events, self.check_id)
         hist = Text()
         for past in rows[-20:]:
             hist.append(f"{past.status.glyph} {past.status.value:<8}", style=status_style(self.app, past.status))
-            hist.append(f" {fmt_ms(past.duration_ms):>7}  {past.summary}\n")
+            hist.append(f" {fmt_ms(past.duration_ms):>7}  {printable(past.summary)}\n")
         self.query_one("#detail-history", Static).update(hist if rows else Text("–"))
 
     def action_rerun(self) -> None:
         self.panel.run_check(self.check_id)
-        self.notify(f"re-running {self.check_id}", timeout=2)
+        self.notify(printable(f"re-running {self.check_id}"), timeout=2, markup=False)
 
     def action_sign_off(self) -> None:
         spec = self.panel.plan.check(self.check_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -13,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from gonogo.rollout.phases import AdvancePreview
 from gonogo.rollout.state import RolloutState
+from gonogo.untrusted import printable
 from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_text
 
 
@@ -46,7 +48,8 @@ class AdvanceConfirm(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             title = "Advance the rollout?" if self.preview.can_advance else "Cannot advance yet"
             yield Label(title, classes="dialog-title")
-            yield Static("\n".join(advance_lines(self.preview)), id="advance-preview")
+            lines = (printable(line) for line in advance_lines(self.preview))
+            yield Static(Text("\n".join(lines)), id="advance-preview")
             with Horizontal(classes="dialog-buttons"):
                 if self.preview.can_advance:
                     yield Button("Advance (y)", variant="primary", id="yes")
@@ -78,15 +81,15 @@ class TypedConfirm(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog danger"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.body)
-            yield Label(f"Type the release name ({self.expected}) to confirm:")
-            yield Input(placeholder=self.expected, id="typed")
+            yield Label(Text(printable(self.title_text)), classes="dialog-title")
+            yield Static(Text(printable(self.body, newlines=True)))
+            yield Label(Text(f"Type the release name ({printable(self.expected)}) to confirm:"))
+            yield Input(placeholder=printable(self.expected), id="typed")
             yield Label("Reason (goes into the session log):")
             yield Input(placeholder="why", id="reason")
             yield Static("", id="typed-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.title_text, variant="error", id="yes")
+                yield Button(Text(printable(self.title_text)), variant="error", id="yes")
                 yield Button("Cancel (esc)", id="no")
 
     def on_mount(self) -> None:
@@ -108,7 +111,7 @@ class TypedConfirm(ModalScreen[str | None]):
         typed = self.query_one("#typed", Input).value
         if typed != self.expected:
             self.query_one("#typed-error", Static).update(
-                f"✘ that is not {self.expected!r}; nothing was done")
+                Text(printable(f"✘ that is not {self.expected!r}; nothing was done")))
             self.query_one("#typed", Input).focus()
             return
         reason = self.query_one("#reason", Input).value.strip() or "operator decision"
@@ -142,7 +145,7 @@ class QuitConfirm(ModalScreen[bool]):
         )
         with Vertical(classes="dialog"):
             yield Label("Quit while a rollout is active?", classes="dialog-title")
-            yield Static(text)
+            yield Static(Text(printable(text, newlines=True)))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Quit (y)", variant="warning", id="yes")
                 yield Button("Stay (esc)", id="no")

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
+from gonogo.untrusted import printable
 from gonogo.widgets.keys import KEYS, display_key
 
 # What each global key does, in full (the footer shows the short label).
@@ -54,10 +55,11 @@ def help_table(keymap: dict[str, list[str] | str]) -> Table:
             keys = ",".join(keys)
         return ", ".join(display_key(k.strip()) for k in str(keys).split(","))
 
+    # Text cells: a str cell is parsed as Rich markup, and keys come from the config
     for ident, key, _, desc in KEYS:
-        table.add_row(key_of(ident, key), LONG.get(ident, desc), ident)
+        table.add_row(Text(printable(key_of(ident, key))), Text(LONG.get(ident, desc)), Text(ident))
     for ident, key, desc in SCREEN_KEYS:
-        table.add_row(key_of(ident, key), desc, ident)
+        table.add_row(Text(printable(key_of(ident, key))), Text(desc), Text(ident))
     return table
 
 

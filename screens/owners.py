@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label
 
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import owner_rows
 
@@ -25,16 +26,19 @@ class OwnerPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Owner for {self.role}", classes="dialog-title")
-            yield Input(value="" if self.current.upper() == "TBD" else self.current, id="owner-name")
+            yield Label(Text(printable(f"Owner for {self.role}")), classes="dialog-title")
+            # shown printable (a name journaled by another version may hold escapes)
+            shown = printable(self.current)
+            yield Input(value="" if shown.upper() == "TBD" else shown, id="owner-name")
             yield Label("enter to save · esc to cancel", classes="dim")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         name = event.value.strip()
         if not name:
-            self.notify("an owner needs a name (or TBD)", severity="warning")
+            self.notify("an owner needs a name (or TBD)", severity="warning", markup=False)
             return
-        self.dismiss(name)
+        # unchanged: no event (the field showed the current name made printable)
+        self.dismiss(None if name == printable(self.current).strip() else name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -61,8 +65,8 @@ class OwnersScreen(DetailScreen):
         table.clear()
         for owner in owner_rows(self.panel.state.owners):
             who = (Text("✘ TBD — blocks GO", style=f"bold {colour(self.app, 'fail')}") if owner.blocking
-                   else Text(f"✔ {owner.name}", style=colour(self.app, "pass")))
-            table.add_row(owner.role, who, key=owner.role)
+                   else Text(f"✔ {printable(owner.name)}", style=colour(self.app, "pass")))
+            table.add_row(Text(printable(owner.role)), who, key=owner.role)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
 

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from gonogo.model import Status
 from gonogo.rollout.state import RunbookStepState
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import status_style
 
 STEP_STATUS = {
@@ -50,7 +51,7 @@ class RunbookScreen(DetailScreen):
         head = Text()
         head.append(f"{done}/{len(state.runbook) or len(plan.runbook.steps)} steps complete")
         if state.stop_reason:
-            head.append(f" · stop reason: {state.stop_reason}", style="bold")
+            head.append(f" · stop reason: {printable(state.stop_reason)}", style="bold")
         self.query_one("#runbook-status", Static).update(head)
         table = self.query_one("#runbook-steps", DataTable)
         row = table.cursor_row
@@ -60,9 +61,9 @@ class RunbookScreen(DetailScreen):
             status = STEP_STATUS.get(step.status, Status.PENDING)
             glyph = STEP_GLYPH.get(step.status, status.glyph)
             table.add_row(
-                str(i), step.title,
+                Text(str(i)), Text(printable(step.title)),
                 Text(f"{glyph} {step.status}", style=status_style(self.app, status, True)),
-                Text(step.detail or "", no_wrap=True, overflow="ellipsis"),
+                Text(printable(step.detail or ""), no_wrap=True, overflow="ellipsis"),
                 key=step.id,
             )
         if steps:
@@ -73,7 +74,7 @@ class RunbookScreen(DetailScreen):
         for item in plan.runbook.reconciliation:
             ok = bool(state.reconciliation.get(item.id))
             st = Status.PASS if ok else Status.PENDING
-            rec.add_row(item.title, item.service or "–",
+            rec.add_row(Text(printable(item.title)), Text(printable(item.service) or "–"),
                         Text(f"{st.glyph} {'done' if ok else 'open'}", style=status_style(self.app, st)),
                         key=item.id)
         if plan.runbook.reconciliation:

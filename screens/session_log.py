@@ -14,11 +14,12 @@ from textual.widgets import Footer, Input, Label, RichLog
 from gonogo.rollout.events import CriterionTripped, RollbackStarted
 from gonogo.rollout.export import describe
 from gonogo.rollout.journal import Event
+from gonogo.untrusted import printable
 
 
 def event_line(event: Event) -> str:
     stamp = time.strftime("%H:%M:%S", time.gmtime(event.time))
-    return f"{event.seq:>5} {stamp} {event.actor} {event.kind}: {describe(event)}"
+    return f"{event.seq:>5} {stamp} {printable(event.actor)} {printable(event.kind)}: {describe(event)}"
 
 
 class SessionLogScreen(DetailScreen):

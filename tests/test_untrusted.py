@@ -39,3 +39,20 @@ def test_no_control_character_survives(text: str) -> None:
     out = printable(text)
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in out)
     assert "\u202e" not in out and "\u2066" not in out
+
+
+@given(st.text())
+def test_json_and_toml_exports_are_inert_and_read_back(text: str) -> None:
+    import json
+
+    import tomlkit
+
+    from gonogo.untrusted import json_safe, toml_safe
+
+    doc = json_safe(json.dumps({"k": text}, ensure_ascii=False))
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in doc)
+    assert json.loads(doc) == {"k": text}  # lossless
+    toml = toml_safe(tomlkit.dumps({"k": text}))
+    assert not any(0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in toml)
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        assert tomlkit.parse(toml)["k"] == text

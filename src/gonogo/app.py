@@ -14,8 +14,11 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.markup import escape
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
@@ -26,6 +29,7 @@ from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
+from gonogo.untrusted import printable
 from gonogo.widgets.keys import FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
@@ -68,6 +72,20 @@ class GonogoApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of the panel (screens' and widgets' too) is plain text, never
+        markup: messages carry stop reasons, server errors and names from the config."""
+        super().notify(printable(message, newlines=True), title=printable(title),
+                       severity=severity, timeout=timeout, markup=False)
 
     # start-up ------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -306,7 +324,7 @@ class GonogoApp(App[int]):
 
         def done(ok: bool | None) -> None:
             if ok:
-                self.exit(0, message=self.exit_hint or None)
+                self.exit(0, message=Text(printable(self.exit_hint)) if self.exit_hint else None)
 
         self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source), done)
 
@@ -315,7 +333,8 @@ class GonogoApp(App[int]):
         keymap = getattr(self, "_keymap", {})
         for ident, key, action, desc in KEYS:
             shown = keymap.get(ident, key)
-            yield SystemCommand(desc, f"key {display_key(shown)} · binding id {ident}",
+            # the palette parses its texts as markup; keys come from the config
+            yield SystemCommand(desc, escape(printable(f"key {display_key(shown)} · binding id {ident}")),
                                 _runner(self, action))
         for name in THEME_NAMES:
             yield SystemCommand(f"Theme: {name}", "switch the colour theme",

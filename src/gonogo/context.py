@@ -21,6 +21,7 @@ import httpx
 from gonogo.integrations.vault import VaultHandle
 from gonogo.model import Outcome
 from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
+from gonogo.values import SecretRef
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.config import Plan
@@ -45,6 +46,9 @@ class CheckContext:
     base_dir: str = "."
     signoffs: dict[str, SignOff] = field(default_factory=dict)  # check id -> sign-off
     check_id: str = ""  # set on the per-check copy made by ``for_check``
+    # secret reference -> "" once taught to the redactor, else why not (``runner.prime``);
+    # shared by every per-check copy
+    primed: dict[SecretRef, str] = field(default_factory=dict)
     _shared: dict[str, Any] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

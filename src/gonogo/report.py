@@ -1,7 +1,11 @@
 """Rendering a finished checklist run: table (Rich), JSON, JUnit XML, Markdown.
 
 This is the CLI's edge, not the core: it may import Rich (lazily, for the table).
-Every string here comes from already-redacted results.
+Every string here comes from already-redacted results, but not necessarily from
+sanitised ones (a journal written by an older version, a plugin's result): each
+format sanitises at its own exit. Service text and config strings are never parsed as
+Rich markup (``Text`` objects only), JUnit is built by ElementTree from XML-safe text,
+Markdown escapes its own syntax, JSON escapes what a terminal would act on.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from gonogo.config import Plan
 from gonogo.gates import gate_status
 from gonogo.model import CheckResult, Status
+from gonogo.untrusted import json_safe, printable
 from gonogo.verdict import Verdict
 
 FORMATS = ("table", "json", "junit", "markdown")
@@ -65,13 +70,19 @@ def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) ->
 
 
 def render_json(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
-    return json.dumps(to_dict(plan, results, verdict), indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(to_dict(plan, results, verdict), indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
     import xml.etree.ElementTree as ET
 
-    suites = ET.Element("testsuites", name=f"gonogo {plan.release.name}")
+    def one(text: object) -> str:  # an attribute: one line, nothing XML 1.0 cannot carry
+        return printable(text)
+
+    def block(text: object) -> str:  # element text: newlines kept
+        return printable(text, newlines=True)
+
+    suites = ET.Element("testsuites", name=one(f"gonogo {plan.release.name}"))
     for gate in plan.gates:
         ran = [results[c.id] for c in gate.checks if c.id in results]
         if not ran:
@@ -79,8 +90,8 @@ def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdic
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=gate.title,
-            id=gate.id,
+            name=one(gate.title),
+            id=one(gate.id),
             tests=str(len(ran)),
             failures=str(sum(r.status is Status.FAIL for r in ran)),
             errors=str(sum(r.status is Status.ERROR for r in ran)),
@@ -89,15 +100,17 @@ def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdic
         )
         for r in ran:
             case = ET.SubElement(
-                suite, "testcase", classname=gate.id, name=r.check_id, time=f"{r.duration_ms / 1000:.3f}"
+                suite, "testcase", classname=one(gate.id), name=one(r.check_id),
+                time=f"{r.duration_ms / 1000:.3f}",
             )
-            body = "\n".join((r.summary, *r.details))
+            body = block("\n".join((r.summary, *r.details)))
+            summary = one(r.summary)
             if r.status is Status.FAIL:
-                ET.SubElement(case, "failure", message=r.summary).text = body
+                ET.SubElement(case, "failure", message=summary).text = body
             elif r.status is Status.ERROR:
-                ET.SubElement(case, "error", message=r.summary).text = body
+                ET.SubElement(case, "error", message=summary).text = body
             elif r.status in (Status.SKIPPED, Status.PENDING):
-                ET.SubElement(case, "skipped", message=r.summary)
+                ET.SubElement(case, "skipped", message=summary)
             elif r.status is Status.WARN:
                 ET.SubElement(case, "system-out").text = f"warning: {body}"
     ET.SubElement(suites, "properties")
@@ -108,8 +121,13 @@ def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdic
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|&#!"})
+
+
+def _md(text: object) -> str:
+    """Untrusted text as inert Markdown on one line: controls shown escaped, and the
+    characters that make links, images, HTML, emphasis or table cells backslashed."""
+    return printable(" ".join(str(text).split())).translate(_MD_SPECIAL)
 
 
 def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
@@ -134,7 +152,7 @@ def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Ver
         lines.append("")
     if verdict.blocking:
         lines += ["## Blocking", ""]
-        lines += [f"- `{_md(b.id)}`: {_md(b.reason)}" for b in verdict.blocking]
+        lines += [f"- {_md(b.id)}: {_md(b.reason)}" for b in verdict.blocking]
         lines.append("")
     return "\n".join(lines)
 
@@ -161,7 +179,7 @@ def render_table(
             continue
         status = gate_status(gate, results)
         table = Table(
-            title=Text.assemble((f"{status.glyph} ", STATUS_STYLE[status]), gate.title),
+            title=Text.assemble((f"{status.glyph} ", STATUS_STYLE[status]), printable(gate.title)),
             title_justify="left",
             show_header=False,
             box=None,
@@ -173,21 +191,21 @@ def render_table(
         table.add_column("summary", ratio=4)
         table.add_column("time", justify="right", no_wrap=True, width=8)
         for r in ran:
-            title = r.title + ("" if r.required else " (optional)")
-            table.add_row(
+            title = printable(r.title) + ("" if r.required else " (optional)")
+            table.add_row(  # Text, never str: a str cell is parsed as Rich markup
                 Text(f"{r.status.glyph} {r.status}", style=STATUS_STYLE[r.status]),
-                title,
-                r.summary,
-                f"{r.duration_ms:.0f}ms",
+                Text(title),
+                Text(printable(r.summary)),
+                Text(f"{r.duration_ms:.0f}ms"),
             )
         console.print(table)
         console.print()
     style = "bold green" if verdict.go else "bold red"
     console.print(Text(f"Verdict: {verdict.label}", style=style), end="")
     if verdict.blocking:
-        console.print(f" — {len(verdict.blocking)} blocking:")
+        console.print(Text(f" — {len(verdict.blocking)} blocking:"))
         for b in verdict.blocking:
-            console.print(Text(f"  ✘ {b.id}: {b.reason}"))
+            console.print(Text(f"  ✘ {printable(b.id)}: {printable(b.reason)}"))
     else:
         console.print()
     return console.export_text(styles=color)

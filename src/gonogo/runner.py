@@ -24,6 +24,7 @@ from gonogo.context import CheckContext
 from gonogo.errors import describe_error
 from gonogo.model import CheckResult, Outcome, TransientError
 from gonogo.secrets import SecretError
+from gonogo.untrusted import printable
 from gonogo.values import SecretRef
 
 TRANSIENT = (
@@ -95,7 +96,7 @@ def skip_reason(spec: CheckSpec, ctx: CheckContext) -> str | None:
         text = ctx.resolver.value_sync(spec.skip_if).strip()
     except SecretError:
         return None  # nothing says to skip: run the check
-    return f"skipped: {text.splitlines()[0][:200]}" if text else None
+    return f"skipped: {ctx.redactor.excerpt(text.splitlines()[0], 200)}" if text else None
 
 
 def finish(
@@ -107,6 +108,8 @@ def finish(
     attempts: int,
 ) -> CheckResult:
     red = ctx.redactor
+    # Redacted, then made printable: stored and journaled safe (defence in depth; every
+    # renderer sanitises again, for journals written before this).
     evidence: Any = red.data(dict(outcome.evidence))
     return CheckResult(
         check_id=spec.id,
@@ -115,8 +118,8 @@ def finish(
         title=spec.title,
         required=spec.required,
         status=outcome.status,
-        summary=red.text(outcome.summary),
-        details=tuple(red.text(str(d)) for d in outcome.details),
+        summary=printable(red.text(str(outcome.summary))),
+        details=tuple(printable(red.text(str(d)), newlines=True) for d in outcome.details),
         evidence=evidence,
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
@@ -165,8 +168,8 @@ async def run_checks(
 ) -> AsyncIterator[CheckResult]:
     """Yield each check's result as soon as it completes."""
     selected = list(checks) if checks is not None else select(ctx.plan)
+    await prime(ctx)
     await warm_up({spec.kind for _, spec in selected})
-    prime_redactor(ctx, selected)
     limit = asyncio.Semaphore(ctx.plan.settings.concurrency)
     queue: asyncio.Queue[CheckResult] = asyncio.Queue()
 
@@ -207,35 +210,68 @@ def secret_refs(value: Any) -> Iterator[SecretRef]:
             yield from secret_refs(item)
 
 
-def prime_redactor(ctx: CheckContext, selected: Iterable[tuple[Gate, CheckSpec]]) -> None:
-    """Teach the redactor the run's env/file secrets before any check finishes.
-
-    Results are redacted as each check finishes; without this, a check that prints a
-    secret (a command echoing its environment) could finish before the check that
-    resolves the same secret, and its output would go out unscrubbed. Vault
-    references are left to the checks that use them (resolving needs the network).
-    """
+def plan_secret_refs(plan: Plan) -> list[SecretRef]:
+    """Every secret reference anywhere in the plan, once each: checks (of every gate,
+    whatever its scope), integrations, settings, ``[rollout.traffic]``, ``[canary]``,
+    ``[runbook]`` — and what a check kind names through its ``secret_refs`` hook
+    (smoke headers are ``Value``s that may be references)."""
     from gonogo.registry import kinds
 
     registry = kinds()
-    refs = list(secret_refs(ctx.plan.integrations)) + list(secret_refs(ctx.plan.settings))
-    for _, spec in selected:
-        refs.extend(secret_refs(spec.params))
-        # A kind may hold secrets in fields typed otherwise (smoke headers are
-        # ``Value``s that may be references); it names them through this hook.
+    refs = list(secret_refs(plan.doc))
+    for _, spec in plan.checks():
         hook = getattr(registry.get(spec.kind), "secret_refs", None)
         if hook is not None:
             try:
-                refs.extend(hook(spec.params))
+                refs.extend(r for r in hook(spec.params) if isinstance(r, SecretRef))
             except Exception:  # a plugin's broken hook must not stop the run
                 pass
-    for ref in dict.fromkeys(refs):
+    return list(dict.fromkeys(refs))
+
+
+async def prime(ctx: CheckContext, *, timeout: float | None = None) -> dict[SecretRef, str]:
+    """Teach the redactor every secret of the plan before anything runs.
+
+    Results, driver output and runbook output are redacted as they are made; a check
+    printing a secret (a command echoing its environment) may finish before the check
+    that resolves it, and a resumed rollout re-runs its traffic driver before any check.
+    So every reference in the plan is resolved first — ``vault:`` ones too, in a worker
+    thread, bounded by ``timeout`` (default: the plan's check timeout). Once per
+    context; a reference that cannot be resolved is not fatal here (the check or driver
+    using it resolves it again and reports the problem). Returns ``{ref: problem}``
+    for those, without values.
+    """
+    primed = ctx.primed
+    pending = [r for r in plan_secret_refs(ctx.plan) if r not in primed]
+    vault = [r for r in pending if r.scheme == "vault"]
+    for ref in pending:
         if ref.scheme == "vault":
             continue
         try:
             ctx.resolver.resolve_sync(ref)
-        except SecretError:
-            pass  # the check using it reports the missing secret itself
+            primed[ref] = ""
+        except SecretError as exc:
+            primed[ref] = str(exc)
+    if vault:
+        for ref in vault:
+            primed[ref] = "not resolved in time"
+
+        def resolve_all() -> None:  # a worker thread: hvac blocks
+            for ref in vault:
+                try:
+                    ctx.resolver.resolve_sync(ref)
+                    primed[ref] = ""
+                except SecretError as exc:
+                    primed[ref] = str(exc)
+
+        limit = ctx.plan.settings.timeout.seconds if timeout is None else timeout
+        try:
+            # after a timeout the thread still finishes (hvac has its own timeout) and
+            # still teaches the redactor what it resolves
+            await asyncio.wait_for(asyncio.to_thread(resolve_all), limit)
+        except TimeoutError:
+            pass
+    return {ref: why for ref, why in primed.items() if why}
 
 
 async def run_all(

@@ -8,51 +8,153 @@ text about to be shown, logged or exported can be scrubbed of it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
+import html
+import json
 import os
 import re
 import secrets as _stdlib_secrets
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gonogo.untrusted import excerpt as _excerpt
 from gonogo.values import SecretRef, Value
 
 REDACTED = "«redacted»"
+WITHHELD = "«excerpt withheld: it contains a secret too short to redact safely»"
 _MIN_REDACT_LEN = 4  # shorter values would shred ordinary words
+_MIN_FRAGMENT_LEN = 6  # a base64 run shorter than this matches ordinary text by chance
+_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
 class SecretError(Exception):
     """A reference that cannot be resolved; the message never contains a value."""
 
 
+def _b64_forms(raw: bytes) -> set[str]:
+    """How ``raw`` reads inside base64 text, std and urlsafe, padded or not.
+
+    Standing alone it encodes to one string; inside a longer encoded blob (``Basic
+    base64(user:pass)``, a JWT) its characters depend on where it starts modulo 3, so
+    for each of the three alignments the run of characters that depend on the secret
+    alone is matched too.
+    """
+    out: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        out.update((whole, whole.rstrip("=")))
+        for shift in (0, 1, 2):
+            text = encode(b"\0" * shift + raw).decode("ascii").rstrip("=")
+            skip = (0, 2, 3)[shift]  # characters that also depend on the bytes before
+            stop = (8 * (shift + len(raw))) // 6  # characters fully inside the secret
+            fragment = text[skip:stop]
+            if len(fragment) >= _MIN_FRAGMENT_LEN:
+                out.add(fragment)
+    return out
+
+
+def encodings(value: str) -> set[str]:
+    """``value`` as it may be echoed back: as is, JSON-escaped (once and twice, ASCII or
+    not), as a Python repr, HTML-escaped, URL-encoded (``quote`` and ``quote_plus``,
+    upper- and lower-case hex) and base64 (std and urlsafe, with and without padding,
+    and inside a longer base64 text)."""
+    forms = {value}
+    for ascii_only in (True, False):
+        once = json.dumps(value, ensure_ascii=ascii_only)[1:-1]
+        forms.update((once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]))
+    forms.add(repr(value)[1:-1])
+    forms.add(html.escape(value))
+    for quoted in (
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote(value),
+        urllib.parse.quote_plus(value),
+        urllib.parse.quote_plus(value, safe="/"),
+    ):
+        forms.add(quoted)
+        forms.add(_HEX_ESCAPE.sub(lambda m: m.group(0).lower(), quoted))
+    forms |= _b64_forms(value.encode("utf-8"))
+    return {f for f in forms if len(f) >= _MIN_REDACT_LEN}
+
+
 class Redactor:
-    """Remembers secret values and scrubs them from text and nested data."""
+    """Remembers secret values and scrubs them from text and nested data.
+
+    A secret is matched in every form in which a service or a program may echo it back
+    (``encodings``). Secrets shorter than 4 characters cannot be told apart from
+    ordinary text. A *declared* one (resolved from a reference in the config) is still
+    never shown: ``text`` masks it where it stands alone (not inside a word), and
+    ``excerpt`` — the door for bodies and command output — withholds any excerpt that
+    contains it anywhere, saying so. A short value gonogo only guesses is a secret (a
+    ``.env`` entry named like ``*KEY*``, a captured session id) is ignored: ``1`` or
+    ``on`` would otherwise blank or withhold half of every report.
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._short: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._short_pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
-    def add(self, value: str) -> None:
-        if len(value) < _MIN_REDACT_LEN:
+    def add(self, value: str, *, declared: bool = False) -> None:
+        """Remember ``value``; ``declared``: the config names it a secret (a reference)."""
+        if not isinstance(value, str) or not value.strip():
+            return
+        if len(value) < _MIN_REDACT_LEN and not declared:
             return
         with self._lock:
-            if value not in self._values:
-                self._values.add(value)
-                self._pattern = None
+            target = self._values if len(value) >= _MIN_REDACT_LEN else self._short
+            if value not in target:
+                target.add(value)
+                self._pattern = self._short_pattern = None
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def __len__(self) -> int:
+        """How many secrets it knows (tests and diagnostics; never the values)."""
+        with self._lock:
+            return len(self._values) + len(self._short)
+
+    def _compiled(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
         with self._lock:
             if self._pattern is None and self._values:
-                ordered = sorted(self._values, key=len, reverse=True)
+                forms = {f for v in self._values for f in encodings(v)}
+                ordered = sorted(forms, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-            return self._pattern
+            if self._short_pattern is None and self._short:
+                ordered = sorted(self._short, key=len, reverse=True)
+                alternatives = "|".join(re.escape(v) for v in ordered)
+                self._short_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+            return self._pattern, self._short_pattern
 
     def text(self, text: str) -> str:
-        pattern = self._compiled()
-        return pattern.sub(REDACTED, text) if pattern is not None else text
+        pattern, short = self._compiled()
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        if short is not None:
+            text = short.sub(REDACTED, text)
+        return text
+
+    def holds_short(self, text: str) -> bool:
+        """Whether ``text`` contains a known short secret anywhere (even inside a word)."""
+        with self._lock:
+            short = tuple(self._short)
+        return any(v in text for v in short)
+
+    def excerpt(self, text: object, limit: int, *, tail: bool = False, squeeze: bool = False) -> str:
+        """A bounded excerpt of untrusted text, safe to show and to record.
+
+        Redacted first (every form of every secret, across the whole text), then made
+        printable (``gonogo.untrusted``), then cut to ``limit`` characters, so a cut
+        never leaves the head of a secret behind. Text containing a secret too short
+        to redact safely is withheld as a whole (``WITHHELD``).
+        """
+        s = text if isinstance(text, str) else str(text)
+        if self.holds_short(s):
+            return WITHHELD
+        return _excerpt(self.text(s), limit, tail=tail, squeeze=squeeze)
 
     def data(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -130,7 +232,7 @@ class SecretResolver:
                 raise SecretError(f"{ref}: key not found in vault")
             value = str(raw)
         if secret:
-            self.redactor.add(value)
+            self.redactor.add(value, declared=True)
         return value
 
     async def resolve(self, ref: SecretRef, *, secret: bool = True) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["printable", "printable_lines", "xml_safe", "has_controls"]
+__all__ = [
+    "printable", "printable_lines", "xml_safe", "has_controls", "json_safe", "toml_safe", "excerpt",
+]
 
 # C0 controls except the ones a caller may keep, DEL, C1 controls, the bidi
 # embeddings/overrides/isolates and marks, line/paragraph separators, the BOM /
@@ -63,3 +65,48 @@ def xml_safe(text: object) -> str:
     newlines and tabs kept."""
     s = text if isinstance(text, str) else str(text)
     return _UNSAFE.sub(_escape, s)
+
+
+def _u_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
+
+
+def json_safe(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with every character
+    ``printable`` would escape written as a ``\\uXXXX`` escape.
+
+    ``json.dumps`` escapes C0 controls but leaves DEL, the C1 controls (``\\x9b`` is
+    a one-byte CSI on many terminals), bidi overrides and lone surrogates raw. Outside
+    strings a JSON document is plain ASCII, so the substitution only ever lands
+    inside string literals, where ``\\uXXXX`` is the same character: lossless.
+    """
+    return _UNSAFE.sub(_u_escape, document)
+
+
+def toml_safe(document: str) -> str:
+    """A TOML document written with basic strings (tomlkit's default), unsafe
+    characters as ``\\uXXXX`` escapes; a lone surrogate (which TOML cannot carry)
+    becomes U+FFFD."""
+
+    def sub(match: re.Match[str]) -> str:
+        code = ord(match.group(0))
+        return "\\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
+
+    return _UNSAFE.sub(sub, document)
+
+
+def excerpt(text: object, limit: int, *, tail: bool = False, squeeze: bool = False) -> str:
+    """At most ``limit`` characters of ``printable(text)``: the head (or the ``tail``)
+    with an ellipsis where it was cut; ``squeeze`` folds whitespace runs to one space.
+
+    Not for text that may hold a secret: ``Redactor.excerpt`` redacts first, so that
+    a cut never leaves half a secret behind.
+    """
+    s = text if isinstance(text, str) else str(text)
+    if squeeze:
+        s = " ".join(s.split())
+    s = printable(s)
+    limit = max(1, limit)
+    if len(s) <= limit:
+        return s
+    return "…" + s[-(limit - 1):] if tail else s[: limit - 1] + "…"

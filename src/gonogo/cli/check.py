@@ -12,6 +12,7 @@ from gonogo.cli import exits
 from gonogo.cli.common import load_or_report
 from gonogo.config import Plan
 from gonogo.model import CheckResult
+from gonogo.untrusted import printable
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def run_check(args: argparse.Namespace) -> int:
             from gonogo.schema import suggest
 
             for g in unknown:
-                print(f"gonogo: no gate {g!r} in {args.config}{suggest(g, known)}", file=sys.stderr)
+                print(printable(f"gonogo: no gate {g!r} in {args.config}{suggest(g, known)}"), file=sys.stderr)
             return exits.USAGE
     from gonogo import report
     from gonogo.verdict import decide
@@ -41,9 +42,9 @@ def run_check(args: argparse.Namespace) -> int:
             with open(args.out, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            print(f"gonogo: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+            print(printable(f"gonogo: cannot write {args.out}: {exc.strerror}"), file=sys.stderr)
             return exits.USAGE
-        print(f"{verdict.label}: report written to {args.out}", file=sys.stderr)
+        print(printable(f"{verdict.label}: report written to {args.out}"), file=sys.stderr)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -70,7 +71,7 @@ async def _run_with_progress(plan: Plan, gate_ids: Sequence[str] | None) -> dict
             results[result.check_id] = result
             if show:
                 sys.stderr.write(
-                    f"\r\x1b[2K{len(results)}/{len(selected)} {result.status.glyph} {result.check_id}"[:200]
+                    f"\r\x1b[2K{len(results)}/{len(selected)} {result.status.glyph} {printable(result.check_id)}"[:200]
                 )
                 sys.stderr.flush()
     finally:

@@ -3,6 +3,10 @@
 ``gonogo rollout --config F [--session S] [--yes] [--speed X] [--actor NAME]``. Exit
 codes: 0 stable, 1 blocked by NO-GO (or left waiting for a decision), 2 bad usage or
 config, 3 rolled back.
+
+Every line printed here holds text gonogo did not write (stop reasons, driver and
+runbook output, titles from the config, names typed by operators): event lines come
+from ``export.line`` (sanitised there) and every other message passes ``printable``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from gonogo.cli.common import err, load_or_report
 from gonogo.cli.session import SessionRefused, open_session
 from gonogo.rollout.export import line
 from gonogo.rollout.journal import JournalError
+from gonogo.untrusted import printable as p
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.engine import Engine
@@ -39,11 +44,11 @@ def run_rollout(args: argparse.Namespace) -> int:
         opened = open_session(plan, args.session, actor=getattr(args, "actor", None),
                               warn=lambda m: err(f"warning: {m}"))
     except SessionRefused as exc:
-        err(str(exc))
+        err(p(exc))
         return exits.USAGE
     engine = opened.engine
     engine.subscribe(lambda event, _state: print(line(event), flush=True))
-    print(f"gonogo: session {opened.where}", file=sys.stderr, flush=True)
+    print(f"gonogo: session {p(opened.where)}", file=sys.stderr, flush=True)
     return asyncio.run(_drive(engine, speed, bool(args.yes)))
 
 
@@ -61,10 +66,10 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
         await engine.recover()
         return await _loop(engine, speed, yes)
     except EngineRefused as exc:
-        err(str(exc))
+        err(p(exc))
         return exits.NOGO
     except JournalError as exc:  # disk full, permissions: stop before doing anything unrecorded
-        err(f"{exc}; stopped (the session stays resumable up to its last recorded event)")
+        err(f"{p(exc)}; stopped (the session stays resumable up to its last recorded event)")
         return exits.NOGO
     finally:
         await engine.aclose()
@@ -79,10 +84,10 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
     while True:
         s = engine.state
         if s.phase == Phase.STABLE:
-            err(f"{s.release} is stable")
+            err(f"{p(s.release)} is stable")
             return exits.OK
         if s.phase == Phase.ROLLED_BACK:
-            err(f"{s.release} rolled back: {s.stop_reason}")
+            err(f"{p(s.release)} rolled back: {p(s.stop_reason)}")
             return exits.ROLLED_BACK
         if s.phase == Phase.ROLLING_BACK:
             code = await _runbook_turn(engine, yes)
@@ -90,7 +95,7 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                 return code
             continue
         if s.phase == Phase.PAUSED and s.rollback_proposed:
-            if yes or (await _ask(f"{s.stop_reason}\nroll back now? [y/N] ")) in ("y", "yes"):
+            if yes or (await _ask(f"{p(s.stop_reason)}\nroll back now? [y/N] ")) in ("y", "yes"):
                 await engine.rollback(s.stop_reason or "proposed rollback confirmed")
             else:
                 await engine.resume("rollback declined by the driver")
@@ -103,7 +108,7 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
             await engine.run_checks()
             verdict = engine.verdict()
             if not verdict.go:
-                err("NO-GO: " + "; ".join(f"{b.id}: {b.reason}" for b in verdict.blocking))
+                err("NO-GO: " + "; ".join(f"{p(b.id)}: {p(b.reason)}" for b in verdict.blocking))
                 return exits.NOGO
             if not await _confirm(engine, yes):
                 return exits.NOGO
@@ -112,7 +117,7 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
         if s.traffic_error is not None:
             traffic_failures += 1
             if traffic_failures >= TRAFFIC_RETRIES:
-                err(f"traffic driver failed {traffic_failures} times: {s.traffic_error}; "
+                err(f"traffic driver failed {traffic_failures} times: {p(s.traffic_error)}; "
                      "the session is left resumable")
                 return exits.NOGO
         await engine.tick()
@@ -129,13 +134,13 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                     if b.startswith("sign-off needed: ")]
         if signoffs and engine.state.phase == Phase.READY:
             if not await _sign(engine, signoffs[0], yes):
-                err(f"blocked: sign-off {signoffs[0]} not given")
+                err(f"blocked: sign-off {p(signoffs[0])} not given")
                 return exits.NOGO
             continue
         if engine.state.phase == Phase.READY and not _only_waiting(pv.blockers):
             check_attempts += 1
             if check_attempts > CHECK_RETRIES:
-                err("blocked: " + "; ".join(pv.blockers))
+                err("blocked: " + "; ".join(p(b) for b in pv.blockers))
                 return exits.NOGO
             failing = [b.split(":")[0].removeprefix("exit check ") for b in pv.blockers
                        if b.startswith("exit check ")]
@@ -151,7 +156,7 @@ async def _sign(engine: Engine, what: str, yes: bool) -> bool:
     if yes:
         note = "auto-confirmed (--yes)"
     else:
-        if (await _ask(f"sign off {what}? [y/N] ")) not in ("y", "yes"):
+        if (await _ask(f"sign off {p(what)}? [y/N] ")) not in ("y", "yes"):
             return False
         note = await _ask("note: ")
     await engine.sign_off(what, note)
@@ -168,7 +173,7 @@ async def _confirm(engine: Engine, yes: bool) -> bool:
     target = pv.to_stage or "stable"
     if yes:
         return True
-    answer = await _ask(f"advance {pv.from_stage or 'start'} -> {target} ({pv.weight_to:g}%)? [y/N] ")
+    answer = await _ask(f"advance {p(pv.from_stage or 'start')} -> {p(target)} ({pv.weight_to:g}%)? [y/N] ")
     return answer in ("y", "yes")
 
 
@@ -177,10 +182,11 @@ async def _runbook_turn(engine: Engine, yes: bool) -> int | None:
     waiting = s.runbook_waiting
     if waiting is not None:
         if yes:
-            err(f"runbook step {waiting.id} failed: {waiting.detail}. Retry or skip it from the "
+            err(f"runbook step {p(waiting.id)} failed: {p(waiting.detail)}. Retry or skip it from the "
                  "panel or re-run without --yes; stopping.")
             return exits.ROLLED_BACK
-        answer = await _ask(f"runbook step {waiting.id} failed: {waiting.detail}\n[r]etry, [s]kip or [q]uit? ")
+        answer = await _ask(f"runbook step {p(waiting.id)} failed: {p(waiting.detail)}\n"
+                            "[r]etry, [s]kip or [q]uit? ")
         if answer in ("r", "retry", "s", "skip"):
             reason = await _ask("reason: ") or "operator decision"
             await engine.runbook_decision(waiting.id, "retry" if answer.startswith("r") else "skip", reason)
@@ -189,7 +195,7 @@ async def _runbook_turn(engine: Engine, yes: bool) -> int | None:
     running = next((st for st in s.runbook if st.status == "running"), None)
     if running is not None:
         step = engine.steps[running.id]
-        if yes or await _ask(f"{step.title}: confirm done? [Enter] ") == "":
+        if yes or await _ask(f"{p(step.title)}: confirm done? [Enter] ") == "":
             if step.action == "manual":
                 await engine.confirm_step(running.id, "auto-confirmed (--yes)" if yes else "")
             else:

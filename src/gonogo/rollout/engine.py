@@ -69,7 +69,7 @@ from gonogo.rollout.runbook import execute
 from gonogo.rollout.stages import plan_metrics, plan_runbook, plan_stages
 from gonogo.rollout.state import RolloutState, apply, fold
 from gonogo.rollout.traffic import TrafficDriver, make_driver
-from gonogo.runner import run_checks, select
+from gonogo.runner import prime, run_checks, select
 from gonogo.verdict import Verdict, decide
 
 __all__ = ["Engine", "EngineRefused", "Callback", "default_actor"]
@@ -206,9 +206,15 @@ class Engine:
             return started
         return self.emit(SessionResumed(speed=float(speed)))
 
+    async def prime(self) -> None:
+        """Teach the redactor every secret of the plan (vault ones included) before a
+        driver, check or runbook step runs; once per context, cheap after that."""
+        await prime(self.ctx)
+
     async def recover(self) -> None:
         """Finish what a crash interrupted: a sign-off whose check did not re-run, a
         tripped criterion not yet acted on, an unconfirmed shift, a runbook midway."""
+        await self.prime()  # a resumed shift or runbook re-runs commands before any check
         s = self.state
         stale = [cid for cid in s.signoffs
                  if cid in s.results and s.results[cid].status == Status.PENDING]
@@ -301,6 +307,7 @@ class Engine:
         self.emit(TrafficIntended(weight=float(stage.weight), stage=stage.id, purpose="advance"))
         if self.traffic.needs_confirmation:
             return  # the operator confirms with confirm_traffic()
+        await self.prime()
         shift = await self.traffic.shift(float(stage.weight), stage.id, self.plan.release.name)
         if not shift.confirmed:
             self.emit(TrafficFailed(weight=shift.weight, stage=stage.id, error=shift.detail))
@@ -357,6 +364,7 @@ class Engine:
     async def tick(self) -> None:
         """One poll: metrics and rules, stop criteria, hold timer."""
         if self.analysing():
+            await self.prime()
             readings = await self.source.poll(self.metrics, self.clock())
             async with self._guard():
                 if not self.analysing():
@@ -462,6 +470,7 @@ class Engine:
         await self._run_runbook()
 
     async def _run_runbook(self) -> None:
+        await self.prime()
         for step_state in self.state.runbook:
             if step_state.status in ("done", "skipped"):
                 continue

@@ -4,6 +4,12 @@ The exports carry every event with its sequence number, UTC time, actor, kind, a
 one-line summary, its data and its hash, so a reader can audit the rollout without
 gonogo. TOML has no null: ``None`` values are left out of tables and written as
 ``"null"`` inside arrays (the JSON export is the lossless one).
+
+The journal holds text gonogo did not write (service bodies, command output, names
+typed by operators), and a journal written by an older version holds it raw: every
+rendering here passes ``gonogo.untrusted`` — one-line descriptions are ``printable``,
+and both exports write what a terminal would act on as ``\\uXXXX`` escapes (exactly
+the same characters to a JSON or TOML reader).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 from gonogo.rollout.events import SessionStarted
 from gonogo.rollout.journal import Event, Verification
+from gonogo.untrusted import json_safe, printable, toml_safe
 
 
 def utc(ts: float) -> str:
@@ -22,12 +29,13 @@ def utc(ts: float) -> str:
 
 
 def describe(event: Event) -> str:
-    """A one-line, human summary of an event (the headless CLI prints these)."""
-    return event.body.describe()
+    """A one-line, human summary of an event (the headless CLI, the panel and the
+    incident timeline show these): control characters shown escaped, never acted on."""
+    return printable(event.body.describe())
 
 
 def line(event: Event) -> str:
-    return f"{utc(event.time)} #{event.seq} {event.actor}: {describe(event)}"
+    return f"{utc(event.time)} #{event.seq} {printable(event.actor)}: {describe(event)}"
 
 
 def _record(event: Event) -> dict[str, Any]:
@@ -64,7 +72,7 @@ def _header(events: Sequence[Event], verification: Verification | None) -> dict[
 
 def to_json(events: Sequence[Event], verification: Verification | None = None) -> str:
     doc = {"session": _header(events, verification), "events": [_record(e) for e in events]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _tomlable(value: Any) -> Any:
@@ -85,4 +93,4 @@ def to_toml(events: Sequence[Event], verification: Verification | None = None) -
     for e in events:
         records.append(tomlkit.item(_tomlable(_record(e))))
     doc["events"] = records
-    return tomlkit.dumps(doc)
+    return toml_safe(tomlkit.dumps(doc))

@@ -27,6 +27,8 @@ from gonogo.config import CanaryMetric, Plan
 from gonogo.context import CheckContext
 from gonogo.errors import describe_error
 
+ERROR_LIMIT = 240  # an error's excerpt, redacted before it is cut
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -73,14 +75,15 @@ class SandboxSource:
             payload = resp.json()
             table = payload["metrics"]
         except Exception as exc:
-            why = self.ctx.redactor.text(describe_error(exc))
+            why = self.ctx.redactor.excerpt(describe_error(exc), ERROR_LIMIT)
             return {m.id: Reading(None, None, why) for m in metrics}
         out: dict[str, Reading] = {}
         for m in metrics:
             key = m.sandbox or m.id
             row = table.get(key) if isinstance(table, dict) else None
             if not isinstance(row, dict):
-                out[m.id] = Reading(None, None, f"the sandbox reports no metric {key!r}")
+                out[m.id] = Reading(None, None, self.ctx.redactor.excerpt(
+                    f"the sandbox reports no metric {key!r}", ERROR_LIMIT))
                 continue
             out[m.id] = Reading(_num(row.get("canary")), _num(row.get("baseline")))
         return out
@@ -146,7 +149,7 @@ class PrometheusSource:
                 baseline = self._fetch(m.baseline, now, m.window.seconds) if m.baseline else None
             except Exception as exc:  # unreachable, bad query, HTTP error: no data, named
                 self._last.pop(m.canary, None)
-                out[m.id] = Reading(None, None, self.ctx.redactor.text(_prom_error(exc)))
+                out[m.id] = Reading(None, None, self.ctx.redactor.excerpt(_prom_error(exc), ERROR_LIMIT))
                 continue
             out[m.id] = Reading(canary, baseline, "" if canary is not None else "no data for the canary query")
         return out
@@ -166,7 +169,7 @@ def _prom_error(exc: BaseException) -> str:
     name = type(exc).__name__
     if "ConnectionError" in name or "MaxRetry" in name or "NewConnection" in str(exc):
         return "Prometheus unreachable"
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""  # cut after redaction
     return f"Prometheus query failed: {name}" + (f": {text}" if text else "")
 
 

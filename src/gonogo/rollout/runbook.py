@@ -62,7 +62,7 @@ async def execute(step: RunbookStep, engine: RunbookHost) -> Outcome:
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a step that breaks is a failed step, never a crash
-        return False, engine.ctx.redactor.text(describe_error(exc))
+        return False, engine.ctx.redactor.excerpt(describe_error(exc), OUTPUT_LIMIT)
 
 
 async def _shift(step: RunbookStep, engine: RunbookHost) -> Outcome:

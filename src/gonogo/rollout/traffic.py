@@ -64,14 +64,19 @@ class CommandDriver:
 async def run_command(
     argv: list[str], ctx: CheckContext, timeout: Duration, limit: int = OUTPUT_LIMIT
 ) -> tuple[bool, str]:
-    """Run a driver or runbook command: (exited 0, a one-line redacted account)."""
+    """Run a driver or runbook command: (exited 0, a one-line account of it).
+
+    The output's tail is redacted before it is cut and made printable after
+    (``Redactor.excerpt``): it is journaled, printed and shown in the panel."""
     run = await run_argv(argv, cwd=ctx.base_dir, timeout=timeout.seconds)
     if run.start_error is not None:
-        return False, f"cannot start {argv[0]}: {run.start_error.strerror or run.start_error}"
+        why = run.start_error.strerror or run.start_error
+        return False, ctx.redactor.excerpt(f"cannot start {argv[0]}: {why}", limit)
     if run.timed_out:
-        return False, f"{argv[0]} still running after {timeout}; killed"
-    text = ctx.redactor.text(run.output.strip())[-limit:]
-    detail = f"{os.path.basename(argv[0])} exited {run.exit_code}" + (f": {text}" if text else "")
+        return False, ctx.redactor.excerpt(f"{argv[0]} still running after {timeout}; killed", limit)
+    text = ctx.redactor.excerpt(run.output.strip(), limit, tail=True, squeeze=True)
+    name = ctx.redactor.excerpt(os.path.basename(argv[0]), 80)
+    detail = f"{name} exited {run.exit_code}" + (f": {text}" if text else "")
     return run.exit_code == 0, detail
 
 
@@ -119,8 +124,8 @@ class HttpDriver:
                 timeout=self.cfg.timeout.seconds,
             )
         except Exception as exc:  # any failure is a reported, unconfirmed shift
-            return Shift(False, weight, red.text(describe_error(exc)))
-        text = red.text(resp.text.strip())[:OUTPUT_LIMIT]
+            return Shift(False, weight, red.excerpt(describe_error(exc), OUTPUT_LIMIT))
+        text = red.excerpt(resp.text.strip(), OUTPUT_LIMIT, squeeze=True)
         ok = 200 <= resp.status_code < 300
         return Shift(ok, weight, f"HTTP {resp.status_code}" + (f": {text}" if text else ""))
 

@@ -12,6 +12,7 @@ from textual.widget import Widget
 from gonogo.rollout.events import EventBody, Samples
 from gonogo.rollout.export import describe
 from gonogo.rollout.journal import Event
+from gonogo.untrusted import printable
 
 # events a watcher does not need at a glance (metric polls arrive every few seconds)
 QUIET: tuple[type[EventBody], ...] = (Samples,)
@@ -45,6 +46,6 @@ class ActivityLog(Widget):
             if i:
                 text.append("\n")
             text.append(f"{stamp} ", style="dim")
-            text.append(f"{event.actor}: ", style="bold")
+            text.append(f"{printable(event.actor)}: ", style="bold")
             text.append(describe(event), style="dim")
         return text

@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from gonogo.config import CanaryMetric
 from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.untrusted import printable
 from gonogo.widgets.braille import BrailleChart, value_range
 from gonogo.widgets.palette import colour, rule_style
 from gonogo.widgets.view import RULE_GLYPH, rule_state_text, rule_values_text
@@ -82,7 +83,7 @@ class CanaryPanel(Widget):
         blocks: list[RenderableType] = [legend(self.app)]
         for metric in self.metrics:
             ev = self.evaluations.get(metric.id)
-            title = metric.title or metric.id
+            title = printable(metric.title or metric.id)
             grid = Table.grid(expand=True, padding=(0, 1))
             grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
             grid.add_column(width=chart_w, no_wrap=True)
@@ -96,10 +97,10 @@ class CanaryPanel(Widget):
                 head.append(f"{RULE_GLYPH.get(ev.state, '?')} ", style=f"bold {style}")
                 head.append(f"{title}  ", style="bold")
                 head.append(rule_state_text(ev), style=f"bold {style}")
-                values = Text(rule_values_text(ev, metric.unit or ev.unit), style="dim",
+                values = Text(printable(rule_values_text(ev, metric.unit or ev.unit)), style="dim",
                               no_wrap=True, overflow="ellipsis")
                 if ev.state == "inconclusive" and ev.reason:
-                    values = Text(ev.reason, style="dim", no_wrap=True, overflow="ellipsis")
+                    values = Text(printable(ev.reason), style="dim", no_wrap=True, overflow="ellipsis")
                 left: RenderableType = Group(head, values) if chart_height > 1 else head
                 grid.add_row(left, metric_chart(self.app, ev, chart_height))
             blocks.append(grid)

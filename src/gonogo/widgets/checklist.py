@@ -15,6 +15,7 @@ from textual.widgets.tree import TreeNode
 from gonogo.config import CheckSpec, Gate
 from gonogo.gates import gate_status
 from gonogo.model import CheckResult, Status
+from gonogo.untrusted import printable
 from gonogo.widgets.messages import CheckSelected
 from gonogo.widgets.palette import status_style
 
@@ -100,10 +101,11 @@ class ChecklistTree(Tree[str]):
         self.clear()
         self._by_id = {}
         for gate_id, check_ids in shape:
-            node = self.root.add(gate_id, data=f"gate:{gate_id}", expand=True)
+            # Text labels: a str label is parsed as markup (drawn by render_label anyway)
+            node = self.root.add(Text(gate_id), data=f"gate:{gate_id}", expand=True)
             self._by_id[f"gate:{gate_id}"] = node
             for cid in check_ids:
-                self._by_id[cid] = node.add_leaf(cid, data=cid)
+                self._by_id[cid] = node.add_leaf(Text(cid), data=cid)
         self._shape = shape
         target = cursor if cursor in self._by_id else None
         if target is None:  # land on the first check, so enter opens what the filter found
@@ -133,7 +135,7 @@ class ChecklistTree(Tree[str]):
         done = sum(1 for c in gate.checks if c.id in results and results[c.id].status.ok)
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
-        text.append(gate.title, style="bold")
+        text.append(printable(gate.title), style="bold")
         text.append(f"  {done}/{len(gate.checks)}", style="dim")
         if gate.scope != "checklist":
             text.append("  runs in its stage", style="dim italic")
@@ -144,13 +146,13 @@ class ChecklistTree(Tree[str]):
         status = result.status if result else Status.PENDING
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
-        text.append(spec.title)
+        text.append(printable(spec.title))
         if not spec.required:
             text.append(" (optional)", style="dim")
         if result and result.status is not Status.PENDING:
             text.append(f"  {fmt_ms(result.duration_ms)}", style="dim")
             if not result.status.ok and result.summary:
-                text.append(f"  {result.summary}", style=status_style(self.app, status))
+                text.append(f"  {printable(result.summary)}", style=status_style(self.app, status))
         return text
 
     @property

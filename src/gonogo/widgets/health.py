@@ -8,6 +8,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from gonogo.model import Status
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
@@ -38,11 +39,12 @@ class HealthGrid(Widget):
         return table
 
     def _cells(self, row: HealthRow) -> list[Text]:
-        health = Text(f"{row.health.glyph} {row.detail}", style=status_style(self.app, row.health))
+        health = Text(f"{row.health.glyph} {printable(row.detail)}", style=status_style(self.app, row.health))
         latency = Text(f"{row.latency_ms:.0f}ms" if row.latency_ms is not None else "–")
         up = {"up": Status.PASS, "down": Status.FAIL}.get(row.scrape, Status.PENDING)
         scrape = (Text(f"{up.glyph} {row.scrape}", style=status_style(self.app, up))
                   if row.scrape != "?" else Text("–", style="dim"))
         c5 = Text("–" if row.canary_5xx is None else f"{row.canary_5xx * 100:.2f}%",
                   style=colour(self.app, "canary"))
-        return [Text(row.service, style="bold"), health, latency, c5, Text(row.version or "–"), scrape]
+        return [Text(printable(row.service), style="bold"), health, latency, c5,
+                Text(printable(row.version) or "–"), scrape]

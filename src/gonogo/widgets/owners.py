@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import OwnerRow
 
@@ -28,8 +29,8 @@ class OwnersPanel(Widget):
             if row.blocking:
                 who = Text("✘ TBD — blocks GO", style=f"bold {fail}")
             else:
-                who = Text(f"✔ {row.name}", style=ok)
-            table.add_row(Text(row.role.replace("_", " ")), who)
+                who = Text(f"✔ {printable(row.name)}", style=ok)
+            table.add_row(Text(printable(row.role.replace("_", " "))), who)
         if not self.rows:
             table.add_row(Text("no owners configured", style="dim"), Text(""))
         return table

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import StageCell
 
@@ -29,7 +30,7 @@ class StageBar(Widget):
         for i, cell in enumerate(self.cells):
             if i:
                 text.append(" → ", style="dim")
-            label = f"{_MARK[cell.status]}{cell.label}"
+            label = f"{_MARK[cell.status]}{printable(cell.label)}"
             if cell.status == "current":
                 text.append(f" {label} ", style=f"bold reverse {colour(self.app, 'canary')}")
             elif cell.status == "stopped":
@@ -39,5 +40,5 @@ class StageBar(Widget):
             else:
                 text.append(label, style="dim")
         text.append("\n")
-        text.append(self.hold)
+        text.append(printable(self.hold))
         return text

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from gonogo.config import Release
+from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import Header
 
@@ -40,7 +41,7 @@ class VerdictBar(Widget):
         if not head.verdict_shown:
             text.append(f" {state} ", style=f"bold reverse {tone}")
             if head.reason:
-                text.append(f"  {head.reason}", style=f"bold {tone}")
+                text.append(f"  {printable(head.reason)}", style=f"bold {tone}")
         else:
             if head.go:
                 text.append(" ✔ GO ", style=f"bold reverse {ok}")
@@ -49,10 +50,10 @@ class VerdictBar(Widget):
                 text.append(f" {len(head.blocking)} blocking", style=f"bold {fail}")
             text.append(f"  {state}", style=f"bold {tone}")
         release = self.release
-        text.append(f"  {release.name}", style="bold")
-        text.append(f" @{release.commit[:8]} → {release.environment}", style="dim")
+        text.append(f"  {printable(release.name)}", style="bold")
+        text.append(f" @{printable(release.commit[:8])} → {printable(release.environment)}", style="dim")
         if head.verdict_shown and head.blocking:
-            ids = ", ".join(head.blocking[:6])
+            ids = printable(", ".join(head.blocking[:6]))
             more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
         return text
