@@ -17,7 +17,7 @@ from typing import Any
 from gonogo.config import Plan
 from gonogo.gates import gate_status
 from gonogo.model import CheckResult, Status
-from gonogo.untrusted import json_safe, printable
+from gonogo.untrusted import json_safe, markdown_text, printable
 from gonogo.verdict import Verdict
 
 FORMATS = ("table", "json", "junit", "markdown")
@@ -121,18 +121,9 @@ def render_junit(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdic
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|&#!"})
-
-
-def _md(text: object) -> str:
-    """Untrusted text as inert Markdown on one line: controls shown escaped, and the
-    characters that make links, images, HTML, emphasis or table cells backslashed."""
-    return printable(" ".join(str(text).split())).translate(_MD_SPECIAL)
-
-
 def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> str:
     lines = [
-        f"# Go/no-go: {_md(plan.release.name)} ({_md(plan.release.commit)})",
+        f"# Go/no-go: {markdown_text(plan.release.name)} ({markdown_text(plan.release.commit)})",
         "",
         f"**Verdict: {verdict.label}**"
         + (f" — {len(verdict.blocking)} blocking item(s)" if verdict.blocking else ""),
@@ -142,17 +133,17 @@ def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Ver
         ran = [results[c.id] for c in gate.checks if c.id in results]
         if not ran:
             continue
-        lines += [f"## {_md(gate.title)}", "", "| | check | summary | time |", "|---|---|---|---|"]
+        lines += [f"## {markdown_text(gate.title)}", "", "| | check | summary | time |", "|---|---|---|---|"]
         for r in ran:
             req = "" if r.required else " (optional)"
             lines.append(
-                f"| {r.status.glyph} {r.status} | {_md(r.title)}{req} | {_md(r.summary)} "
+                f"| {r.status.glyph} {r.status} | {markdown_text(r.title)}{req} | {markdown_text(r.summary)} "
                 f"| {r.duration_ms:.0f} ms |"
             )
         lines.append("")
     if verdict.blocking:
         lines += ["## Blocking", ""]
-        lines += [f"- {_md(b.id)}: {_md(b.reason)}" for b in verdict.blocking]
+        lines += [f"- {markdown_text(b.id)}: {markdown_text(b.reason)}" for b in verdict.blocking]
         lines.append("")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "markdown_text",
     "printable", "printable_lines", "xml_safe", "has_controls", "json_safe", "toml_safe", "excerpt",
 ]
 
@@ -110,3 +111,12 @@ def excerpt(text: object, limit: int, *, tail: bool = False, squeeze: bool = Fal
     if len(s) <= limit:
         return s
     return "…" + s[-(limit - 1):] if tail else s[: limit - 1] + "…"
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|&#!"})
+
+
+def markdown_text(text: object) -> str:
+    """Untrusted text as inert Markdown on one line: controls shown escaped, and the
+    characters that make links, images, HTML, emphasis or table cells backslashed."""
+    return printable(" ".join(str(text).split())).translate(_MD_SPECIAL)

@@ -52,8 +52,9 @@ class KillingJournal(FileJournal):
     point: KillPoint | None = None  # set by the launcher for every journal it opens
 
     def __init__(self, directory: str | os.PathLike[str], *,
-                 warn: Callable[[str], None] | None = None) -> None:
-        super().__init__(directory, warn=warn)
+                 warn: Callable[[str], None] | None = None, key: bytes | None = None,
+                 key_ref: str = "") -> None:
+        super().__init__(directory, warn=warn, key=key, key_ref=key_ref)
         self._counts = Counter(e.kind for e in self.read())
 
     def append(self, body: EventBody, actor: str, time: float) -> Event:
@@ -67,7 +68,7 @@ class KillingJournal(FileJournal):
             events = self.read()
             last = events[-1] if events else None
             event = make_event((last.seq if last else 0) + 1, time, actor, body,
-                               last.hash if last else GENESIS)
+                               last.hash if last else GENESIS, self.key)
             payload = (event.line() + "\n").encode("ascii")
             with open(self.path, "ab") as fh:
                 fh.write(payload[: max(1, len(payload) // 2)])

@@ -10,7 +10,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def err(msg: str) -> None:
-    print(f"gonogo: {msg}", file=sys.stderr, flush=True)
+    """One line on stderr; whatever it quotes is shown, never acted on by the terminal."""
+    from gonogo.untrusted import printable
+
+    print(f"gonogo: {printable(msg, newlines=True)}", file=sys.stderr, flush=True)
 
 
 def load_or_report(path: str) -> Plan | None:

@@ -21,6 +21,7 @@ from gonogo.rollout.journal import (
 )
 from gonogo.safefs import UnsafePath, write_private_file
 from gonogo.secrets import Redactor, SecretError, SecretResolver
+from gonogo.untrusted import printable
 from gonogo.values import SecretRef
 
 
@@ -55,7 +56,7 @@ def run_log(args: argparse.Namespace) -> int:
             print(f"  verified: {result.method}")
             return exits.OK
         where = f" at event {result.first_bad}" if result.first_bad else ""
-        print(f"{path}: FAILED{where}: {result.problem}")
+        print(f"{path}: FAILED{where}: {printable(result.problem)}")
         return exits.FAILED
     try:
         events = read_events(args.session, key=key, key_ref=key_ref)

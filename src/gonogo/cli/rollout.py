@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
-from gonogo.cli.session import SessionRefused, open_session
+from gonogo.cli.session import SessionRefused, head_line, open_session
 from gonogo.rollout.export import line
 from gonogo.rollout.journal import JournalError
 from gonogo.untrusted import printable as p
@@ -73,6 +73,7 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
         return exits.NOGO
     finally:
         await engine.aclose()
+        err(head_line(engine.state, engine.session_dir))
 
 
 async def _loop(engine: Engine, speed: float, yes: bool) -> int:
@@ -80,7 +81,6 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
     # A floor on the real poll period keeps a high --speed from flooding the journal.
     interval = max(MIN_POLL_S, engine.plan.canary.interval.seconds / speed)
     check_attempts = 0
-    traffic_failures = 0
     while True:
         s = engine.state
         if s.phase == Phase.STABLE:
@@ -101,8 +101,26 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                 await engine.resume("rollback declined by the driver")
             continue
         if s.phase == Phase.SHIFTING:
-            if yes or await _ask(f"set the canary weight to {s.weight_intended:g}%, then press Enter ") == "":
-                await engine.confirm_traffic("auto-confirmed (--yes)" if yes else "")
+            # A manual shift is confirmed by a person who made it, --yes or not: the
+            # journal must never say the canary is at 5% because nobody was asked.
+            answer = await _ask(f"set the canary weight to {s.weight_intended:g}% by hand, "
+                                "then type 'done' (anything else stops here): ")
+            if answer != "done":
+                err(f"waiting for a manual traffic shift to {s.weight_intended:g}%; "
+                    "the session stays resumable")
+                return exits.NOGO
+            await engine.confirm_traffic(f"set by hand, confirmed by {engine.actor}")
+            continue
+        if s.traffic_error is not None and s.shift_failures >= TRAFFIC_RETRIES:
+            err(f"the traffic driver failed {s.shift_failures} times in a row "
+                f"({p(s.traffic_error)}); stopped without re-running the checklist. Fix the "
+                "driver, then run the same command again to resume")
+            return exits.NOGO
+        if s.phase == Phase.IDLE and s.traffic_error is not None:
+            # the first shift failed: try the shift again, not the whole checklist
+            # (which would run the smoke journeys against production each time)
+            await asyncio.sleep(min(interval, 1.0))
+            await engine.advance()
             continue
         if s.phase == Phase.IDLE:
             await engine.run_checks()
@@ -114,12 +132,6 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
                 return exits.NOGO
             await engine.advance()
             continue
-        if s.traffic_error is not None:
-            traffic_failures += 1
-            if traffic_failures >= TRAFFIC_RETRIES:
-                err(f"traffic driver failed {traffic_failures} times: {p(s.traffic_error)}; "
-                     "the session is left resumable")
-                return exits.NOGO
         await engine.tick()
         if engine.state.phase not in (Phase.HOLDING, Phase.READY):
             continue  # the tick tripped a criterion (or paused): decide from the new phase
@@ -195,11 +207,15 @@ async def _runbook_turn(engine: Engine, yes: bool) -> int | None:
     running = next((st for st in s.runbook if st.status == "running"), None)
     if running is not None:
         step = engine.steps[running.id]
-        if yes or await _ask(f"{p(step.title)}: confirm done? [Enter] ") == "":
-            if step.action == "manual":
-                await engine.confirm_step(running.id, "auto-confirmed (--yes)" if yes else "")
-            else:
-                await engine.confirm_traffic("auto-confirmed (--yes)" if yes else "")
+        if step.action != "manual":  # a manual traffic driver: the shift back is made by hand
+            answer = await _ask(f"{p(step.title)}: set the canary weight to 0% by hand, then type "
+                                "'done' (anything else stops here): ")
+            if answer != "done":
+                err("waiting for the manual shift back to 0%; the session stays resumable")
+                return exits.NOGO
+            await engine.confirm_traffic(f"set by hand, confirmed by {engine.actor}")
+        elif yes or await _ask(f"{p(step.title)}: confirm done? [Enter] ") == "":
+            await engine.confirm_step(running.id, "auto-confirmed (--yes)" if yes else "")
         return None
     await engine.continue_rollback()
     return None

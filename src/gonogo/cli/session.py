@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gonogo.config import Plan
     from gonogo.rollout.engine import Engine
     from gonogo.rollout.journal import FileJournal
+    from gonogo.rollout.state import RolloutState
 
 
 class SessionRefused(Exception):
@@ -77,3 +78,12 @@ def open_session(
     engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where),
                     context_factory=(lambda: ctx) if ctx is not None else None)
     return Session(where, journal, engine)
+
+
+def head_line(state: RolloutState, where: Path) -> str:
+    """What to write down when a session stops: its head, to check the journal later
+    against (``gonogo log verify SESSION --head HASH``)."""
+    if not state.events:
+        return f"journal {where}: empty"
+    return (f"journal head #{state.events} {state.last_hash} "
+            f"(later: gonogo log verify {where} --head {state.last_hash[:16]})")

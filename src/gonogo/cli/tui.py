@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
-from gonogo.cli.session import SessionRefused, open_session
+from gonogo.cli.session import SessionRefused, head_line, open_session
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.config import Plan
@@ -33,6 +33,7 @@ def run_tui(args: argparse.Namespace) -> int:
 def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str | None = None,
                actor: str | None = None, session_root: Path | None = None) -> int:
     from gonogo.rollout.engine import EngineRefused
+    from gonogo.rollout.journal import JournalError
 
     warnings: list[str] = []
     try:
@@ -44,10 +45,12 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     where, engine = opened.where, opened.engine
     try:
         engine.start(speed=speed)
-    except EngineRefused as exc:
+    except (EngineRefused, JournalError) as exc:
         err(str(exc))
+        opened.journal.close()
         return exits.USAGE
     from gonogo.app import GonogoApp
+    from gonogo.untrusted import printable
 
     hint = f"session {where} kept; resume with: gonogo tui --config {plan.source} --session {where}"
     app = GonogoApp(
@@ -56,7 +59,8 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
         theme=theme, session_dir=str(where), on_exit_hint=hint, warnings=warnings,
     )
     code = app.run()
-    print(hint, file=sys.stderr)
+    print(printable(hint), file=sys.stderr)
+    print(head_line(engine.state, where), file=sys.stderr)
     return int(code) if code else exits.OK
 
 

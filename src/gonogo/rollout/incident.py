@@ -20,6 +20,7 @@ from gonogo.rollout.events import CriterionTripped, RollbackStarted, Samples
 from gonogo.rollout.export import describe, utc
 from gonogo.rollout.journal import Event
 from gonogo.safefs import write_private_file
+from gonogo.untrusted import markdown_text
 
 
 def build_incident(plan: Plan, events: Sequence[Event]) -> dict[str, Any]:
@@ -63,13 +64,17 @@ def _v(x: Any) -> str:
 
 
 def render_markdown(inc: dict[str, Any]) -> str:
-    out = [f"# {inc['title']}", ""]
+    """The incident for people: every string from the journal or a service is shown as
+    inert text (``markdown_text``), never as Markdown, HTML or terminal control."""
+    md = markdown_text
+    trig = inc["trigger"]
+    out = [f"# {md(inc['title'])}", ""]
     out += [
-        f"- Release: `{inc['release']}` (commit `{inc['commit']}`, {inc['environment']})",
-        f"- Rolled back to: {inc['previous'] or 'the previous stable release'}",
-        f"- Triggered: {inc['trigger']['at']} by {inc['trigger']['actor']} ({inc['trigger']['kind']})",
-        f"- Canary weight at trigger: {_v(inc['trigger']['weight'])}%",
-        f"- Journal head: #{inc.get('journal_head_seq', '?')} `{inc['journal_head']}` "
+        f"- Release: {md(inc['release'])} (commit {md(inc['commit'])}, {md(inc['environment'])})",
+        f"- Rolled back to: {md(inc['previous'] or 'the previous stable release')}",
+        f"- Triggered: {md(trig['at'])} by {md(trig['actor'])} ({md(trig['kind'])})",
+        f"- Canary weight at trigger: {_v(trig['weight'])}%",
+        f"- Journal head: #{inc.get('journal_head_seq', '?')} `{md(inc['journal_head'])}` "
         "(check it later: `gonogo log verify SESSION --head HASH`)",
         "",
     ]
@@ -77,11 +82,11 @@ def render_markdown(inc: dict[str, Any]) -> str:
     if c:
         out += [
             "## Stop criterion", "",
-            f"**{c.get('metric')}** ({c.get('title')}, rule `{c.get('rule')}`): "
+            f"**{md(c.get('metric'))}** ({md(c.get('title'))}, rule {md(c.get('rule'))}): "
             f"canary {_v(c.get('canary'))}, baseline {_v(c.get('baseline'))}, "
             f"threshold {_v(c.get('threshold'))}, in breach {_v(c.get('breach_s'))}s "
             f"of {_v(c.get('required_s'))}s required.", "",
-            f"> {c.get('reason')}", "",
+            f"> {md(c.get('reason'))}", "",
         ]
     snap = inc.get("metrics_snapshot") or {}
     if snap:
@@ -90,11 +95,11 @@ def render_markdown(inc: dict[str, Any]) -> str:
                 "|---|---|---|---|---|---|"]
         for m in snap.values():
             recent = ", ".join(_v(p[1]) for p in m.get("series", [])[-8:])
-            out.append(f"| {m.get('metric')} | {m.get('state')} | {_v(m.get('canary'))} | "
-                       f"{_v(m.get('baseline'))} | {_v(m.get('threshold'))} | {recent} |")
+            out.append(f"| {md(m.get('metric'))} | {md(m.get('state'))} | {_v(m.get('canary'))} | "
+                       f"{_v(m.get('baseline'))} | {_v(m.get('threshold'))} | {md(recent)} |")
         out.append("")
     out += ["## Timeline", "", f"({inc['metric_polls']} metric polls omitted; see the session log)", ""]
-    out += [f"- `{t['utc']}` #{t['seq']} {t['actor']}: {t['summary']}" for t in inc["timeline"]]
+    out += [f"- {md(t['utc'])} #{t['seq']} {md(t['actor'])}: {md(t['summary'])}" for t in inc["timeline"]]
     return "\n".join(out) + "\n"
 
 
