@@ -20,6 +20,7 @@ from msgspec import Meta
 
 from gonogo.context import CheckContext
 from gonogo.model import Outcome
+from gonogo.safefs import UnsafePath, read_small_file
 from gonogo.values import SecretRef, Value
 
 PROCESS_ENV = "process env"
@@ -68,17 +69,19 @@ def parse_dotenv(text: str) -> dict[str, str]:
     return out
 
 
+ENV_FILE_LIMIT = 1024 * 1024
+
+
 def read_env_file(ctx: CheckContext, path: str) -> dict[str, str]:
     full = os.path.join(ctx.base_dir, os.path.expanduser(path))
+    if not os.path.lexists(full):
+        raise EnvFileError(f"env file {path} not found")
     try:
-        with open(full, encoding="utf-8") as fh:
-            return parse_dotenv(fh.read())
-    except FileNotFoundError:
-        raise EnvFileError(f"env file {path} not found") from None
+        return parse_dotenv(read_small_file(full, ENV_FILE_LIMIT).decode("utf-8"))
     except UnicodeDecodeError:
         raise EnvFileError(f"env file {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise EnvFileError(f"cannot read env file {path}: {exc.strerror}") from None
+    except UnsafePath as exc:
+        raise EnvFileError(f"cannot read env file {path}: {exc}") from None
 
 
 def remember(ctx: CheckContext, values: dict[str, str], *, all_keys: bool = False) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
+from gonogo.httpcap import CappedTransport
 from gonogo.integrations.vault import VaultHandle
 from gonogo.model import Outcome
 from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
@@ -108,10 +109,10 @@ def make_context(
     redactor = Redactor()
     base_dir = os.path.dirname(os.path.abspath(plan.source)) if plan.source else "."
     resolver = SecretResolver(redactor, environ=environ, base_dir=base_dir)
+    limits = httpx.Limits(max_connections=max(plan.settings.concurrency * 2, 20))
     http = httpx.AsyncClient(
-        transport=transport,
+        transport=CappedTransport(transport or httpx.AsyncHTTPTransport(limits=limits)),
         timeout=httpx.Timeout(plan.settings.timeout.seconds),
-        limits=httpx.Limits(max_connections=max(plan.settings.concurrency * 2, 20)),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,

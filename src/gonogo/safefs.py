@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["UnsafePath", "PrivateDir", "open_private_dir", "write_private_file", "FILE_MODE"]
+__all__ = ["read_small_file", "SECRET_FILE_LIMIT", "UnsafePath", "PrivateDir", "open_private_dir", "write_private_file", "FILE_MODE"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -164,3 +164,33 @@ def write_private_file(path: str | os.PathLike[str], data: bytes | str, *, creat
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with open_private_dir(p.parent, create=create_dir, strict=False) as d:
         return d.write_file(p.name, payload)
+
+
+SECRET_FILE_LIMIT = 64 * 1024  # a token, a key, a password: never megabytes
+
+
+def read_small_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a small regular file, read without ever waiting or filling memory.
+
+    A FIFO, a device (``/dev/zero``), a directory or a file over ``limit`` bytes (a
+    2 GiB sparse file) raises ``UnsafePath`` at once instead of blocking the event
+    loop or reading until memory runs out."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UnsafePath(exc.strerror or str(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                    or stat.S_ISBLK(st.st_mode) else "a directory" if stat.S_ISDIR(st.st_mode)
+                    else "not a regular file")
+            raise UnsafePath(f"is {kind}, not a regular file")
+        if st.st_size > limit:
+            raise UnsafePath(f"is {st.st_size} bytes; at most {limit} are read")
+        data = os.read(fd, limit + 1)
+        if len(data) > limit:  # grew while we looked
+            raise UnsafePath(f"is over {limit} bytes")
+        return data
+    finally:
+        os.close(fd)

@@ -21,6 +21,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gonogo.safefs import SECRET_FILE_LIMIT, UnsafePath, read_small_file
 from gonogo.untrusted import excerpt as _excerpt
 from gonogo.values import SecretRef, Value
 
@@ -212,10 +213,9 @@ class SecretResolver:
         elif ref.scheme == "file":
             path = os.path.join(self.base_dir, os.path.expanduser(ref.target))
             try:
-                with open(path, encoding="utf-8") as fh:
-                    value = fh.read().strip()
-            except OSError as exc:
-                raise SecretError(f"cannot read secret file {ref.target}: {exc.strerror}") from None
+                value = read_small_file(path, SECRET_FILE_LIMIT).decode("utf-8").strip()
+            except UnsafePath as exc:
+                raise SecretError(f"cannot read secret file {ref.target}: {exc}") from None
             except UnicodeDecodeError:
                 raise SecretError(f"secret file {ref.target} is not UTF-8 text") from None
         else:
