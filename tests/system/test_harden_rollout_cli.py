@@ -17,7 +17,8 @@ HEAD = re.compile(r"journal head #(\d+) ([0-9a-f]{64})")
 def plan_with_driver(tmp: Path, command: str, *, timeout: str = "30s", driver: str = "command") -> Path:
     path = write_plan(tmp, driver=driver)
     text = path.read_text()
-    text = re.sub(r'command = \["sh", "-c", "echo \{weight\} >> [^"]*"\]', f"command = {command}\ntimeout = \"{timeout}\"", text)
+    text = re.sub(r'command = \["sh", "-c", "echo \{weight\} >> [^"]*"\]',
+                  lambda _m: f'command = {command}\ntimeout = "{timeout}"', text)
     path.write_text(text)
     return path
 
@@ -61,3 +62,17 @@ async def test_yes_never_confirms_a_manual_shift(tmp_path: Path) -> None:
     assert "traffic_intended" in kinds and "traffic_confirmed" not in kinds
     assert "stage_entered" not in kinds
     assert HEAD.search(err) is not None
+
+
+async def test_rollout_lines_show_a_drivers_escape_sequences_instead_of_acting_on_them(
+    tmp_path: Path,
+) -> None:
+    plan = plan_with_driver(
+        tmp_path, r'''["sh", "-c", "printf '\\033[2J\\033[H\\033[31;1mPWNED [/] \\233c'; exit 1"]''')
+    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(tmp_path / "s"),
+                                 "--yes", "--speed", "100", timeout=60)
+    assert rc == 1
+    shown = [ln for ln in (out + err).splitlines() if "PWNED" in ln]
+    assert shown, out + err
+    for ln in shown:
+        assert "\x1b" not in ln and "\x9b" not in ln and "\\x1b[2J" in ln and "[/]" in ln
