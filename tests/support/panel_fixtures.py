@@ -1,4 +1,4 @@
-"""The panel's test sessions: recorded journals (tests/fixtures/panel/<name>/) folded
+"""The panel's test sessions and Pilot helpers: recorded journals (tests/fixtures/panel/<name>/) folded
 by the real fold, opened either behind the intent-recording double or by the real
 engine (for tests where the panel must react to what the engine does)."""
 
@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 
 import msgspec
+from textual.app import App
 
 from gonogo.app import GonogoApp
 from gonogo.config import Plan
 from gonogo.context import make_context
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import Event, FileJournal, read_events
-from rollout_support import Clock, ScriptedSource
 from support.control_double import ControlDouble
 from support.panel_journals import (
     ACTOR,
@@ -25,6 +25,7 @@ from support.panel_journals import (
     healthy,
     panel_plan,
 )
+from support.rollout import Clock, ScriptedSource
 
 ALL_OWNED = {"release_manager": "Ada Lovelace", "sre_on_call": "Grace Hopper",
              "db_owner": "Edgar Codd"}
@@ -75,3 +76,14 @@ def open_engine(name: str, session: Path, *, clock: Clock | None = None,
     )
     app = GonogoApp(plan, engine, clock=clock, live=False, session_dir=str(session))
     return app, engine
+
+
+def screen_text(app: App[int]) -> str:
+    """What the terminal shows for the active screen, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def settle(app: App[int], pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the intents' workers, then for the screen to catch up."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
