@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # pytest-xdist workers (`make test JOBS=0` runs in one process). Each test file stays
 # on one worker (--dist loadfile): module fixtures such as a PostgreSQL cluster start once.
 JOBS ?= auto
-XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
+XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
 
 .PHONY: install demo test test-fast lint wheel clean
 

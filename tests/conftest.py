@@ -25,11 +25,33 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
         )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it too; here for runs without the plugin (-p no:xdist)
+    config.addinivalue_line("markers", "xdist_group(name): run on the same worker as the group")
+
+
+def _shared_scope(item: pytest.Item) -> str | None:
+    """The widest scope (module, class) of a fixture ``item`` uses, if wider than
+    a function; session fixtures are per worker whatever the grouping."""
+    info = getattr(item, "_fixtureinfo", None)
+    scopes = {d.scope for defs in (info.name2fixturedefs.values() if info else ()) for d in defs}
+    for scope in ("package", "module", "class"):
+        if scope in scopes:
+            return scope
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` each test file is one group (so a module's servers
-    start once, as with ``loadfile``) unless its tests name their own ``xdist_group``
-    to spread a long file over several workers."""
+    """Groups for ``--dist loadgroup``: tests sharing a module's fixture (a server, a
+    fleet, a recording) stay on one worker, so it starts once; every other test goes
+    to whichever worker is free. A test's own ``xdist_group`` mark wins (to spread a
+    long module over workers, each starting its own fixture)."""
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        scope = _shared_scope(item)
+        if scope == "class" and item.cls is not None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.rsplit("::", 1)[0]))
+        elif scope is not None:
             item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))

@@ -207,7 +207,7 @@ async def test_pg_stat_archiver_evidence(pg_cluster: PgCluster, tmp_path: Path) 
     assert result.summary == "backup 2h old > 1h (backup marker)"
     archived: dict[str, Any] = result.evidence["sources"]["pg_stat_archiver"]
     assert archived["archived_count"] >= 1 and archived["age_s"] < 60
-    only_archiver = plan_from_toml(tmp_path, config(pg_cluster, backup("1h", archiver=True)), "b.toml")
+    only_archiver = plan_from_toml(tmp_path, config(pg_cluster, backup("1h", archiver=True)), name="b.toml")
     result = await run_check(only_archiver, "backup", env(pg_cluster))
     assert result.status is Status.PASS, result.summary
     assert result.summary.endswith("<= 1h (pg_stat_archiver)")

@@ -12,7 +12,7 @@ from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import FileJournal
 from gonogo.rollout.state import Phase
-from support.panel_fixtures import open_engine, screen_text, settle
+from support.panel_fixtures import open_engine, screen_text, settle, type_text
 from support.panel_journals import T0, healthy, regression
 from support.rollout import Clock, ScriptedSource
 
@@ -78,11 +78,9 @@ async def test_rollback_through_the_panel_runs_the_runbook(tmp_path: Path) -> No
         await settle(app, pilot)
         await pilot.press("R")
         await pilot.pause()
-        for ch in "panel-test-1.0":
-            await pilot.press(ch)
+        await type_text(pilot, "panel-test-1.0")
         await pilot.press("enter")
-        for ch in "bad":
-            await pilot.press(ch)
+        await type_text(pilot, "bad")
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, RunbookScreen)

@@ -23,25 +23,30 @@ from textual.command import CommandPalette
 
 from gonogo.rollout.state import Phase
 from gonogo.widgets.keys import KEYS
-from support.panel_fixtures import make_app, open_engine, recorded, screen_text, settle
+from support.panel_fixtures import (
+    make_app,
+    open_engine,
+    recorded,
+    screen_text,
+    settle,
+    type_text,
+    until_shown,
+)
 
 SIZE = (120, 40)
 RELEASE = "monorepo-2026.02.19"
 
 
-async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    for ch in text:
-        await pilot.press(ch if ch != " " else "space")
-
-
 async def test_footer_lists_every_binding_with_its_key() -> None:
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        footer = screen_text(app).splitlines()[-1]
-        for ident, key, _, desc in KEYS[:10]:  # the first ten fit in 120 columns
-            shown = {"question_mark": "?", "slash": "/", "colon": ":"}.get(key, key)
-            assert f"{shown} {desc}" in footer, (ident, footer)
+        expected = [(ident, f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}")
+                    for ident, key, _, desc in KEYS[:10]]  # the first ten fit in 120 columns
+        text = await until_shown(app, pilot, lambda t: all(e in t.splitlines()[-1] for _, e in expected),
+                                 "every binding in the footer")
+        footer = text.splitlines()[-1]
+        for ident, entry in expected:
+            assert entry in footer, (ident, footer)
 
 
 async def test_r_runs_every_check() -> None:
@@ -309,6 +314,8 @@ async def test_question_mark_lists_every_binding() -> None:
 async def test_keys_from_the_config_rebind() -> None:
     app, control = make_app(keys={"run_checks": "x", "nonsense": "z"})
     async with app.run_test(size=(200, 50)) as pilot:
+        # asked first: the warning expires after a few seconds, which a loaded machine reaches
+        assert any("keys.nonsense" in n.message for n in app._notifications)
         await pilot.press("r")
         await pilot.pause()
         assert control.asked("run_checks") == []
@@ -316,7 +323,6 @@ async def test_keys_from_the_config_rebind() -> None:
         await settle(app, pilot)
         assert control.asked("run_checks") == [(None,)]
         assert "x Run" in screen_text(app).splitlines()[-1]
-        assert any("keys.nonsense" in n.message for n in app._notifications)
         await pilot.press("question_mark")
         await pilot.pause()
         assert any(line.split()[:3] == ["x", "run", "every"] for line in screen_text(app).splitlines()

@@ -11,7 +11,7 @@ from gonogo.themes import APP_VARIABLES, THEME_NAMES, build_themes
 from rich.style import Style
 from textual.filter import Monochrome, NoColor
 
-from support.panel_fixtures import make_app, open_engine, screen_text, settle
+from support.panel_fixtures import make_app, open_engine, screen_text, settle, type_text
 
 
 def test_every_theme_defines_the_app_variables_and_nothing_else() -> None:
@@ -86,8 +86,7 @@ async def test_palette_switches_theme() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("colon")
         await pilot.pause()
-        for ch in "Theme: gonogo-colorblind":
-            await pilot.press(ch if ch != " " else "space")
+        await type_text(pilot, "Theme: gonogo-colorblind")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -102,11 +101,9 @@ async def test_force_advance_needs_the_typed_release_name(tmp_path: Path) -> Non
         assert isinstance(app.screen, TypedConfirm)
         text = screen_text(app)
         assert "ramp-25 → ramp-50" in text and "owners.db_owner" in text  # what it forces past
-        for ch in "monorepo-2026.02.19":
-            await pilot.press(ch)
+        await type_text(pilot, "monorepo-2026.02.19")
         await pilot.press("enter")
-        for ch in "hotfix":
-            await pilot.press(ch)
+        await type_text(pilot, "hotfix")
         await pilot.press("enter")
         await settle(app, pilot)
         assert "▶ 50%" in screen_text(app) and "traffic 50%" in screen_text(app)

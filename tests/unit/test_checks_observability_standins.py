@@ -62,7 +62,7 @@ TARGETS = """
 
 def prom_plan(tmp_path: Path, url: str, job: str = "api", staleness: str = "30s") -> Plan:
     text = HEADER + f'\n[integrations.prometheus]\nurl = "{url}"\n' + gate(TARGETS.format(job=job, staleness=staleness))
-    return plan_from_toml(tmp_path, text, f"{job}.toml")
+    return plan_from_toml(tmp_path, text, name=f"{job}.toml")
 
 
 
