@@ -39,6 +39,11 @@ FAULTS = {
     "queue-backlog": "queue-lag",
     "failed-writes": "failed-writes",
 }
+# The module's runs take minutes at --speed 120; under ``--dist loadgroup`` they are
+# spread over three workers, each with its own fleet (free ports, its own temp dirs).
+HEALTHY, FAULTS_A, FAULTS_B = (pytest.mark.xdist_group(f"rollout_sandbox-{n}") for n in "123")
+FAULT_GROUP = {"canary-regression": FAULTS_A, "failed-writes": FAULTS_A,
+               "auth-failures": FAULTS_B, "queue-backlog": FAULTS_B}
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +88,7 @@ def trimmed(files: SandboxFiles, out: Path, *, holds: dict[str, str]) -> Path:
     return out
 
 
+@HEALTHY
 async def test_healthy_rollout_reaches_stable_without_false_positives(
     fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path
 ) -> None:
@@ -119,7 +125,7 @@ async def test_healthy_rollout_reaches_stable_without_false_positives(
         assert transitions[-1]["kind"] == "release_stable"
 
 
-@pytest.mark.parametrize("scenario", list(FAULTS))
+@pytest.mark.parametrize("scenario", [pytest.param(f, marks=FAULT_GROUP[f]) for f in FAULTS])
 async def test_canary_fault_trips_its_criterion_and_rolls_back(
     fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path, scenario: str
 ) -> None:
@@ -164,6 +170,7 @@ async def test_canary_fault_trips_its_criterion_and_rolls_back(
         assert start.time - before <= metric.duration.seconds / SPEED + poll_s + 0.5
 
 
+@FAULTS_B
 async def test_prometheus_unreachable_mid_canary_blocks_until_it_returns(
     fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path
 ) -> None:
