@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# pytest-xdist workers (`make test JOBS=0` runs in one process). Each test file stays
-# on one worker (--dist loadfile): module fixtures such as a PostgreSQL cluster start once.
+# pytest-xdist workers (`make test JOBS=0` runs in one process). --dist loadgroup:
+# tests sharing a module fixture (a PostgreSQL cluster, a fleet) stay on one worker, so
+# it starts once; the rest go to whichever worker is free (tests/conftest.py).
 JOBS ?= auto
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
 

@@ -1,4 +1,5 @@
-"""Fixtures and helpers to run the sandbox fleet in tests.
+"""Helpers to run the sandbox fleet in tests (the shared ``module_fleet`` fixture is
+in tests/system/conftest.py).
 
 Tests never use the fixed sandbox ports (another helper or a demo may hold them):
 ``relocate`` writes a copy of the built-in sandbox.toml where every loopback port is

@@ -1,6 +1,7 @@
-"""The panel's test sessions and Pilot helpers: recorded journals (tests/fixtures/panel/<name>/) folded
-by the real fold, opened either behind the intent-recording double or by the real
-engine (for tests where the panel must react to what the engine does)."""
+"""The panel's test sessions and Pilot helpers. Recorded journals
+(tests/fixtures/panel/<name>/) folded by the real fold, opened either behind the
+intent-recording double or by the real engine (for tests where the panel must react
+to what the engine does); ``screen_text``, ``settle``, ``until_shown``, ``type_text``."""
 
 from __future__ import annotations
 
@@ -30,9 +31,6 @@ from support.panel_journals import (
     panel_plan,
 )
 from support.rollout import Clock, ScriptedSource
-
-ALL_OWNED = {"release_manager": "Ada Lovelace", "sre_on_call": "Grace Hopper",
-             "db_owner": "Edgar Codd"}
 
 
 # The fixtures are read and folded once per test process: events, plans and folded

@@ -30,13 +30,9 @@ from gonogo.sandbox.standins.prometheus import AlertmanagerServer, PrometheusSer
 from support.waiting import wait_until
 
 
-def servers_required() -> bool:
-    return os.environ.get("GONOGO_REQUIRE_SERVERS") == "1"
-
-
 def need_server(reason: str) -> None:
     """A test that cannot have its server: skip, or fail when servers are required."""
-    if servers_required():
+    if os.environ.get("GONOGO_REQUIRE_SERVERS") == "1":
         pytest.fail(f"GONOGO_REQUIRE_SERVERS=1 but {reason}")
     pytest.skip(reason)
 

@@ -36,7 +36,7 @@ class Terminal:
             subprocess.run(args, check=True)
             time.sleep(0.3)  # a human's pace: each key lands on the widget it was meant for
 
-    def wait_until(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
+    def wait_for_screen(self, predicate: Callable[[str], bool], what: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:

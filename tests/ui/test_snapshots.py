@@ -3,7 +3,7 @@
 Deterministic: recorded sessions (tests/fixtures/panel, written by the real engine
 and folded by the real fold), a fixed clock, no timers (``live=False``), no
 visible text cursor. Update after an intended change with
-``pytest tests/test_snapshots.py --snapshot-update`` and look at the SVGs before
+``pytest tests/ui/test_snapshots.py --snapshot-update`` and look at the SVGs before
 committing them.
 """
 

@@ -1,6 +1,6 @@
 """The panel's seam: the real engine and the test double both implement RolloutControl.
 
-The assignments below are checked by mypy (``mypy --strict tests/test_tui_control.py``);
+The assignments below are checked by mypy (``mypy --strict tests/ui/test_tui_control.py``);
 the tests check the same at run time, member by member, so a method the protocol
 gains and the engine lacks fails here, not in a running panel.
 """

@@ -24,13 +24,14 @@ title = "Operations"
   id = "health"
   title = "/health for all services"
   kind = "http_health"
-  latency_budget = "200ms"
+  latency_budget = "2s"
 {extra}"""
 
 
 def service_app() -> web.Application:
+    # over the 2s budget; the budget leaves room for a loaded machine's fast replies
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(2.3)
         return web.json_response({"status": "ok"})
 
     return app_with(
@@ -69,7 +70,7 @@ async def test_each_kind_of_unhealthy_is_named(tmp_path: Path) -> None:
     assert result.summary == "4/5 unhealthy: consent: status='degraded', expected 'ok'"
     details = list(result.details)
     assert details[1:3] == ["documents: HTTP 503, expected 200", "qna: body has no 'status'"]
-    assert details[3].startswith("calendar: ") and details[3].endswith("ms > budget 200ms")
+    assert details[3].startswith("calendar: ") and details[3].endswith("ms > budget 2s")
 
 
 async def test_one_hung_and_one_refused_service_are_findings_not_a_timeout(tmp_path: Path) -> None:

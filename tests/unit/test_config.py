@@ -1,7 +1,7 @@
 """The config's value types, validator and loader, in-process.
 
 The CLI-level promises (exit 2, file named, no traceback) live in
-test_config_malformed.py; here are the finer points an operator relies on: the
+tests/system/test_config_malformed.py; here are the finer points an operator relies on: the
 exact key paths, the suggestions, the typed and frozen result, and that start-up
 stays light.
 """
