@@ -1,7 +1,7 @@
 """The panel's test sessions and Pilot helpers. Recorded journals
 (tests/fixtures/panel/<name>/) folded by the real fold, opened either behind the
 intent-recording double or by the real engine (for tests where the panel must react
-to what the engine does); ``screen_text``, ``settle``, ``until_shown``, ``type_text``."""
+to what the engine does); ``screen_text``, ``settle``, ``until``, ``type_text``."""
 
 from __future__ import annotations
 
@@ -110,17 +110,17 @@ async def settle(app: App[int], pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-async def until_shown(app: App[int], pilot, predicate: Callable[[str], bool], what: str,  # type: ignore[no-untyped-def]
-                timeout: float = 10.0) -> str:
-    """Pause until the screen's text satisfies ``predicate`` and return it. One
-    ``pilot.pause()`` waits for the app to look idle, which a starved process (a
-    loaded machine, more workers than cores) can seem before it has drawn."""
+async def until(pilot, condition: Callable[[], object], what: str,  # type: ignore[no-untyped-def]
+                timeout: float = 10.0) -> None:
+    """Pause until ``condition()`` holds, instead of a fixed delay. One
+    ``pilot.pause()`` waits for the app to look idle, which a starved process (a loaded
+    machine, more workers than cores) can seem before it has drawn; a search running
+    in a worker (the command palette) finishes when it does."""
     deadline = time.monotonic() + timeout
-    while not predicate(text := screen_text(app)):
+    while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"the screen never showed {what}:\n{text}")
-        await pilot.pause(0.05)
-    return text
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await pilot.pause(0.02)
 
 
 async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from gonogo.screens.help import HelpScreen
 from gonogo.screens.owners import OwnerPrompt, OwnersScreen
 from gonogo.screens.runbook import RunbookScreen
 from gonogo.screens.session_log import SessionLogScreen
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 
 from gonogo.rollout.state import Phase
 from gonogo.widgets.keys import KEYS
@@ -30,7 +30,7 @@ from support.panel_fixtures import (
     screen_text,
     settle,
     type_text,
-    until_shown,
+    until,
 )
 
 SIZE = (120, 40)
@@ -42,9 +42,9 @@ async def test_footer_lists_every_binding_with_its_key() -> None:
     async with app.run_test(size=SIZE) as pilot:
         expected = [(ident, f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}")
                     for ident, key, _, desc in KEYS[:10]]  # the first ten fit in 120 columns
-        text = await until_shown(app, pilot, lambda t: all(e in t.splitlines()[-1] for _, e in expected),
-                                 "every binding in the footer")
-        footer = text.splitlines()[-1]
+        await until(pilot, lambda: all(e in screen_text(app).splitlines()[-1] for _, e in expected),
+                    "every binding in the footer")
+        footer = screen_text(app).splitlines()[-1]
         for ident, entry in expected:
             assert entry in footer, (ident, footer)
 
@@ -294,9 +294,11 @@ async def test_colon_opens_the_palette_which_offers_every_action() -> None:
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await type_text(pilot, "Canary")
-        await pilot.pause(0.3)
+        matches = app.screen.query_one(CommandList)
+        await until(pilot, lambda: "Canary" in str(getattr(matches.highlighted_option, "prompt", "")),
+                    "the palette to offer Canary")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, CanaryDetailScreen), "the canary detail")
         assert isinstance(app.screen, CanaryDetailScreen)
 
 

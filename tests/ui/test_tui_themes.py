@@ -9,9 +9,10 @@ import pytest
 from gonogo.screens.confirm import TypedConfirm
 from gonogo.themes import APP_VARIABLES, THEME_NAMES, build_themes
 from rich.style import Style
+from textual.command import CommandList
 from textual.filter import Monochrome, NoColor
 
-from support.panel_fixtures import make_app, open_engine, screen_text, settle, type_text
+from support.panel_fixtures import make_app, open_engine, screen_text, settle, type_text, until
 
 
 def test_every_theme_defines_the_app_variables_and_nothing_else() -> None:
@@ -87,9 +88,11 @@ async def test_palette_switches_theme() -> None:
         await pilot.press("colon")
         await pilot.pause()
         await type_text(pilot, "Theme: gonogo-colorblind")
-        await pilot.pause(0.3)
+        matches = app.screen.query_one(CommandList)
+        await until(pilot, lambda: "gonogo-colorblind" in str(getattr(matches.highlighted_option, "prompt", "")),
+                    "the palette to offer gonogo-colorblind")
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.theme == "gonogo-colorblind", "the colour-blind theme")
         assert app.theme == "gonogo-colorblind"
 
 
