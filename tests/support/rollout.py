@@ -171,7 +171,7 @@ class ScriptedSource:
         return None
 
 
-HEALTHY = {"http-5xx": (0.002, 0.002), "failed-writes": (0.0, 0.0)}
+HEALTHY: dict[str, tuple[float | None, float | None]] = {"http-5xx": (0.002, 0.002), "failed-writes": (0.0, 0.0)}
 
 
 def make_engine(
