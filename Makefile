@@ -3,10 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# pytest-xdist workers (`make test JOBS=0` runs in one process). Each test file stays
-# on one worker (--dist loadfile): module fixtures such as a PostgreSQL cluster start once.
-JOBS ?= auto
-XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadfile)
+# pytest-xdist workers: JOBS=N sets them, JOBS=0 runs in one process. By default unit
+# and UI (CPU-bound) get one worker per core; the whole suite, which mostly waits on
+# sandbox holds and real servers, two per core. --dist loadgroup: tests sharing a
+# module fixture (a PostgreSQL cluster, a fleet) stay on one worker, so it starts once;
+# the rest go to whichever worker is free (tests/conftest.py).
+JOBS ?=
+xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadgroup)
+FAST_XDIST := $(call xdist,$(or $(JOBS),auto))
+FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))))
 
 .PHONY: install demo test test-fast lint wheel clean
 
@@ -39,11 +44,11 @@ lint: $(VENV)/.installed
 
 # The unit and UI tiers: no servers, no subprocess fleets, no terminal.
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest $(XDIST) tests/unit tests/ui $(PYTEST_ARGS)
+	$(PY) -m pytest $(FAST_XDIST) tests/unit tests/ui $(PYTEST_ARGS)
 
 # Everything: unit, integration (real servers), ui, system (sandbox, CLI, tmux).
 test: $(VENV)/.installed
-	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(PY) -m pytest $(FULL_XDIST) $(PYTEST_ARGS)
 
 wheel: $(VENV)/.installed
 	$(PY) -m build --wheel --outdir dist .

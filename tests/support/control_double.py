@@ -24,11 +24,13 @@ Intent = tuple[str, tuple[Any, ...]]
 
 
 class ControlDouble:
-    def __init__(self, plan: Plan, events: Sequence[Event], *, now: Callable[[], float]) -> None:
+    def __init__(self, plan: Plan, events: Sequence[Event], *, now: Callable[[], float],
+                 state: RolloutState | None = None) -> None:
+        """``state``: ``fold(events, plan)`` when the caller already has it."""
         self.plan = plan
         self.now = now
         self._events = list(events)
-        self._state = fold(self._events, plan)
+        self._state = state if state is not None else fold(self._events, plan)
         self._steps = {s.id: s for s in plan_runbook(plan)}
         self._listeners: list[StateListener] = []
         self.intents: list[Intent] = []

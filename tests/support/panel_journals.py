@@ -2,7 +2,7 @@
 
 Each fixture under ``tests/fixtures/panel/<name>/events.jsonl`` is a session that
 the real ``Engine`` wrote through the real ``FileJournal`` while driving the panel's
-test plan (``tests/tui_panel.toml``) under a fixed clock, with scripted traffic
+test plan (``tests/fixtures/tui_panel.toml``) under a fixed clock, with scripted traffic
 (every shift confirmed), scripted canary/baseline values and health endpoints
 answered in-process. The panel's tests fold these journals with the real
 ``fold()``; nothing in them is hand-written.
@@ -42,9 +42,9 @@ from gonogo.rollout.engine import Engine  # noqa: E402
 from gonogo.rollout.journal import FileJournal  # noqa: E402
 from gonogo.rollout.state import Phase  # noqa: E402
 from gonogo.rollout.traffic import Shift  # noqa: E402
-from rollout_support import Clock, ScriptedSource  # noqa: E402
+from support.rollout import Clock, ScriptedSource  # noqa: E402
 
-PLAN = TESTS / "tui_panel.toml"
+PLAN = TESTS / "fixtures" / "tui_panel.toml"
 FIXTURES = TESTS / "fixtures" / "panel"
 T0 = 1_790_000_000.0  # "now" when each recording ends; the panel's tests use the same clock
 ACTOR = "ada"
@@ -56,7 +56,7 @@ FLAG = "internal-routed.flag"  # present: the internal API is publicly routed (t
 
 def panel_plan() -> Plan:
     """The panel's test plan as the tests load it (``source`` cleared: an owner set
-    during a test must not be written back to tests/tui_panel.toml)."""
+    during a test must not be written back to tests/fixtures/tui_panel.toml)."""
     return msgspec.structs.replace(load_plan(PLAN), source="")
 
 

@@ -1,0 +1,87 @@
+"""Helpers to run the sandbox fleet in tests (the shared ``module_fleet`` fixture is
+in tests/system/conftest.py).
+
+Tests never use the fixed sandbox ports (another helper or a demo may hold them):
+``relocate`` writes a copy of the built-in sandbox.toml where every loopback port is
+a free one and every /tmp/gonogo-sandbox path is a private temp dir, and the fleet
+and ``gonogo check`` both run against that copy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gonogo.sandbox.fleet import FleetThread
+from gonogo.sandbox.layout import DEFAULT_RUNTIME_DIR, builtin_config
+
+_ADDR = re.compile(r"127\.0\.0\.1:(\d+)")
+_PORT_KEY = re.compile(r"^(port\s*=\s*)(\d+)", re.M)
+
+
+@dataclass(frozen=True)
+class SandboxFiles:
+    config: Path
+    runtime_dir: Path
+
+
+def relocate(tmp: Path) -> SandboxFiles:
+    """A copy of sandbox.toml on free ports, with its secrets under ``tmp``."""
+    text = builtin_config().read_text(encoding="utf-8")
+    ports: dict[str, int] = {}
+    held: list[socket.socket] = []  # held open until all are chosen: no port twice
+
+    def remap(port: str) -> int:
+        if port not in ports:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            held.append(sock)
+            ports[port] = int(sock.getsockname()[1])
+        return ports[port]
+
+    try:
+        text = _ADDR.sub(lambda m: f"127.0.0.1:{remap(m.group(1))}", text)
+        text = _PORT_KEY.sub(lambda m: f"{m.group(1)}{remap(m.group(2))}", text)
+    finally:
+        for sock in held:
+            sock.close()
+    runtime = tmp / "runtime"
+    text = text.replace(DEFAULT_RUNTIME_DIR, str(runtime))
+    config = tmp / "sandbox.toml"
+    config.write_text(text, encoding="utf-8")
+    return SandboxFiles(config, runtime)
+
+
+def start_fleet(tmp: Path, scenario: str = "healthy", **kwargs: Any) -> tuple[FleetThread, SandboxFiles]:
+    files = relocate(tmp)
+    fleet = FleetThread(scenario=scenario, config_path=files.config, runtime_dir=files.runtime_dir, **kwargs)
+    fleet.start()
+    return fleet, files
+
+
+def admin(fleet: FleetThread, method: str, path: str, body: Any = None, timeout: float = 10) -> httpx.Response:
+    return httpx.request(method, fleet.url("admin") + path, json=body, timeout=timeout)
+
+
+def gonogo_check(config: Path, *extra: str, timeout: float = 120) -> tuple[int, dict[str, Any], str]:
+    """``gonogo check --format json`` in a subprocess: exit code, parsed report, stderr."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gonogo", "check", "--config", str(config), "--format", "json", *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert "Traceback" not in out.stderr, out.stderr
+    try:
+        report = json.loads(out.stdout)
+    except ValueError:
+        raise AssertionError(f"not JSON (exit {out.returncode}): {out.stdout[:500]} {out.stderr[:500]}") from None
+    return out.returncode, report, out.stderr

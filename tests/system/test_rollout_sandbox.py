@@ -1,0 +1,276 @@
+"""Acceptance: `gonogo rollout` against the running sandbox fleet.
+
+`healthy` at --speed 120 reaches stable with the full sandbox.toml and no stop
+criterion ever trips; each canary fault trips its own criterion and rolls back
+(exit 3, traffic at 0, an incident naming the criterion with its values). Fault runs
+use a copy of sandbox.toml trimmed to the checks the stages and runbook name, with
+shorter holds, to keep the module's run time down. A real Prometheus that goes away
+mid-canary makes the analysis inconclusive (no advance) until it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+
+from gonogo.config import load_plan
+from gonogo.rollout.engine import Engine, EngineRefused
+from gonogo.rollout.journal import FileJournal, read_events
+from gonogo.rollout.state import Phase
+from gonogo.sandbox.fleet import FleetThread
+from gonogo.sandbox.pgcluster import free_port
+from support.fleet import SandboxFiles, admin, start_fleet
+from support.rollout import run_cli
+from support.servers import need_server
+
+pytestmark = pytest.mark.timeout(300)
+SPEED = 120.0
+FAULTS = {
+    "canary-regression": "http-5xx",
+    "auth-failures": "auth-failures",
+    "queue-backlog": "queue-lag",
+    "failed-writes": "failed-writes",
+}
+# The module's runs take minutes at --speed 120; under ``--dist loadgroup`` they are
+# spread over three workers, each with its own fleet (free ports, its own temp dirs).
+HEALTHY, FAULTS_A, FAULTS_B = (pytest.mark.xdist_group(f"rollout_sandbox-{n}") for n in "123")
+FAULT_GROUP = {"canary-regression": FAULTS_A, "failed-writes": FAULTS_A,
+               "auth-failures": FAULTS_B, "queue-backlog": FAULTS_B}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FleetThread, SandboxFiles]]:
+    thread, files = start_fleet(tmp_path_factory.mktemp("sandbox"), speed=SPEED)
+    try:
+        yield thread, files
+    finally:
+        thread.stop()
+
+
+def reset(thread: FleetThread, scenario: str) -> None:
+    assert admin(thread, "POST", "/admin/scenario", {"scenario": scenario}).status_code == 200
+    assert admin(thread, "POST", "/admin/weight", {"weight": 0}).status_code == 200
+
+
+def trimmed(files: SandboxFiles, out: Path, *, holds: dict[str, str]) -> Path:
+    """sandbox.toml keeping only the checks its stages and runbook use, holds shortened."""
+    doc = tomlkit.parse(files.config.read_text(encoding="utf-8"))
+    data = doc.unwrap()
+    used: set[str] = set()
+    for stage in data["rollout"]["stages"]:
+        used.update(stage.get("entry_checks", []), stage.get("exit_checks", []))
+        if stage.get("signoff"):
+            used.add(stage["signoff"])
+    for step in data["runbook"]["steps"]:
+        used.update(step.get("checks", []))
+    gates = []
+    for gate in data["gates"]:
+        if gate["id"] in used:
+            gates.append(gate)
+            continue
+        checks = [c for c in gate.get("checks", []) if c["id"] in used]
+        if checks:
+            gates.append({**gate, "checks": checks})
+    data["gates"] = gates
+    data["issues"] = []
+    for stage in data["rollout"]["stages"]:
+        stage["hold"] = holds.get(stage["id"], stage["hold"])
+    out.write_text(tomlkit.dumps(data), encoding="utf-8")
+    load_plan(out)  # still a valid plan
+    return out
+
+
+@HEALTHY
+async def test_healthy_rollout_reaches_stable_without_false_positives(
+    fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path
+) -> None:
+    thread, files = fleet
+    reset(thread, "healthy")
+    session = tmp_path / "s"
+    rc, out, err = await run_cli("rollout", "--config", str(files.config), "--session", str(session),
+                                 "--yes", "--speed", str(SPEED), "--actor", "Rosa Diaz", timeout=240)
+    assert rc == 0, err[-2000:]
+    events = read_events(session)
+    assert not [e.data for e in events if e.kind == "criterion_tripped"]
+    assert admin(thread, "GET", "/admin/state").json()["weight"] == 100.0
+    stages = [s["id"] for s in tomllib.loads(files.config.read_text())["rollout"]["stages"]]
+    assert [e.data["stage"] for e in events if e.kind == "stage_entered"] == stages
+    # Every judgement of every stop metric during the rollout, replayed from the log.
+    plan = load_plan(files.config)
+    from gonogo.rollout.state import apply, initial_state
+
+    state, bad = initial_state(plan), []
+    for e in events:
+        state = apply(state, e, plan)
+        if e.kind == "samples":
+            bad += [ev.reason for ev in state.evaluations.values() if ev.stop and ev.state == "tripped"]
+    assert bad == []
+    assert (await run_cli("log", "verify", str(session)))[0] == 0
+    for fmt in ("toml", "json"):
+        target = tmp_path / f"log.{fmt}"
+        assert (await run_cli("log", "export", str(session), "--format", fmt, "--out", str(target)))[0] == 0
+        doc: dict[str, Any] = (tomllib.loads if fmt == "toml" else json.loads)(target.read_text())
+        transitions = [e for e in doc["events"] if e["kind"] in ("advance_confirmed", "stage_entered",
+                                                                  "release_stable")]
+        assert [e["data"]["stage"] for e in transitions if e["kind"] == "stage_entered"] == stages
+        assert all(e["actor"] == "Rosa Diaz" and e["utc"] and e["time"] > 0 for e in transitions)
+        assert transitions[-1]["kind"] == "release_stable"
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(f, marks=FAULT_GROUP[f]) for f in FAULTS])
+async def test_canary_fault_trips_its_criterion_and_rolls_back(
+    fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path, scenario: str
+) -> None:
+    thread, files = fleet
+    reset(thread, "healthy")
+    # Staging (weight 0, no analysis) soaks long enough for the fleet's window of
+    # recent canary traffic (>= 20 real seconds) to forget the previous test's fault.
+    plan_path = trimmed(files, tmp_path / "plan.toml", holds={"staging": "42m", "canary": "10m"})
+    plan = load_plan(plan_path)
+    reset(thread, scenario)
+    session = tmp_path / "s"
+    rc, out, err = await run_cli("rollout", "--config", str(plan_path), "--session", str(session),
+                                 "--yes", "--speed", str(SPEED), timeout=200)
+    assert rc == 3, f"{scenario}: exit {rc}\n{out[-3000:]}\n{err[-1500:]}"
+    events = read_events(session)
+    trips = [e for e in events if e.kind == "criterion_tripped"]
+    assert trips and trips[0].data["metric"] == FAULTS[scenario], [t.data["reason"] for t in trips]
+    assert admin(thread, "GET", "/admin/state").json()["weight"] == 0.0
+    assert [e.data["weight"] for e in events if e.kind == "traffic_confirmed"][-1] == 0.0
+    incident = json.loads(next((session / "incidents").glob("*.json")).read_text())
+    crit = incident["criterion"]
+    assert crit["metric"] == FAULTS[scenario] and crit["canary"] is not None
+    md = next((session / "incidents").glob("*.md")).read_text()
+    assert FAULTS[scenario] in md and "canary" in md
+    if scenario == "canary-regression":
+        metric = next(m for m in plan.canary.metrics if m.id == "http-5xx")
+        assert crit["baseline"] is not None
+        start = next(e for e in events if e.kind == "rollback_started")
+        # The poll before the breach run began: the ratio crossed 2x after it.
+        polls = [e for e in events if e.kind == "samples" and e.seq < start.seq]
+        first_bad = None
+        for e in reversed(polls):
+            c, b = (e.data["values"].get("http-5xx") or [None, None])
+            if c is None or b is None:
+                continue
+            if c <= max(metric.factor * b, metric.threshold):
+                break
+            first_bad = e
+        assert first_bad is not None
+        before = max(e.time for e in polls if e.seq < first_bad.seq)
+        poll_s = max(0.2, plan.canary.interval.seconds / SPEED)
+        assert start.time - before <= metric.duration.seconds / SPEED + poll_s + 0.5
+
+
+@FAULTS_B
+async def test_prometheus_unreachable_mid_canary_blocks_until_it_returns(
+    fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path
+) -> None:
+    from gonogo.sandbox.standins.prometheus import PrometheusServer
+
+    reason = PrometheusServer.missing_reason()
+    if reason:
+        need_server(f"Prometheus not available: {reason}")
+    thread, files = fleet
+    reset(thread, "healthy")
+    sandbox = tomllib.loads(files.config.read_text())
+    gateway = sandbox["integrations"]["gateway"]
+    layout_targets = {"api-gateway": [gateway["public_url"].removeprefix("http://").rstrip("/")]}
+    port = free_port()
+    plan_path = tmp_path / "prom.toml"
+    plan_path.write_text(f"""
+[release]
+name = "{sandbox["release"]["name"]}"
+commit = "{sandbox["release"]["commit"]}"
+
+[owners]
+release_manager = "Rosa Diaz"
+
+[[gates]]
+id = "pre"
+title = "Pre-flight"
+  [[gates.checks]]
+  id = "ok"
+  title = "ok"
+  kind = "command"
+  argv = ["true"]
+
+[integrations.prometheus]
+url = "http://127.0.0.1:{port}"
+
+[integrations.gateway]
+public_url = "{gateway["public_url"]}"
+admin_url = "{gateway["admin_url"]}"
+
+[rollout.traffic]
+driver = "sandbox"
+
+[[rollout.stages]]
+id = "canary"
+weight = 5
+hold = "0s"
+
+[[rollout.stages]]
+id = "full"
+weight = 100
+hold = "0s"
+
+[canary]
+source = "prometheus"
+interval = "1s"
+step = "1s"
+
+[[canary.metrics]]
+id = "gateway-up"
+title = "gateway scraped"
+canary = 'up{{job="api-gateway"}}'
+rule = "above"
+threshold = 5
+duration = "5m"
+min_samples = 2
+""")
+    plan = load_plan(plan_path)
+    engine = Engine(plan, FileJournal(tmp_path / "s"), clock=time.time,
+                    actor="Rosa Diaz", session_dir=str(tmp_path / "s"))
+    server = PrometheusServer(layout_targets, port=port, scrape_interval="1s")
+    server.start()
+    try:
+        server.wait_for_scrapes()
+        engine.start()
+        await engine.run_checks()
+        await engine.advance()
+
+        async def settle(state: str) -> str:
+            for _ in range(40):
+                await engine.tick()
+                if engine.state.evaluations["gateway-up"].state == state:
+                    break
+                await asyncio.sleep(0.25)  # waiting on Prometheus's scrapes, not on a hold
+            return engine.state.evaluations["gateway-up"].state
+
+        assert await settle("ok") == "ok"
+        assert engine.advance_preview().can_advance
+        server.stop()
+        assert await settle("inconclusive") == "inconclusive"
+        ev = engine.state.evaluations["gateway-up"]
+        assert "unreachable" in ev.reason.lower() or "connect" in ev.reason.lower(), ev.reason
+        with pytest.raises(EngineRefused, match="inconclusive"):
+            await engine.advance()
+        assert engine.state.phase == Phase.READY  # held, not rolled back
+        server = PrometheusServer(layout_targets, port=port, scrape_interval="1s")
+        server.start()
+        server.wait_for_scrapes()
+        assert await settle("ok") == "ok"
+        await engine.advance()
+        assert engine.state.stage is not None and engine.state.stage.id == "full"
+    finally:
+        server.stop()
+        await engine.aclose()

@@ -1,0 +1,338 @@
+"""The session journal: hash chain, canonical lines, torn tails, exports."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gonogo.config import load_plan
+from gonogo.model import Status
+from gonogo.rollout.events import (
+    KINDS,
+    AdvanceConfirmed,
+    ChainKeyed,
+    CheckRecorded,
+    CheckResultRecord,
+    OwnerSet,
+    Paused,
+    RunbookStepStarted,
+    Samples,
+    SessionStarted,
+    encode,
+)
+from gonogo.rollout.export import describe, line, to_json, to_toml
+from gonogo.rollout.journal import (
+    EVENTS_FILE,
+    Event,
+    FileJournal,
+    JournalError,
+    canonical,
+    chain_hash,
+    make_event,
+    read_events,
+    verify_file,
+)
+from gonogo.rollout.state import Phase, RolloutState, fold
+
+
+def _write(tmp_path: Path, n: int = 4) -> Path:
+    j = FileJournal(tmp_path / "s")
+    j.append(SessionStarted(release="r-1", speed=1.0), "ada", 1000.0)
+    for i in range(1, n):
+        j.append(CheckRecorded(result=CheckResultRecord(id=f"c{i}", status=Status.PASS, summary="é ✓")),
+                 "ada@host", 1000.0 + i)
+    j.close()
+    return tmp_path / "s"
+
+
+def test_append_and_reopen_keep_the_chain(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    j = FileJournal(session)
+    events = j.read()
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert events[1].prev_hash == events[0].hash
+    assert events[2].data["result"]["summary"] == "é ✓"
+    assert events[2].body == CheckRecorded(result=CheckResultRecord(id="c2", status=Status.PASS,
+                                                                    summary="é ✓"))
+    e5 = j.append(OwnerSet(role="sre", name="Grace"), "grace", 2000.0)
+    assert e5.seq == 5 and e5.prev_hash == events[-1].hash
+    j.close()
+    assert verify_file(session / EVENTS_FILE).ok
+    assert [e.kind for e in read_events(session)][-1] == "owner_set"
+
+
+def test_every_single_byte_change_is_detected(tmp_path: Path) -> None:
+    session = _write(tmp_path, n=3)
+    path = session / EVENTS_FILE
+    original = path.read_bytes()
+    assert verify_file(path).ok
+    undetected = []
+    for i in range(len(original)):
+        for replacement in {(original[i] + 1) % 256, ord(" ") if original[i] != 32 else ord("x")}:
+            mutated = bytearray(original)
+            mutated[i] = replacement
+            path.write_bytes(bytes(mutated))
+            if verify_file(path).ok:
+                undetected.append((i, replacement))
+    path.write_bytes(original)
+    assert undetected == []
+
+
+def test_verify_names_the_first_bad_event(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    path = session / EVENTS_FILE
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"c2"', b'"c9"')
+    path.write_bytes(b"".join(lines))
+    result = verify_file(path)
+    assert not result.ok and result.first_bad == 3
+    assert "hash" in result.problem
+    # Removing an event breaks the chain at the next one.
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:1] + lines[2:]))
+    assert verify_file(path).first_bad == 2
+
+
+def test_torn_last_line_is_set_aside_with_a_warning(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    path = session / EVENTS_FILE
+    good = path.read_bytes()
+    path.write_bytes(good + b'{"actor":"ada","data":{"resu')
+    assert not verify_file(path).ok
+    warnings: list[str] = []
+    j = FileJournal(session, warn=warnings.append)
+    assert len(j.read()) == 4
+    assert warnings and "torn" in warnings[0]
+    assert path.read_bytes() == good
+    assert (session / (EVENTS_FILE + ".torn")).read_bytes().startswith(b'{"actor":"ada"')
+    j.append(Paused(reason="lunch"), "ada", 3000.0)
+    j.close()
+    assert verify_file(path).ok
+
+
+def test_corruption_in_the_middle_refuses_to_open(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    path = session / EVENTS_FILE
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = b"garbage\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(JournalError, match="event 2"):
+        FileJournal(session)
+
+
+def test_exports_parse_and_carry_actor_and_time(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    events = read_events(session)
+    check = verify_file(session / EVENTS_FILE)
+    js = json.loads(to_json(events, check))
+    assert js["session"]["verified"] is True and js["session"]["release"] == "r-1"
+    assert [e["actor"] for e in js["events"]] == ["ada", "ada@host", "ada@host", "ada@host"]
+    assert js["events"][0]["utc"].startswith("1970-01-01T00:16:40")
+    tm = tomllib.loads(to_toml(events, check))
+    assert len(tm["events"]) == 4
+    assert tm["events"][1]["kind"] == "check_result" and tm["events"][1]["time"] == 1001.0
+    assert tm["events"][1]["hash"] == events[1].hash
+
+
+def test_data_is_stored_as_it_reads_back(tmp_path: Path) -> None:
+    j = FileJournal(tmp_path / "s")
+    live = j.append(Samples(values={"x": (float("nan"), 1.0), "y": None}, errors={"y": "timeout"}),
+                    "ada", 1.0)
+    j.close()
+    (event,) = read_events(tmp_path / "s")
+    assert event.data == {"values": {"x": [None, 1.0], "y": None}, "errors": {"y": "timeout"}}
+    assert event.body == live.body == Samples(values={"x": (None, 1.0), "y": None},
+                                              errors={"y": "timeout"})
+    assert verify_file(tmp_path / "s" / EVENTS_FILE).ok
+
+
+def _forge(session: Path, kind: str, data: dict[str, object]) -> None:
+    """Append a well-chained line with any kind and data (a newer gonogo, or a hand edit
+    that kept the chain)."""
+    path = session / EVENTS_FILE
+    last = json.loads(path.read_bytes().splitlines()[-1])
+    seq, time, prev = last["seq"] + 1, last["time"] + 1, last["hash"]
+    line = {"seq": seq, "time": time, "actor": "ada", "kind": kind, "data": data, "prev": prev,
+            "hash": chain_hash(seq, time, "ada", kind, data, prev)}
+    with open(path, "a", encoding="ascii") as fh:
+        fh.write(canonical(line) + "\n")
+
+
+def test_an_unknown_kind_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    session = _write(tmp_path)  # 4 events
+    _forge(session, "stop_tripped", {"metric": "http-5xx"})
+    assert verify_file(session / EVENTS_FILE).ok  # the chain is intact; the kind is not ours
+    with pytest.raises(JournalError, match=r"events\.jsonl line 5: unknown event kind 'stop_tripped'"):
+        read_events(session)
+    with pytest.raises(JournalError, match=r"events\.jsonl line 5: unknown event kind 'stop_tripped'"):
+        FileJournal(session)
+    FileJournal(tmp_path / "other").close()  # a refused session is not left locked
+    with pytest.raises(JournalError, match="line 5"):
+        FileJournal(session)
+
+
+def test_data_of_the_wrong_shape_is_an_error_naming_the_line_and_field(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    _forge(session, "stage_entered", {"index": "first", "stage": "canary", "weight": 5.0})
+    with pytest.raises(JournalError, match=r"line 5: stage_entered: Expected `int`, got `str` - at `\$\.index`"):
+        read_events(session)
+
+
+def test_fields_missing_from_an_older_journal_take_their_defaults(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    _forge(session, "advance_confirmed", {"to_index": 0})
+    _forge(session, "runbook_step_started", {"step": "shift"})
+    advance, step = read_events(session)[-2:]
+    assert advance.body == AdvanceConfirmed(to_index=0, from_index=-1, forced=False, reason="")
+    assert step.body == RunbookStepStarted(step="shift", action="")
+    assert advance.data == {"to_index": 0}  # the record itself is untouched (the hash covers it)
+
+
+def test_one_writer_per_session(tmp_path: Path) -> None:
+    session = _write(tmp_path)
+    first = FileJournal(session)
+    with pytest.raises(JournalError, match="another gonogo process"):
+        FileJournal(session)
+    assert len(read_events(session)) == 4  # readers are never locked out
+    first.close()
+    FileJournal(session).close()
+
+
+# -- journals recorded by earlier versions of gonogo must still read, fold and verify --
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "journals"
+
+
+def _fixture(name: str) -> tuple[list[Event], RolloutState]:
+    session = FIXTURES / name
+    assert verify_file(session / EVENTS_FILE).ok
+    events = read_events(session)
+    return events, fold(events, load_plan(session / "plan.toml"))
+
+
+def test_v1_stable_journal_folds_to_the_recorded_rollout() -> None:
+    events, s = _fixture("v1-stable")
+    assert len(events) == 170 and s.events == 170 and s.last_hash == events[-1].hash
+    assert s.phase == Phase.STABLE
+    assert s.stage is not None and s.stage.id == "full"
+    assert (s.weight_intended, s.weight_confirmed) == (100.0, 100.0)
+    assert s.traffic_error is None and s.target_index is None
+    assert s.forced == ("change window closes at 18:00; SRE approved",)
+    assert s.driver == "grace" and s.speed == 2.0  # a second driver resumed at 2x
+    assert s.owners["security"] == "Alan Turing"
+    assert {k: (v.actor, v.note) for k, v in s.signoffs.items()} == {
+        "smoke-signoff": ("ada", "checkout and login by hand: fine")}
+    assert {k: str(v.status) for k, v in s.results.items()} == {
+        "unit": "pass", "smoke": "pass", "smoke-signoff": "pass"}
+    assert {k: v.state for k, v in s.evaluations.items()} == {"http-5xx": "ok", "failed-writes": "ok"}
+    assert [(r.id, r.status) for r in s.runbook] == [
+        ("shift", "pending"), ("health", "pending"), ("disable", "pending"), ("incident", "pending")]
+    assert s.rollbacks == 0 and s.stop_reason is None
+
+
+def test_v1_rollback_journal_folds_to_the_recorded_rollback() -> None:
+    events, s = _fixture("v1-rollback")
+    assert len(events) == 74 and s.events == 74
+    assert s.phase == Phase.ROLLED_BACK and s.stage is None
+    assert (s.weight_intended, s.weight_confirmed) == (0.0, 0.0)
+    assert s.rollbacks == 1 and s.stop_reason == "5xx confirmed in the logs"
+    assert not s.rollback_proposed and not s.trip_pending
+    assert s.evaluations["http-5xx"].state == "tripped"
+    assert [(r.id, r.status, r.attempts) for r in s.runbook] == [
+        ("shift", "done", 1), ("health", "done", 1), ("disable", "skipped", 2), ("incident", "done", 1)]
+    assert s.runbook[2].detail == "skipped by ada: flags removed by hand"
+    assert s.reconciliation == {"ledger": True}
+    assert s.signoffs == {}
+
+
+def test_the_v1_fixtures_cover_every_event_kind_and_re_encode_byte_for_byte() -> None:
+    events = _fixture("v1-stable")[0] + _fixture("v1-rollback")[0]
+    assert {e.kind for e in events} == set(KINDS) - SINCE_V1
+    assert [e.seq for e in events if encode(e.body) != e.data] == []
+
+
+async def test_the_typed_engine_records_what_the_v1_engine_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.record_journals import record
+
+    monkeypatch.chdir(tmp_path)
+    await record(tmp_path / "again")
+
+    def comparable(session: Path) -> list[tuple[object, ...]]:
+        out = []
+        for raw in (session / EVENTS_FILE).read_text().splitlines():
+            e = json.loads(raw)
+            if e["kind"] == "check_result":  # timings differ from run to run
+                for key in ("duration_ms", "finished_at"):
+                    e["data"]["result"].pop(key)
+                e["data"]["result"]["evidence"].pop("seconds", None)
+            out.append((e["seq"], e["time"], e["actor"], e["kind"], e["data"]))
+        # checks run concurrently: within one run (same time) their results may land in
+        # either order, so compare each run's results as a set (the sequence numbers too)
+        runs: dict[tuple[object, ...], list[tuple[object, ...]]] = {}
+        for row in out:
+            if row[3] == "check_result":
+                runs.setdefault((row[1], row[2]), []).append(row)
+        for rows in runs.values():
+            seqs = sorted(r[0] for r in rows)
+            ordered = sorted(rows, key=lambda r: json.dumps(r[4], sort_keys=True))
+            for seq, row in zip(seqs, ordered, strict=True):
+                out[out.index(row)] = (seq, *row[1:])
+        return sorted(out, key=lambda r: str(r[0]).zfill(8))
+
+    for name in ("v1-stable", "v1-rollback"):
+        assert comparable(tmp_path / "again" / name) == comparable(FIXTURES / name), name
+
+
+SINCE_V1 = {"chain_keyed"}  # kinds the v1 code could not write (keyed sessions came later)
+
+DESCRIBED = {  # one recorded event of each kind and the line the log shows for it
+    "session_started": "session started for shop-2.4.0 (9f1c2ab), speed x1",
+    "session_resumed": "session resumed, speed x2",
+    "check_result": "check smoke-signoff: pending - awaiting sign-off by an operator",
+    "owner_set": "owner security = Alan Turing",
+    "signed_off": "signed off smoke-signoff: checkout and login by hand: fine",
+    "advance_confirmed": "advance start -> canary confirmed",
+    "traffic_intended": "traffic: shifting canary to 5% (advance, canary)",
+    "traffic_confirmed": "traffic: canary at 5% confirmed (router exited 0: canary 5%)",
+    "traffic_failed": "traffic: shift to 5% FAILED: router exited 1: upstream busy",
+    "stage_entered": "stage canary entered at 5%",
+    "hold_completed": "hold of stage canary completed",
+    "paused": "paused: waiting for the SRE to join",
+    "resumed": "resumed: SRE here",
+    "samples": "metrics (canary/baseline): failed-writes=0/0, http-5xx=0.002/0.002",
+    "criterion_tripped": "STOP http-5xx: canary 0.05 baseline 0.01 threshold 0.02 - stop criterion "
+                         "http-5xx (5xx ratio): canary 0.05 vs baseline 0.01 (> 2x = 0.02) for 5m of 5m",
+    "rollback_proposed": "rollback proposed: stop criterion http-5xx (5xx ratio): canary 0.05 vs "
+                         "baseline 0.01 (> 2x = 0.02) for 5m of 5m",
+    "rollback_started": "ROLLBACK started (operator): 5xx confirmed in the logs",
+    "runbook_step_started": "runbook shift: started",
+    "runbook_step_finished": "runbook shift: done - all traffic on shop-2.3.7 (canary 0%)",
+    "runbook_decision": "runbook disable: operator decided retry (flag store back)",
+    "rollback_finished": "rollback finished: canary traffic at 0%",
+    "reconciled": "reconciliation ledger marked done",
+    "release_stable": "release shop-2.4.0 marked STABLE",
+}
+
+
+def test_every_kind_describes_itself_in_one_line() -> None:
+    events = _fixture("v1-stable")[0] + _fixture("v1-rollback")[0]
+    first = {}
+    for e in events:
+        first.setdefault(e.kind, e)
+    assert set(DESCRIBED) == set(KINDS) - SINCE_V1
+    assert describe(make_event(2, 0.0, "ada", ChainKeyed(key_ref="env:GONOGO_JOURNAL_KEY"), "0" * 64)) == (
+        "journal chain keyed (hmac-sha256, key env:GONOGO_JOURNAL_KEY)")
+    assert {k: describe(first[k]) for k in DESCRIBED} == DESCRIBED
+    for e in events:
+        text = describe(e)
+        assert text and "\n" not in text and len(text) <= 240, (e.kind, text)
+    assert line(first["stage_entered"]) == "2027-01-15T08:00:30.000Z #12 ada: stage canary entered at 5%"
+    forced = next(e for e in events if e.kind == "advance_confirmed" and e.data["forced"])
+    assert describe(forced) == ("advance half -> full confirmed FORCED: change window closes at "
+                                "18:00; SRE approved")
+    outage = next(e for e in events if e.kind == "samples" and e.data["errors"])
+    assert describe(outage) == "metrics (canary/baseline): failed-writes=n/a, http-5xx=0.002/0.002"

@@ -1,0 +1,136 @@
+"""Pure view-model rules on folded recorded sessions: countdowns, stage labels and
+cells, rule states, the header, health rows, braille."""
+
+from __future__ import annotations
+
+from gonogo.model import CheckResult, Status
+from gonogo.rollout.state import RolloutState, StageView, fold
+from gonogo.widgets import braille
+from gonogo.widgets.view import (
+    fmt_duration,
+    fmt_span,
+    header,
+    health_rows,
+    hold_line,
+    rule_state_text,
+    stage_cells,
+    stage_label,
+    stopped_index,
+)
+from support.panel_fixtures import plan_with, recorded
+from support.panel_journals import T0
+
+
+def folded(name: str) -> RolloutState:
+    return fold(recorded(name), plan_with())
+
+
+def test_durations() -> None:
+    assert fmt_duration(754) == "12:34"
+    assert fmt_duration(3723) == "1:02:03"
+    assert fmt_duration(None) == "--:--"
+    assert fmt_duration(-5) == "00:00"
+    assert fmt_span(120) == "2m" and fmt_span(90) == "1m30s" and fmt_span(5) == "5s"
+
+
+def test_long_stage_titles_get_short_labels() -> None:
+    def st(i: str, t: str, w: float) -> StageView:
+        return StageView(i, t, w, 0.0, 0)
+
+    assert stage_label(st("staging", "Stage A: staging promotion (deploy, smoke)", 0), None) == "Staging"
+    assert stage_label(st("canary", "Stage B: canary 5%", 5), 0) == "Canary 5%"
+    assert stage_label(st("ramp-25", "Stage C: 25%", 25), 5) == "25%"
+    assert stage_label(st("full", "Stage C: 100%", 100), 50) == "100%"
+    assert stage_label(st("verify", "Stage D: post-deploy verification", 100), 100) == "Verify"
+    assert stage_label(st("canary", "Canary", 5), 0) == "Canary 5%"
+
+
+def test_stage_bar_marks_done_current_next() -> None:
+    cells = stage_cells(folded("holding"))
+    assert [c.status for c in cells] == ["done", "done", "current", "next", "next", "next", "next"]
+    assert cells[-1].label == "Stable"
+    assert all(c.status == "next" for c in stage_cells(folded("idle")))
+
+
+def test_stage_bar_shows_where_a_rollback_stopped() -> None:
+    events = recorded("rolled-back")
+    state = fold(events, plan_with())
+    assert state.stage_index == -1  # no stage is current once the rollback is done...
+    stopped = stopped_index(state)  # ...but the fold remembers where it stopped
+    assert stopped == 2
+    assert [c.status for c in stage_cells(state, stopped)][:4] == ["done", "done", "stopped", "next"]
+    rolling = fold(recorded("runbook-failed"), plan_with())
+    assert [c.status for c in stage_cells(rolling, stopped_index(rolling))][2] == "stopped"
+    assert stopped_index(folded("holding")) is None
+
+
+def test_hold_line_counts_down_and_stops_while_paused() -> None:
+    state = folded("holding")  # 25% entered 12:34 ago, 15:00 hold
+    assert "hold 02:26 left of 15:00" in hold_line(state, T0)
+    assert "hold 01:56 left of 15:00" in hold_line(state, T0 + 30)
+    # with no metric poll for longer than three intervals the hold stops counting down
+    assert hold_line(state, T0 + 600) == hold_line(state, T0 + 3600)
+    paused = folded("rollback-proposed")  # paused by the trip, 10:15 into the hold
+    assert "hold 04:45 left" in hold_line(paused, T0)
+    assert "hold 04:45 left" in hold_line(paused, T0 + 600)
+    assert "stop criterion tripped: R to roll back, p to resume" in hold_line(paused, T0)
+    shifting = folded("shifting")
+    assert "traffic 5% → 25%" in hold_line(shifting, T0)
+    assert "C to confirm" in hold_line(shifting, T0)
+
+
+def test_rule_states_read_as_the_operator_expects() -> None:
+    holding = folded("holding").evaluations
+    assert rule_state_text(holding["auth-failures"]) == "breaching 1m of 2m"
+    assert rule_state_text(holding["queue-lag"]) == "inconclusive"
+    assert rule_state_text(holding["http-5xx"]) == "ok"
+    assert rule_state_text(folded("rolled-back").evaluations["http-5xx"]) == "TRIPPED"
+
+
+def test_the_header_never_claims_go_once_a_rollback_started() -> None:
+    for name, label in (("runbook-failed", "ROLLING BACK"), ("rolled-back", "ROLLED BACK")):
+        state = folded(name)
+        head = header(state, go=True, blocking=[])  # the checklist itself is all green
+        assert head.rollout_label == label
+        assert not head.go and not head.verdict_shown
+        assert "http-5xx" in head.reason
+    holding = header(folded("holding"), go=False, blocking=["internal-not-routed"])
+    assert holding.verdict_shown and holding.rollout_label == "ROLLING OUT 25%"
+    proposed = header(folded("rollback-proposed"), go=True, blocking=[])
+    assert proposed.rollout_label == "HELD · ROLLBACK PROPOSED" and proposed.rollout_tone == "fail"
+    assert not proposed.go and not proposed.verdict_shown and "http-5xx" in proposed.reason
+
+
+def test_health_rows_from_check_evidence() -> None:
+    plan = plan_with()
+    health = CheckResult("health-all", "security", "http_health", "h", True, Status.FAIL, "1 down",
+                         evidence={"services": {
+                             "auth": {"status": 200, "latency_ms": 12.5, "version": "1.4.2"},
+                             "qna": {"error": "cannot connect"}}}, finished_at=1.0)
+    targets = CheckResult("targets", "obs", "prometheus_targets", "t", True, Status.PASS, "ok",
+                          evidence={"targets": {"auth": {"health": "up"}, "qna": "down"}},
+                          finished_at=2.0)
+    rows = {r.service: r for r in health_rows(plan, {"health-all": health, "targets": targets})}
+    assert rows["auth"].health is Status.PASS and rows["auth"].latency_ms == 12.5
+    assert rows["auth"].version == "1.4.2" and rows["auth"].scrape == "up"
+    assert rows["qna"].health is Status.FAIL and "cannot connect" in rows["qna"].detail
+    assert rows["qna"].scrape == "down"
+    assert rows["documents"].health is Status.PENDING  # never checked: not shown as healthy
+
+
+def test_braille_plot_draws_rising_series_and_gaps() -> None:
+    rows = braille.plot([[0.0, 1.0, 2.0, 3.0]], width=2, height=1, y_range=(0.0, 3.0))
+    text = braille.to_text(rows)
+    assert len(text) == 2 and text != "  "
+    # the lowest value sits on the bottom dot row, the highest on the top one
+    first, last = ord(text[0]) - braille.BRAILLE_BASE, ord(text[-1]) - braille.BRAILLE_BASE
+    assert first & 0x40 and last & 0x80 | 0x08
+    gaps = braille.plot([[None, None, None, None]], width=2, height=1)
+    assert braille.to_text(gaps) == "  "  # no data is blank, never a zero line
+    owners = braille.plot([[1.0] * 4, [1.0] * 4], width=2, height=1, y_range=(0.0, 2.0))
+    assert {who for row in owners for _, who in row} == {0}  # the first series wins the cell
+
+
+def test_resample_keeps_newest() -> None:
+    assert braille.resample([1, 2, 3, 4, 5], 3) == [3, 4, 5]
+    assert braille.resample([1, 2], 4) == [1, 1, 2, 2]
