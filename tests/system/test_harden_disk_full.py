@@ -18,7 +18,7 @@ import pytest
 
 from gonogo.rollout.journal import JournalError, verify_file
 from gonogo.rollout.state import Phase
-from rollout_support import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
+from support.rollout import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 

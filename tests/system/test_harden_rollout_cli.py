@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from gonogo.rollout.journal import read_events, verify_file
-from rollout_support import run_cli, write_plan
+from support.rollout import run_cli, write_plan
 
 HEAD = re.compile(r"journal head #(\d+) ([0-9a-f]{64})")
 
