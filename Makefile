@@ -5,13 +5,15 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # pytest-xdist workers: JOBS=N sets them, JOBS=0 runs in one process. By default unit
 # and UI (CPU-bound) get one worker per core; the whole suite, which mostly waits on
-# sandbox holds and real servers, two per core. --dist loadgroup: tests sharing a
+# sandbox holds and real servers, one more than the cores (with two per core, three
+# sandbox fleets at once starved each other: internal calls timed out into canary 5xx
+# that tripped the wrong stop criterion). --dist loadgroup: tests sharing a
 # module fixture (a PostgreSQL cluster, a fleet) stay on one worker, so it starts once;
 # the rest go to whichever worker is free (tests/conftest.py).
 JOBS ?=
 xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadgroup)
 FAST_XDIST := $(call xdist,$(or $(JOBS),auto))
-FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))))
+FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))))
 
 .PHONY: install demo test test-fast lint wheel clean
 
