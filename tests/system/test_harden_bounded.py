@@ -55,22 +55,26 @@ def hostile_files(tmp: Path) -> dict[str, Path]:
     return {"fifo": fifo, "sparse": sparse, "zero": Path("/dev/zero")}
 
 
+# A wrapper that runs one command and reports that command's own peak RSS (its
+# RUSAGE_CHILDREN holds nobody else), so the figure is not any earlier child's.
+_MEASURE = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "print(f'MAXRSS_KIB={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); "
+    "sys.exit(r.returncode)"
+)
+
+
 def run_measured(argv: list[str], timeout: float) -> tuple[int, str, str, float, int]:
     """Exit code, stdout, stderr, wall seconds and peak RSS (KiB) of one process."""
     started = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f"still running after {timeout}s: {err[-800:]}") from None
+        done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"still running after {timeout}s") from exc
     wall = time.monotonic() - started
-    # the child is reaped by communicate(); its rusage is in RUSAGE_CHILDREN's maximum
-    import resource
-
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return proc.returncode, out, err, wall, rss
+    err, _, rss = done.stderr.rpartition("MAXRSS_KIB=")
+    return done.returncode, done.stdout, err, wall, int(rss.strip())
 
 
 async def test_hostile_files_and_an_endless_body_are_refused_quickly(tmp_path: Path) -> None:
@@ -140,3 +144,4 @@ title = "Pre-flight"
     assert results["skipper"]["status"] == "pass"  # an unreadable skip_if does not skip the check
     assert wall < 2 * 3 + 5, wall  # ~2x the 3 s timeout, plus interpreter start
     assert rss < RSS_LIMIT_KB, f"peak RSS {rss // 1024} MB"
+    print(f"hostile gonogo check: {wall:.2f} s, peak RSS {rss // 1024} MB")
