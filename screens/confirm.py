@@ -44,16 +44,33 @@ class AdvanceConfirm(ModalScreen[bool]):
         super().__init__(classes="dialog-screen")
         self.preview = preview
 
+    def _title(self) -> str:
+        return "Advance the rollout?" if self.preview.can_advance else "Cannot advance yet"
+
+    def _body(self) -> Text:
+        return Text("\n".join(printable(line) for line in advance_lines(self.preview)))
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            title = "Advance the rollout?" if self.preview.can_advance else "Cannot advance yet"
-            yield Label(title, classes="dialog-title")
-            lines = (printable(line) for line in advance_lines(self.preview))
-            yield Static(Text("\n".join(lines)), id="advance-preview")
+            yield Label(self._title(), classes="dialog-title", id="advance-title")
+            yield Static(self._body(), id="advance-preview")
             with Horizontal(classes="dialog-buttons"):
-                if self.preview.can_advance:
-                    yield Button("Advance (y)", variant="primary", id="yes")
+                yield Button("Advance (y)", variant="primary", id="yes")
                 yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).display = self.preview.can_advance
+
+    def show_preview(self, preview: AdvancePreview) -> None:
+        """Follow the rollout while open: an exit check finishing, a hold running out or
+        a metric starting to breach changes what the dialog offers (y acts on what is
+        shown, never on what was true when it opened)."""
+        if preview == self.preview:
+            return
+        self.preview = preview
+        self.query_one("#advance-title", Label).update(self._title())
+        self.query_one("#advance-preview", Static).update(self._body())
+        self.query_one("#yes", Button).display = preview.can_advance
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -155,6 +155,13 @@ class GonogoApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, PanelScreen) and screen.is_mounted:
                 screen.refresh_state()
+        self._refresh_advance_dialog()
+
+    def _refresh_advance_dialog(self) -> None:
+        from gonogo.screens.confirm import AdvanceConfirm
+
+        if isinstance(self.screen, AdvanceConfirm) and self.screen.is_mounted:
+            self.screen.show_preview(self.control.advance_preview())
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         """Widgets read the theme when they render: repaint them, nothing else."""
@@ -167,6 +174,7 @@ class GonogoApp(App[int]):
 
         if isinstance(self.screen, DashboardScreen):
             self.screen.refresh_clock()
+        self._refresh_advance_dialog()  # the hold counts down in the dialog too
 
     def _tick(self) -> None:
         self.run_worker(self._tick_once(), group="tick", exit_on_error=False)

@@ -21,11 +21,14 @@ from gonogo.screens.runbook import RunbookScreen
 from gonogo.screens.session_log import SessionLogScreen
 from textual.command import CommandList, CommandPalette
 
+from gonogo.app import GonogoApp
 from gonogo.rollout.state import Phase
 from gonogo.widgets.keys import KEYS
+from support.control_double import ControlDouble
 from support.panel_fixtures import (
     make_app,
     open_engine,
+    plan_with,
     recorded,
     screen_text,
     settle,
@@ -390,3 +393,33 @@ async def test_a_rollback_started_by_the_engine_opens_the_runbook() -> None:
         assert isinstance(app.screen, RunbookScreen)
         assert "3/3 steps complete" in screen_text(app)
         assert any("http-5xx" in n.message and n.title == "ROLLBACK" for n in app._notifications)
+
+
+async def test_the_advance_dialog_follows_the_rollout_while_open() -> None:
+    """Pressed a moment before the hold ran out (or an exit check came back), the dialog
+    must not stay 'Cannot advance yet' forever: it follows the state, and y then works."""
+    events = recorded("ready")
+    last = events[-1]
+    assert last.kind == "hold_completed"
+    plan = plan_with()
+    clock = [last.time - 60.0]
+    control = ControlDouble(plan, events[:-1], now=lambda: clock[0])
+    app = GonogoApp(plan, control, clock=lambda: clock[0], live=False, session_dir="sessions/test")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AdvanceConfirm)
+        text = screen_text(app)
+        assert "Cannot advance yet" in text and "hold: 1m of 30m left" in text
+        await pilot.press("y")
+        await pilot.pause()
+        assert control.asked("advance") == []  # blocked: y does nothing
+        clock[0] = last.time
+        control.play([last])  # the hold completes while the dialog is open
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Advance the rollout?" in text and "Advance (y)" in text, text
+        await pilot.press("y")
+        await pilot.pause()
+        assert not isinstance(app.screen, AdvanceConfirm)
+    assert control.asked("advance") == [()]
