@@ -4,6 +4,7 @@ them and kills them after the test."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -11,7 +12,11 @@ from pathlib import Path
 
 
 class Terminal:
-    """One tmux session running one command; keys in, screen text out."""
+    """One tmux session running one command; keys in, screen text out.
+
+    Each terminal has its own tmux server (``-L NAME``): on the shared default server a
+    test starting a session while another test's last session closed (and the server
+    with it) failed at random ("server exited unexpectedly")."""
 
     def __init__(self, name: str, width: int, height: int, shots: Path) -> None:
         self.name, self.width, self.height, self.shots = name, width, height, shots
@@ -22,17 +27,20 @@ class Terminal:
         exports = " ".join(f"{k}={_q(v)}" for k, v in env.items())
         # COLUMNS/LINES from the test runner would override the pane's real size
         command = f"cd {_q(str(cwd))} && env -u COLUMNS -u LINES {exports} {' '.join(map(_q, argv))}; echo GONOGO-EXIT=$?; sleep 600"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
-                        "-y", str(self.height), command], check=True)
+        subprocess.run(self._tmux("new-session", "-d", "-s", self.name, "-x", str(self.width),
+                                  "-y", str(self.height), command), check=True)
+
+    def _tmux(self, *args: str) -> list[str]:
+        return ["tmux", "-L", self.name, *args]
 
     def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
+        out = subprocess.run(self._tmux("capture-pane", "-p", "-t", self.name),
                              capture_output=True, text=True, check=False)
         return out.stdout
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         for key in keys:
-            args = ["tmux", "send-keys", "-t", self.name] + (["-l"] if literal else []) + [key]
+            args = self._tmux("send-keys", "-t", self.name, *(["-l"] if literal else []), key)
             subprocess.run(args, check=True)
             time.sleep(0.3)  # a human's pace: each key lands on the widget it was meant for
 
@@ -56,7 +64,10 @@ class Terminal:
         return text
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
+        # this terminal's own server, which only this terminal started, and its socket
+        subprocess.run(self._tmux("kill-server"), capture_output=True, check=False)
+        sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (sockets / self.name).unlink(missing_ok=True)
 
 
 def _q(text: str) -> str:
