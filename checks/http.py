@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import msgspec
@@ -20,6 +20,8 @@ from gonogo.values import Duration
 
 
 class HttpHealthParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    service_fields: ClassVar[tuple[str, ...]] = ("services",)  # checked against [[services]]
+
     services: tuple[str, ...] = ()  # names from [[services]]; empty = every service
     expect_status: tuple[int, ...] = (200,)
     json_field: str = "status"  # dotted path in the JSON body; "" = no body condition

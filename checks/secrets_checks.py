@@ -13,7 +13,7 @@ import math
 import os
 import re
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import Meta
@@ -127,6 +127,8 @@ def grouped(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 class EnvNotDefaultParams(_Params, frozen=True, kw_only=True):
+    service_fields: ClassVar[tuple[str, ...]] = ("services",)  # checked against [[services]]
+
     example: str = ".env.example"  # relative to the config file's directory
     keys: tuple[str, ...] = ()  # default: every key in the example file
     services: tuple[str, ...] = ()  # default: every [[services]] entry with an env_file
@@ -201,6 +203,8 @@ class SecretSource(_Params, frozen=True, kw_only=True):
 
 
 class SecretConsistentParams(_Params, frozen=True, kw_only=True):
+    service_fields: ClassVar[tuple[str, ...]] = ("services",)  # checked against [[services]]
+
     secret: str  # e.g. AUTH_SECRET_KEY
     sources: tuple[SecretSource, ...] = ()
     services: tuple[str, ...] = ()  # when no sources: these services' env files (default all)

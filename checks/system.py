@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import ClassVar
 
 import msgspec
 
@@ -62,6 +63,8 @@ class Command:
 
 
 class ManualParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    role_fields: ClassVar[tuple[str, ...]] = ("who",)  # a misspelt [owners] role is refused
+
     who: str = ""  # a role from [owners] or a person's name
     instructions: str = ""
 

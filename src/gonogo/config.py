@@ -620,6 +620,38 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
+    problems += _check_param_refs(doc, names)
+    return problems
+
+
+def _check_param_refs(doc: PlanDoc, services: set[str]) -> list[Problem]:
+    """Names a check kind declares as references: ``service_fields`` must name a
+    ``[[services]]`` entry; ``role_fields`` an ``[owners]`` role, or a person (a word
+    that is not a near miss of a role: 'release_manger' is refused, 'Ada' is not)."""
+    problems: list[Problem] = []
+    roles = set(doc.owners)
+    for gi, gate in enumerate(doc.gates):
+        for ci, check in enumerate(gate.checks):
+            params = check.params
+            here = f"gates[{gi}].checks[{ci}]"
+            for field in getattr(type(params), "service_fields", ()):
+                for i, name in enumerate(getattr(params, field, ()) or ()):
+                    if name not in services:
+                        known = ", ".join(sorted(services)) or "none configured"
+                        problems.append(Problem(
+                            f"{here}.{field}[{i}]",
+                            f"no service {name!r} in [[services]]" + (suggest(name, services)
+                                                                     or f" (known: {known})")))
+            for field in getattr(type(params), "role_fields", ()):
+                who = str(getattr(params, field, "") or "")
+                if not who or who in roles:
+                    continue
+                hint = suggest(who, roles)
+                role_like = who == who.lower() and " " not in who.strip()
+                if hint and role_like:
+                    problems.append(Problem(
+                        f"{here}.{field}", f"no owner role {who!r} in [owners]{hint} "
+                        "(a person's name is fine too)"))
     return problems
 
 

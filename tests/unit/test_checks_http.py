@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
+from gonogo.config import ConfigError
 from gonogo.model import Status
 from support.loopback import app_with, json_reply, never_answer, serve, status_reply
 from support.plans import plan_from_toml, run_check
@@ -100,10 +102,11 @@ async def test_custom_body_condition_and_status(tmp_path: Path) -> None:
     assert result.status == Status.PASS, result.summary
 
 
-async def test_unknown_service_name_is_an_error(tmp_path: Path) -> None:
-    plan = plan_from_toml(tmp_path, fleet_toml({"auth": "http://127.0.0.1:1/health"}, '  services = ["atuh"]\n'))
-    result = await run_check(plan, "health")
-    assert (result.status, result.summary) == (Status.ERROR, "unknown service(s) in config: atuh")
+async def test_unknown_service_name_is_a_config_error(tmp_path: Path) -> None:
+    # caught when the config is read (exit 2 from every command), not on release day
+    with pytest.raises(ConfigError) as bad:
+        plan_from_toml(tmp_path, fleet_toml({"auth": "http://127.0.0.1:1/health"}, '  services = ["atuh"]\n'))
+    assert "services[0]: no service 'atuh' in [[services]]; did you mean 'auth'?" in bad.value.render()
 
 
 async def test_health_url_from_the_environment(tmp_path: Path) -> None:
