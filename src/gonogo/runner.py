@@ -242,7 +242,11 @@ async def prime(ctx: CheckContext, *, timeout: float | None = None) -> dict[Secr
     for those, without values.
     """
     primed = ctx.primed
-    pending = [r for r in plan_secret_refs(ctx.plan) if r not in primed]
+
+    async def walk() -> list[SecretRef]:  # the plan is immutable: walk it once per run
+        return plan_secret_refs(ctx.plan)
+
+    pending = [r for r in await ctx.shared("plan-secret-refs", walk) if r not in primed]
     vault = [r for r in pending if r.scheme == "vault"]
     for ref in pending:
         if ref.scheme == "vault":
