@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 import msgspec
@@ -77,14 +78,28 @@ class Manual:
 
     async def run(self, params: ManualParams, ctx: CheckContext) -> Outcome:
         signoff = ctx.signoffs.get(ctx.check_id)
-        who = ctx.plan.owners.get(params.who, params.who) if params.who else "an operator"
         if signoff is None:
             return Outcome(
                 Status.PENDING,
-                f"awaiting sign-off by {who}",
+                f"awaiting sign-off by {signer(params.who, ctx.plan.owners)}: s on this check in "
+                f"the panel, or gonogo signoff {ctx.check_id} --as NAME --note TEXT",
                 (params.instructions,) if params.instructions else (),
             )
-        return Outcome.passed(f"signed off by {signoff.actor}", signoff.note, actor=signoff.actor, at=signoff.at)
+        if signoff.automatic:
+            return Outcome.passed(
+                f"signed off AUTOMATICALLY ({signoff.rule or 'rule'}): no person ran this",
+                signoff.note, actor=signoff.actor, at=signoff.at, automatic=True)
+        role = f" as {signoff.role}" if signoff.role else ""
+        return Outcome.passed(f"signed off by {signoff.actor}{role}", signoff.note,
+                              actor=signoff.actor, at=signoff.at, role=signoff.role)
+
+
+def signer(role: str, owners: Mapping[str, str]) -> str:
+    """``release_manager (Rosa Diaz)``; ``an operator`` when the check names no role."""
+    if not role:
+        return "an operator"
+    name = owners.get(role, "")
+    return f"{role} ({name})" if name else role
 
 
 class VolumesParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

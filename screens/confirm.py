@@ -138,6 +138,58 @@ class TypedConfirm(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class SignOffDialog(ModalScreen[str | None]):
+    """A sign-off needs a note; the dialog says who signs and for which role."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm_cancel"),
+    ]
+
+    def __init__(self, check_id: str, title: str, role: str, owner: str, signer: str,
+                 instructions: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self.check_id = check_id
+        self.lines = [f"{title}  [{check_id}]"]
+        if role:
+            self.lines.append(f"Signed by its owner role {role}: {owner or 'no owner named yet'}.")
+        self.lines.append(f"You sign as {signer}.")
+        if instructions:
+            self.lines.append(f"To do: {instructions}")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(printable(f"Sign off {self.check_id}")), classes="dialog-title")
+            yield Static(Text("\n".join(printable(line) for line in self.lines)))
+            yield Label("Note (required; goes into the session log): what was checked, and how")
+            yield Input(placeholder="e.g. walked the six journeys on staging, all fine", id="note")
+            yield Static("", id="note-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Sign off (enter)", variant="primary", id="yes")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._try()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self._try()
+        else:
+            self.dismiss(None)
+
+    def _try(self) -> None:
+        note = self.query_one("#note", Input).value.strip()
+        if not note:
+            self.query_one("#note-error", Static).update(Text("✘ a sign-off needs a note"))
+            return
+        self.dismiss(note)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class QuitConfirm(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Stay", id="confirm_cancel"),

@@ -76,8 +76,9 @@ class DashboardScreen(PanelScreen):
         """Hand every panel its current inputs (cheap; panels repaint only on change)."""
         app = self.panel
         state, plan, verdict = app.state, app.plan, app.verdict
+        checked = any(c.id in state.results for _, c in plan.checklist())
         self.query_one(VerdictBar).head = header(state, verdict.go,
-                                                 [b.id for b in verdict.blocking])
+                                                 [b.id for b in verdict.blocking], checked=checked)
         self.refresh_clock()
         self.query_one(ChecklistTree).results = state.results
         self.query_one(CanaryPanel).evaluations = state.evaluations

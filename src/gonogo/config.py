@@ -50,6 +50,10 @@ class Settings(Frozen, frozen=True, kw_only=True):
     actor: str = ""  # the operator's name in the journal; default user@host
     theme: str = "gonogo-dark"
     hash_key: SecretRef | None = None  # key for comparing secrets; default per-process random
+    # A check result older than this is stale: it never counts as passing (a check's
+    # own ``stale_after`` overrides it). Guards re-run long before; a checklist run in
+    # the morning does not vouch for an evening release.
+    stale_after: Duration = Duration(6 * 3600.0)
 
 
 class SessionSettings(Frozen, frozen=True, kw_only=True):
@@ -150,6 +154,7 @@ class CheckSpec(Frozen, frozen=True, kw_only=True):
     # sandbox writes why it could not start PostgreSQL. A skipped required check still
     # blocks GO: what was not verified never counts as verified.
     skip_if: Value | None = None
+    stale_after: Duration | None = None  # default [settings] stale_after
     params: Any = None  # the kind's own validated ``Params`` struct
 
 
@@ -189,12 +194,21 @@ class Stage(Frozen, frozen=True, kw_only=True):
     exit_checks: tuple[str, ...] = ()  # must be green before advancing
     signoff: str = ""  # a manual sign-off required before advancing, e.g. manual smoke
     description: str = ""
+    # Checks (or gates) re-run every ``guard_interval`` while traffic sits at this stage;
+    # unset: the rollout's default guards (open P0/P1 incidents, every service's health,
+    # and this stage's exit checks). A failing guard acts per ``rollout.on_stop``.
+    guards: tuple[str, ...] | None = None
+    guard_interval: Duration | None = None  # default rollout.guard_interval
 
 
 class Rollout(Frozen, frozen=True, kw_only=True):
     stages: tuple[Stage, ...] = ()
     traffic: TrafficConfig = TrafficConfig()
     on_stop: Literal["auto", "propose"] = "auto"
+    guard_interval: Duration = Duration(60.0)  # plan time between two runs of a stage's guards
+    # A declined rollback proposal is not made again for this long (plan time), unless
+    # what triggered it gets worse.
+    propose_snooze: Duration = Duration(300.0)
 
 
 RuleName = Literal["ratio_above", "above", "rising", "nonzero"]
@@ -572,6 +586,7 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         stage_ids.add(stage.id)
         refs(stage.entry_checks, f"rollout.stages[{si}].entry_checks")
         refs(stage.exit_checks, f"rollout.stages[{si}].exit_checks")
+        refs(stage.guards or (), f"rollout.stages[{si}].guards")
         # a misspelt sign-off would block the stage forever, waiting for a check nobody can sign
         if stage.signoff and stage.signoff not in seen_checks:
             problems.append(

@@ -123,7 +123,7 @@ def finish(
         evidence=evidence,
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
-        finished_at=time.time(),
+        finished_at=ctx.wall_clock(),
     )
 
 

@@ -27,6 +27,7 @@ class ControlDouble:
     def __init__(self, plan: Plan, events: Sequence[Event], *, now: Callable[[], float],
                  state: RolloutState | None = None) -> None:
         """``state``: ``fold(events, plan)`` when the caller already has it."""
+        self.actor = "ada"
         self.plan = plan
         self.now = now
         self._events = list(events)
@@ -45,7 +46,7 @@ class ControlDouble:
         return self._steps
 
     def verdict(self) -> Verdict:
-        return decide(self.plan, self._state.results, self._state.owners)
+        return decide(self.plan, self._state.results, self._state.owners, now=self.now())
 
     def advance_preview(self) -> AdvancePreview:
         return preview(self._state, self.plan, self.now(), self.verdict())

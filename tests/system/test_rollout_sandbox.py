@@ -96,7 +96,7 @@ async def test_healthy_rollout_reaches_stable_without_false_positives(
     reset(thread, "healthy")
     session = tmp_path / "s"
     rc, out, err = await run_cli("rollout", "--config", str(files.config), "--session", str(session),
-                                 "--yes", "--speed", str(SPEED), "--actor", "Rosa Diaz", timeout=240)
+                                 "--yes", "--auto-signoff", "--speed", str(SPEED), "--actor", "Rosa Diaz", timeout=240)
     assert rc == 0, err[-2000:]
     events = read_events(session)
     assert not [e.data for e in events if e.kind == "criterion_tripped"]
@@ -138,7 +138,7 @@ async def test_canary_fault_trips_its_criterion_and_rolls_back(
     reset(thread, scenario)
     session = tmp_path / "s"
     rc, out, err = await run_cli("rollout", "--config", str(plan_path), "--session", str(session),
-                                 "--yes", "--speed", str(SPEED), timeout=200)
+                                 "--yes", "--auto-signoff", "--speed", str(SPEED), timeout=200)
     assert rc == 3, f"{scenario}: exit {rc}\n{out[-3000:]}\n{err[-1500:]}"
     events = read_events(session)
     trips = [e for e in events if e.kind == "criterion_tripped"]

@@ -88,7 +88,8 @@ def test_rule_states_read_as_the_operator_expects() -> None:
 
 
 def test_the_header_never_claims_go_once_a_rollback_started() -> None:
-    for name, label in (("runbook-failed", "ROLLING BACK"), ("rolled-back", "ROLLED BACK")):
+    for name, label in (("runbook-failed", "ROLLING BACK from 25%"),
+                        ("rolled-back", "ROLLED BACK from 25%")):
         state = folded(name)
         head = header(state, go=True, blocking=[])  # the checklist itself is all green
         assert head.rollout_label == label
@@ -99,6 +100,8 @@ def test_the_header_never_claims_go_once_a_rollback_started() -> None:
     proposed = header(folded("rollback-proposed"), go=True, blocking=[])
     assert proposed.rollout_label == "HELD · ROLLBACK PROPOSED" and proposed.rollout_tone == "fail"
     assert not proposed.go and not proposed.verdict_shown and "http-5xx" in proposed.reason
+    fresh = header(folded("idle"), go=False, blocking=["smoke"], checked=False)
+    assert not fresh.checked and fresh.rollout_label == "NOT STARTED"  # the bar: NOT CHECKED
 
 
 def test_health_rows_from_check_evidence() -> None:

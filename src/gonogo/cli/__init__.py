@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="session directory to resume or start")
     p.add_argument("--theme", help="theme name")
+    p.add_argument("--actor", help="your name in the session log (default $GONOGO_ACTOR, "
+                                   "[settings] actor, user@host)")
 
     p = sub.add_parser("check", help="run the checklist headless")
     p.add_argument("--config", "-c", required=True, help="config file")
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=60.0, help="simulated-time factor")
     p.add_argument("--session", help="session directory")
     p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
+    p.add_argument("--actor", help="who you are in the demo (default: the sandbox's release manager)")
 
     p = sub.add_parser("sandbox", help="run the simulated fleet in the foreground")
     p.add_argument("--scenario", default="healthy")
@@ -55,9 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollout", help="drive the rollout in a plain terminal")
     p.add_argument("--config", "-c", required=True)
     p.add_argument("--session", help="session directory (resumed when it exists)")
-    p.add_argument("--yes", action="store_true", help="confirm every advance automatically")
+    p.add_argument("--yes", action="store_true",
+                   help="confirm the driver's own advances automatically (never signs a check, "
+                        "never confirms a traffic shift made by hand)")
+    p.add_argument("--auto-signoff", action="store_true",
+                   help="rehearsals only: sign every sign-off automatically, recorded as automatic "
+                        "(no person signed) in the journal, the exports and the final line")
     p.add_argument("--speed", type=float, default=1.0, help="compress holds and rule durations")
-    p.add_argument("--actor", help="your name in the session log")
+    p.add_argument("--actor", help="your name in the session log (default $GONOGO_ACTOR, "
+                                   "[settings] actor, user@host)")
+
+    p = sub.add_parser("signoff", help="sign off a check of a session, from any terminal")
+    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("check", metavar="CHECK_ID")
+    p.add_argument("--as", dest="as_name", metavar="NAME",
+                   help="who signs: the owner of the check's role (default $GONOGO_ACTOR, "
+                        "[settings] actor, user@host)")
+    p.add_argument("--note", required=True, help="what was checked, and how (required)")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="how long to wait for a running driver's answer (default 10)")
 
     p = sub.add_parser("log", help="session log tools")
     lsub = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -122,6 +142,10 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from gonogo.cli.rollout import run_rollout
 
         return run_rollout(args)
+    if command == "signoff":
+        from gonogo.cli.signoff import run_signoff
+
+        return run_signoff(args)
     if command == "log":
         from gonogo.cli.log import run_log
 

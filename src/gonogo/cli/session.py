@@ -21,7 +21,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class SessionRefused(Exception):
-    """The session cannot be opened; the message says why (the command exits 2)."""
+    """The session cannot be opened; the message says why (the command exits 2).
+    ``busy``: another process drives it."""
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,8 @@ def open_session(
     from gonogo.context import make_context
     from gonogo.rollout.engine import Engine, default_actor
     from gonogo.rollout.events import SessionStarted
-    from gonogo.rollout.journal import FileJournal, JournalError
+    from gonogo.rollout.intents import Inbox
+    from gonogo.rollout.journal import FileJournal, JournalError, SessionBusy
     from gonogo.secrets import SecretError
 
     where = Path(session) if session else default_session(plan.release.name, session_root)
@@ -69,6 +75,8 @@ def open_session(
     try:
         journal = FileJournal(where, warn=warn, key=key,
                               key_ref=str(plan.session.key) if key is not None else "")
+    except SessionBusy as exc:
+        raise SessionRefused(str(exc), busy=True) from None
     except JournalError as exc:
         raise SessionRefused(str(exc)) from None
     started = next((e.body for e in journal.read() if isinstance(e.body, SessionStarted)), None)
@@ -76,7 +84,8 @@ def open_session(
         journal.close()
         raise SessionRefused(f"session {where} is for release {started.release!r}, not {plan.release.name!r}")
     engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where),
-                    context_factory=(lambda: ctx) if ctx is not None else None)
+                    context_factory=(lambda: ctx) if ctx is not None else None,
+                    inbox=Inbox(where))
     return Session(where, journal, engine)
 
 

@@ -64,6 +64,19 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     return int(code) if code else exits.OK
 
 
+def demo_actor(plan: Plan, override: str | None) -> str:
+    """In the demo you play the sandbox's release manager (the owner who signs its
+    staging smoke test), unless ``--actor`` or ``$GONOGO_ACTOR`` says otherwise."""
+    import os
+
+    from gonogo.rollout.engine import default_actor
+
+    if (override and override.strip()) or os.environ.get("GONOGO_ACTOR", "").strip():
+        return default_actor(plan, override)
+    owner = plan.owners.get("release_manager", "").strip()
+    return owner if owner and owner.upper() != "TBD" else default_actor(plan)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Start the built-in sandbox in a child process and open the panel on it."""
     from importlib import resources
@@ -102,8 +115,10 @@ def run_demo(args: argparse.Namespace) -> int:
     except SandboxFailed as exc:
         err(f"sandbox: {exc}")
         return exits.FAILED
+    actor = demo_actor(plan, getattr(args, "actor", None))
+    print(f"you are {actor} in this demo (--actor NAME to be someone else)", file=sys.stderr)
     try:
         return open_panel(plan, session=str(session / "journal"), speed=speed,
-                          theme=getattr(args, "theme", None))
+                          theme=getattr(args, "theme", None), actor=actor)
     finally:
         fleet.stop()

@@ -33,6 +33,11 @@ class RolloutControl(Protocol):
 
     # Views ----------------------------------------------------------------
     @property
+    def actor(self) -> str:
+        """Who this panel acts as: the name its intents are journaled under."""
+        ...
+
+    @property
     def state(self) -> RolloutState:
         """The fold of every event so far (immutable; replaced on each event)."""
         ...

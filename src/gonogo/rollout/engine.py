@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
-from gonogo.config import Plan, owner_problem, set_owner
+from gonogo.config import TBD, Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
 from gonogo.errors import describe_error
 from gonogo.model import Status
@@ -31,9 +32,11 @@ from gonogo.rollout.events import (
     CriterionTripped,
     EvaluationRecord,
     EventBody,
+    GuardFailed,
     HoldCompleted,
     OwnerSet,
     Paused,
+    ProposalDeclined,
     Reconciled,
     ReleaseStable,
     Resumed,
@@ -53,6 +56,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
+from gonogo.rollout.intents import Answer, Inbox, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.phases import (
@@ -66,16 +70,27 @@ from gonogo.rollout.phases import (
     starts_over,
 )
 from gonogo.rollout.runbook import execute
-from gonogo.rollout.stages import plan_metrics, plan_runbook, plan_stages
+from gonogo.rollout.stages import (
+    exit_check_ids,
+    guard_ids,
+    guard_interval,
+    plan_metrics,
+    plan_runbook,
+    plan_stages,
+)
 from gonogo.rollout.state import RolloutState, apply, fold
 from gonogo.rollout.traffic import TrafficDriver, make_driver
 from gonogo.runner import prime, run_checks, select
 from gonogo.verdict import Verdict, decide
 
-__all__ = ["Engine", "EngineRefused", "Callback", "default_actor"]
+__all__ = ["Engine", "EngineRefused", "Callback", "default_actor", "ENGINE_ACTOR", "same_person"]
 
 Callback = Callable[[Event, RolloutState], None]
 log = logging.getLogger(__name__)
+
+ENGINE_ACTOR = "gonogo"  # the actor of what a rule did, never a person's name
+MIN_GUARD_S = 2.0  # real seconds between two guard runs, whatever the speed
+WORSE = 1.1  # a declined proposal comes back at once when its value grows by this factor
 
 
 class EngineRefused(Exception):
@@ -83,9 +98,11 @@ class EngineRefused(Exception):
 
 
 def default_actor(plan: Plan | None = None, override: str | None = None) -> str:
-    """--actor, else settings.actor, else user@host."""
+    """--actor, else $GONOGO_ACTOR, else settings.actor, else user@host."""
     if override and override.strip():
         return override.strip()
+    if os.environ.get("GONOGO_ACTOR", "").strip():
+        return os.environ["GONOGO_ACTOR"].strip()
     if plan is not None and plan.settings.actor.strip():
         return plan.settings.actor.strip()
     try:
@@ -93,6 +110,14 @@ def default_actor(plan: Plan | None = None, override: str | None = None) -> str:
     except Exception:
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+def same_person(a: str, b: str) -> bool:
+    """``Rosa Diaz`` is ``rosa diaz``; ``rosa@host`` is ``rosa`` (case and spacing aside)."""
+    def norm(x: str) -> str:
+        return " ".join(x.casefold().split())
+    x, y = norm(a), norm(b)
+    return bool(x) and (x == y or x.split("@", 1)[0] == y or y.split("@", 1)[0] == x)
 
 
 class Engine:
@@ -107,6 +132,8 @@ class Engine:
         metrics: MetricsSource | None = None,
         context_factory: Callable[[], CheckContext] | None = None,
         session_dir: str | None = None,
+        inbox: Inbox | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -122,6 +149,11 @@ class Engine:
         self.steps = {s.id: s for s in plan_runbook(plan)}
         self._subs: list[Callback] = []
         self._lock: asyncio.Lock | None = None
+        self.inbox = inbox
+        self.wall_clock = wall_clock  # ages of check results (their finished_at is wall time)
+        self._guards_at: float | None = None  # real time of the last guard run
+        self._guards_stage = -1
+        self._polled_at: float | None = None  # engine-clock time of the last metrics poll
         self.state: RolloutState = fold(journal.read(), plan)
 
     # Plumbing ----------------------------------------------------------
@@ -129,6 +161,7 @@ class Engine:
     def ctx(self) -> CheckContext:
         if self._ctx is None:
             self._ctx = self._context_factory()
+            self._ctx.wall_clock = self.wall_clock
         return self._ctx
 
     @property
@@ -157,10 +190,12 @@ class Engine:
 
         return unsubscribe
 
-    def emit(self, body: EventBody) -> Event:
-        """Append one event (its free text redacted), fold it in, tell subscribers."""
+    def emit(self, body: EventBody, *, actor: str | None = None) -> Event:
+        """Append one event (its free text redacted), fold it in, tell subscribers.
+        ``actor``: someone other than the driver (an intent's submitter, the engine)."""
         clean = redact(body, self.ctx.redactor.text)
-        event = self.journal.append(clean, self.actor, float(self.clock()))
+        who = self.ctx.redactor.text(actor) if actor else self.actor
+        event = self.journal.append(clean, who, float(self.clock()))
         self.state = apply(self.state, event, self.plan)
         for cb in list(self._subs):
             try:
@@ -184,7 +219,10 @@ class Engine:
         return self.journal.read()
 
     def verdict(self) -> Verdict:
-        return decide(self.plan, self.state.results, self.state.owners)
+        """The checklist verdict on the results as they are now (stale ones block). A
+        result's age is wall-clock time, like its ``finished_at`` (the engine's clock runs
+        holds, and may be compressed or injected)."""
+        return decide(self.plan, self.state.results, self.state.owners, now=self.wall_clock())
 
     def advance_preview(self) -> AdvancePreview:
         return preview(self.state, self.plan, self.clock(), self.verdict())
@@ -246,16 +284,74 @@ class Engine:
         async for result in run_checks(ctx, selected):
             self.emit(CheckRecorded(result=CheckResultRecord.of(result)))
 
+    def signoff_role(self, check_id: str) -> str:
+        """The owner role that signs ``check_id`` (a manual check's ``who``; "" for none)."""
+        try:
+            spec = self.plan.check(check_id)
+        except KeyError:
+            return ""
+        return str(getattr(spec.params, "who", "") or "") if spec.kind == "manual" else ""
+
     async def sign_off(self, check_id: str, note: str = "") -> None:
+        """This driver signs ``check_id`` (as the owner of its role), with a note."""
+        await self.record_signoff(check_id, note)
+
+    async def record_signoff(self, check_id: str, note: str = "", *, signer: str | None = None,
+                             automatic: bool = False, rule: str = "") -> Event:
+        """Record a sign-off by ``signer`` (default: this driver) for the check's owner
+        role, with a note; or, ``automatic``, by ``rule`` (a rehearsal), never a person."""
         try:
             self.plan.check(check_id)
         except KeyError:
             stage_signoffs = {s.signoff for s in self.stages if s.signoff}
             if check_id not in stage_signoffs:
                 raise EngineRefused(f"no check or stage sign-off {check_id!r}") from None
-        self.emit(SignedOff(check_id=check_id, note=note))
+        done = self.state.signoffs.get(check_id)
+        if done is not None:
+            raise EngineRefused(f"{check_id} is already signed off by {done.actor}")
+        role = self.signoff_role(check_id)
+        if automatic:
+            event = self.emit(SignedOff(
+                check_id=check_id, role=role, automatic=True, rule=rule or "automatic",
+                note=note.strip() or f"signed automatically by {rule or 'a rule'}: no person ran this",
+            ), actor=ENGINE_ACTOR)
+        else:
+            person = (signer or self.actor).strip()
+            if not note.strip():
+                raise EngineRefused(f"a sign-off of {check_id} needs a note: what was checked, and how")
+            if (why := owner_problem(person)) is not None:
+                raise EngineRefused(f"signer: {why}")
+            if role:
+                owner = self.state.owners.get(role, "").strip()
+                if not owner or owner.upper() == TBD:
+                    raise EngineRefused(f"{check_id} is signed by its owner role {role}, which has no "
+                                        "owner yet: name one first (o in the panel, or [owners])")
+                if not same_person(person, owner):
+                    raise EngineRefused(f"{check_id} is signed by {role} ({owner}); {person} is not "
+                                        f"{owner}: {owner} signs it (gonogo signoff {check_id} --as "
+                                        f"'{owner}' --note ...)")
+            event = self.emit(SignedOff(check_id=check_id, note=note.strip(), role=role), actor=person)
         if any(c.id == check_id for _, c in self.plan.checks()):
             await self.run_checks([check_id])  # the manual check now passes, on the record
+        return event
+
+    async def take_intents(self) -> None:
+        """Apply (or refuse) what others submitted to this session, under their names."""
+        if self.inbox is None:
+            return
+        for received in list(self.inbox.take()):
+            self.inbox.answer(await self._apply_intent(received))
+
+    async def _apply_intent(self, received: Received) -> Answer:
+        intent = received.intent
+        if intent is None:
+            return Answer(id=received.id, applied=False, detail=received.problem)
+        try:
+            event = await self.record_signoff(intent.check_id, intent.note, signer=intent.actor)
+        except EngineRefused as exc:
+            return Answer(id=intent.id, applied=False, detail=str(exc))
+        return Answer(id=intent.id, applied=True, seq=event.seq,
+                      detail=f"journaled as event #{event.seq} by the driver {self.actor}")
 
     async def set_owner(self, role: str, name: str) -> None:
         role, name = role.strip(), name.strip()
@@ -346,9 +442,33 @@ class Engine:
         self.emit(Paused(reason=reason))
 
     async def resume(self, reason: str = "") -> None:
-        if self.state.phase != Phase.PAUSED:
+        """Resume a pause; with a rollback proposed, decline it (it snoozes)."""
+        s = self.state
+        if s.phase != Phase.PAUSED:
             raise EngineRefused("not paused")
+        if s.rollback_proposed and s.proposal is not None:
+            key, value = s.proposal
+            kind, _, ident = key.partition(":")
+            self.emit(ProposalDeclined(
+                reason=reason or "rollback declined", metric=ident if kind == "metric" else "",
+                check=ident if kind == "check" else "", value=value,
+                snooze_s=self.plan.rollout.propose_snooze.seconds,
+            ))
+            return
         self.emit(Resumed(reason=reason))
+
+    def snoozed(self, key: str, value: float | None = None) -> bool:
+        """A declined proposal for ``key`` stays quiet until its snooze ends, unless
+        ``value`` grew past the one declined."""
+        entry = self.state.snoozed.get(key)
+        if entry is None:
+            return False
+        until, declined = entry
+        if self.clock() >= until:
+            return False
+        worse = (value is not None and declined is not None
+                 and abs(value) > abs(declined) * WORSE + 1e-12)
+        return not worse
 
     # Polling -----------------------------------------------------------
     def analysing(self) -> bool:
@@ -362,8 +482,10 @@ class Engine:
         )
 
     async def tick(self) -> None:
-        """One poll: metrics and rules, stop criteria, hold timer."""
-        if self.analysing():
+        """One poll: intents, guards, metrics and rules, stop criteria, hold timer."""
+        await self.take_intents()
+        await self._guard_turn()
+        if self.analysing() and self._poll_due():
             await self.prime()
             readings = await self.source.poll(self.metrics, self.clock())
             async with self._guard():
@@ -380,7 +502,7 @@ class Engine:
                     await self._fail_safe(exc, polled)
                     raise
                 tripped = self._tripped()
-                if tripped is not None:
+                if tripped is not None and not self._quiet(tripped):
                     try:
                         await self._stop(tripped)
                     except JournalError as exc:
@@ -393,6 +515,74 @@ class Engine:
             self.emit(HoldCompleted(stage=stage.id, hold_s=stage.hold.seconds))
             if stage.exit_checks:
                 await self.run_checks(stage.exit_checks)
+                await self._judge(exit_check_ids(self.plan, stage))
+
+    def _poll_due(self) -> bool:
+        """Metrics are polled once per ``canary.interval`` (plan time): a driver may tick
+        more often (to take intents) without polling the source more often."""
+        now = self.clock()
+        period = self.plan.canary.interval.seconds / max(self.state.speed, 1e-9)
+        if self._polled_at is not None and now - self._polled_at < 0.8 * period:
+            return False
+        self._polled_at = now
+        return True
+
+    def _quiet(self, tripped: CriterionTripped) -> bool:
+        """A proposal declined for this criterion is snoozed (propose mode only)."""
+        return (self.plan.rollout.on_stop == "propose"
+                and self.snoozed(f"metric:{tripped.metric}", tripped.canary))
+
+    # Guards ------------------------------------------------------------
+    def guards_due(self) -> bool:
+        s = self.state
+        if not in_stage(s.phase) or s.rollback_proposed or s.stage is None:
+            return False
+        stage = self.stages[s.stage_index]
+        if not guard_ids(self.plan, stage):
+            return False
+        if self._guards_at is None or self._guards_stage != s.stage_seq:
+            return True
+        period = max(MIN_GUARD_S, guard_interval(self.plan, stage).seconds / max(s.speed, 1e-9))
+        return self.clock() - self._guards_at >= period
+
+    async def _guard_turn(self) -> None:
+        """Re-run the stage's guards when due, and act on a failing one."""
+        if not self.guards_due():
+            return
+        s = self.state
+        stage = self.stages[s.stage_index]
+        self._guards_at, self._guards_stage = self.clock(), s.stage_seq
+        ids = guard_ids(self.plan, stage)
+        await self.run_checks(ids)
+        await self._judge(ids)
+
+    async def _judge(self, ids: Iterable[str]) -> None:
+        """A required guard or exit check that failed (or could not judge) while canary
+        traffic is live acts per ``rollout.on_stop``: the runbook, or a proposal."""
+        s = self.state
+        if not in_stage(s.phase) or s.rollback_proposed or s.stage is None:
+            return
+        if max(s.weight_confirmed, s.weight_intended) <= 0:
+            return  # nothing to roll back: the verdict and the advance preview block instead
+        stage = self.stages[s.stage_index]
+        for cid in ids:
+            result = s.results.get(cid)
+            if result is None or not result.required or result.status not in (Status.FAIL, Status.ERROR):
+                continue
+            if self.snoozed(f"check:{cid}"):
+                continue
+            propose = self.plan.rollout.on_stop == "propose"
+            reason = f"guard {cid} {result.status} at {stage.id}: {result.summary}"
+            async with self._guard():
+                self.emit(GuardFailed(check=cid, stage=stage.id, status=str(result.status),
+                                      summary=result.summary,
+                                      action="propose" if propose else "rollback"),
+                          actor=ENGINE_ACTOR)
+                if propose:
+                    self.emit(RollbackProposed(reason=reason, check=cid), actor=ENGINE_ACTOR)
+                else:
+                    await self._rollback(reason, trigger="guard")
+            return
 
     async def _fail_safe(self, exc: JournalError, pending: EventBody | None = None, *,
                          reason: str = "") -> None:
@@ -442,9 +632,10 @@ class Engine:
 
     async def _stop(self, tripped: CriterionTripped, *, record: bool = True) -> None:
         if record:
-            self.emit(tripped)
+            self.emit(tripped, actor=ENGINE_ACTOR)
         if self.plan.rollout.on_stop == "propose":
-            self.emit(RollbackProposed(reason=tripped.reason, metric=tripped.metric))
+            self.emit(RollbackProposed(reason=tripped.reason, metric=tripped.metric,
+                                       value=tripped.canary), actor=ENGINE_ACTOR)
             return
         await self._rollback(tripped.reason, trigger="criterion")
 
@@ -458,10 +649,12 @@ class Engine:
                 raise EngineRefused(refusal)
             await self._rollback(reason.strip(), trigger="operator")
 
-    async def _rollback(self, reason: str, *, trigger: Literal["operator", "criterion"]) -> None:
+    async def _rollback(self, reason: str, *,
+                        trigger: Literal["operator", "criterion", "guard"]) -> None:
         snapshot = {k: EvaluationRecord.of(ev) for k, ev in self.state.evaluations.items()}
         self.emit(RollbackStarted(reason=reason, trigger=trigger, snapshot=snapshot,
-                                  weight=self.state.weight_confirmed))
+                                  weight=self.state.weight_confirmed),
+                  actor=None if trigger == "operator" else ENGINE_ACTOR)
         await self._run_runbook()
 
     async def continue_rollback(self) -> None:

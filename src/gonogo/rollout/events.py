@@ -25,6 +25,7 @@ import msgspec
 
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.values import Duration
 
 __all__ = [
     "BaseBody", "EventBody", "BodyError", "KINDS", "kind_of", "encode", "decode", "redact", "plain",
@@ -32,7 +33,8 @@ __all__ = [
     "SessionStarted", "SessionResumed", "CheckRecorded", "OwnerSet", "SignedOff",
     "AdvanceConfirmed", "TrafficIntended", "TrafficConfirmed", "TrafficFailed", "StageEntered",
     "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
-    "RollbackStarted", "RunbookStepStarted", "RunbookStepFinished", "RunbookDecision",
+    "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
+    "RunbookStepFinished", "RunbookDecision",
     "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed",
 ]
 
@@ -49,6 +51,10 @@ class BodyError(ValueError):
 
 def _pct(v: float | None) -> str:
     return "?" if v is None else f"{v:g}%"
+
+
+def _dur(seconds: float) -> str:
+    return str(Duration(seconds))
 
 
 class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
@@ -156,13 +162,25 @@ class OwnerSet(BaseBody, tag="owner_set", frozen=True, kw_only=True):
 
 
 class SignedOff(BaseBody, tag="signed_off", frozen=True, kw_only=True):
+    """A sign-off: the event's actor is the person who signed (not the driver who
+    journaled it), ``role`` the owner role they signed for (the check's ``who``). An
+    automatic one (``--auto-signoff`` in a rehearsal) names the rule, never a person."""
+
     free_text = frozenset({"note"})
 
     check_id: str
     note: str = ""
+    role: str = ""
+    automatic: bool = False
+    rule: str = ""  # what signed an automatic sign-off
 
     def describe(self) -> str:
-        return f"signed off {self.check_id}" + (f": {self.note}" if self.note else "")
+        role = f" as {self.role}" if self.role else ""
+        if self.automatic:
+            head = f"signed off {self.check_id} AUTOMATICALLY ({self.rule or 'rule'}){role}: no person signed"
+        else:
+            head = f"signed off {self.check_id}{role}"
+        return head + (f": {self.note}" if self.note else "")
 
 
 # Stages and traffic ---------------------------------------------------------------
@@ -294,17 +312,54 @@ class RollbackProposed(BaseBody, tag="rollback_proposed", frozen=True, kw_only=T
     free_text = frozenset({"reason"})
 
     reason: str = ""
-    metric: str = ""
+    metric: str = ""  # the stop criterion, or "" for a guard (``check``)
+    check: str = ""  # the guard or exit check that failed
+    value: float | None = None  # the canary value the criterion tripped on
 
     def describe(self) -> str:
         return f"rollback proposed: {self.reason}"
+
+
+class ProposalDeclined(BaseBody, tag="proposal_declined", frozen=True, kw_only=True):
+    """The driver declined a proposed rollback; the same proposal stays quiet for
+    ``snooze_s`` (plan time) unless what triggered it gets worse than ``value``."""
+
+    free_text = frozenset({"reason"})
+
+    reason: str = ""
+    metric: str = ""
+    check: str = ""
+    value: float | None = None  # the canary value the proposal was made on
+    snooze_s: float = 0.0
+
+    def describe(self) -> str:
+        what = self.metric or self.check or "proposal"
+        return (f"rollback declined ({what}): {self.reason}; not proposed again for "
+                f"{_dur(self.snooze_s)} unless it gets worse")
+
+
+class GuardFailed(BaseBody, tag="guard_failed", frozen=True, kw_only=True):
+    """A guard (a check re-run while traffic sits at a stage) or an exit check failed
+    with canary traffic live; ``action`` is what ``rollout.on_stop`` made of it."""
+
+    free_text = frozenset({"summary"})
+
+    check: str
+    stage: str = ""
+    status: str = ""
+    summary: str = ""
+    action: Literal["rollback", "propose", "none", "snoozed"] = "none"
+
+    def describe(self) -> str:
+        return (f"GUARD {self.check} {self.status} at stage {self.stage}: {self.summary} "
+                f"-> {self.action}")[:LONG_SUMMARY_LIMIT]
 
 
 class RollbackStarted(BaseBody, tag="rollback_started", frozen=True, kw_only=True):
     free_text = frozenset({"reason"})
 
     reason: str = ""
-    trigger: Literal["operator", "criterion"] = "operator"
+    trigger: Literal["operator", "criterion", "guard"] = "operator"
     snapshot: dict[str, EvaluationRecord] = {}
     weight: float | None = None  # the canary weight confirmed when it started
 
@@ -377,7 +432,8 @@ class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
 EventBody: TypeAlias = (
     SessionStarted | SessionResumed | CheckRecorded | OwnerSet | SignedOff | AdvanceConfirmed
     | TrafficIntended | TrafficConfirmed | TrafficFailed | StageEntered | HoldCompleted | Paused
-    | Resumed | Samples | CriterionTripped | RollbackProposed | RollbackStarted
+    | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
+    | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
     | ReleaseStable | ChainKeyed
 )

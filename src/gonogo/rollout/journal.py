@@ -37,7 +37,7 @@ from gonogo.rollout.events import BodyError, EventBody, decode, encode, kind_of,
 from gonogo.safefs import UnsafePath, open_private_dir
 
 __all__ = [
-    "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "Event", "Verification", "JournalStore",
+    "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "SessionBusy", "Event", "Verification", "JournalStore",
     "FileJournal", "canonical", "chain_hash", "make_event", "plain", "verify_lines", "verify_file",
     "read_events", "session_file",
 ]
@@ -50,6 +50,10 @@ FIELDS = frozenset({"seq", "time", "actor", "kind", "data", "prev", "hash"})
 
 class JournalError(Exception):
     """The journal cannot be opened, read or written; the message names where."""
+
+
+class SessionBusy(JournalError):
+    """Another process drives the session (holds its journal's lock)."""
 
 
 def canonical(obj: Any) -> str:
@@ -305,7 +309,7 @@ class FileJournal:
             try:  # one writer per session; the lock dies with its process (even on SIGKILL)
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise JournalError(
+                raise SessionBusy(
                     f"session {self.dir} is being driven by another gonogo process; "
                     "watch it read-only or wait until it stops"
                 ) from None

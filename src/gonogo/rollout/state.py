@@ -23,9 +23,11 @@ from gonogo.rollout.events import (
     ChainKeyed,
     CheckRecorded,
     CriterionTripped,
+    GuardFailed,
     HoldCompleted,
     OwnerSet,
     Paused,
+    ProposalDeclined,
     Reconciled,
     ReleaseStable,
     Resumed,
@@ -121,6 +123,11 @@ class RolloutState:
     result_seq: Mapping[str, int] = field(default_factory=dict)  # check id -> event seq
     stage_seq: int = 0  # seq of the current stage's stage_entered event
     trip_pending: bool = False  # a criterion tripped; no rollback started/proposed yet
+    # The open rollback proposal: ("metric:<id>" | "check:<id>", the value it was made on).
+    proposal: tuple[str, float | None] | None = None
+    # Declined proposals: key -> (real time until which it is not proposed again, value
+    # declined); a worse value proposes again at once.
+    snoozed: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
     last_hash: str = ""
 
     @property
@@ -209,7 +216,8 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case OwnerSet():
             return {"owners": {**s.owners, body.role: body.name}}
         case SignedOff():
-            sign = SignOff(actor=e.actor, at=e.time, note=body.note)
+            sign = SignOff(actor=e.actor, at=e.time, note=body.note, role=body.role,
+                           automatic=body.automatic, rule=body.rule)
             return {"signoffs": {**s.signoffs, body.check_id: sign}}
         case AdvanceConfirmed():
             return _advance_confirmed(s, body, plan)
@@ -244,14 +252,25 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case CriterionTripped():
             return {"stop_reason": body.reason or body.metric, "trip_pending": True}
         case RollbackProposed():
+            key = f"metric:{body.metric}" if body.metric else f"check:{body.check}"
             return {**_paused(s, e), "rollback_proposed": True, "stop_reason": body.reason,
-                    "trip_pending": False}
+                    "trip_pending": False, "proposal": (key, body.value)}
+        case ProposalDeclined():
+            key = f"metric:{body.metric}" if body.metric else f"check:{body.check}"
+            until = e.time + body.snooze_s / max(s.speed, 1e-9)
+            return {**_resumed(s, e), "proposal": None,
+                    "snoozed": {**s.snoozed, key: (until, body.value)}}
+        case GuardFailed():
+            if body.action in ("rollback", "propose"):
+                return {"stop_reason": f"guard {body.check} {body.status}: {body.summary}"}
+            return {}
         case RollbackStarted():
             return {
                 "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
+                "proposal": None, "snoozed": {},
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
             }
         case RunbookStepStarted():

@@ -322,18 +322,27 @@ class Header:
     go: bool
     blocking: tuple[str, ...]  # blocker ids, most important first
     reason: str  # why the rollout stopped (rollback, proposal, pause)
+    checked: bool = True  # False: no checklist result yet ("NOT CHECKED", never NO-GO)
 
 
-def header(state: RolloutState, go: bool, blocking: Sequence[str]) -> Header:
+def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
+           checked: bool = True) -> Header:
     glyph, label, tone = ROLLOUT_LABEL[state.phase]
+    reason = state.stop_reason or ""
     if state.phase in (Phase.HOLDING, Phase.READY):
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
+    if state.phase is Phase.PAUSED:
+        reason = reason or "paused by the operator"
+        label = f"HELD at {fmt_weight(state.weight_confirmed)}"
     if state.phase is Phase.PAUSED and state.rollback_proposed:
         glyph, label, tone = "✘", "HELD · ROLLBACK PROPOSED", "fail"
+    if state.phase in ROLLBACK_PHASES and state.stopped_at is not None \
+            and 0 <= state.stopped_at < len(state.stages):
+        label = f"{label} from {stage_label(state.stages[state.stopped_at], None)}"
     # a stop criterion tripped: the rollout's state leads and no GO is shown
     stopped = state.phase in ROLLBACK_PHASES or state.rollback_proposed
     return Header(
         rollout_glyph=glyph, rollout_label=label, rollout_tone=tone,
         verdict_shown=not stopped, go=go and not stopped, blocking=tuple(blocking),
-        reason=state.stop_reason or "",
+        reason=reason, checked=checked,
     )
