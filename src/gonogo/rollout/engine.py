@@ -306,11 +306,9 @@ class Engine:
             stage_signoffs = {s.signoff for s in self.stages if s.signoff}
             if check_id not in stage_signoffs:
                 raise EngineRefused(f"no check or stage sign-off {check_id!r}") from None
-        done = self.state.signoffs.get(check_id)
-        if done is not None:
-            raise EngineRefused(f"{check_id} is already signed off by {done.actor}")
         role = self.signoff_role(check_id)
         if automatic:
+            self._not_signed_yet(check_id)
             event = self.emit(SignedOff(
                 check_id=check_id, role=role, automatic=True, rule=rule or "automatic",
                 note=note.strip() or f"signed automatically by {rule or 'a rule'}: no person ran this",
@@ -330,10 +328,16 @@ class Engine:
                     raise EngineRefused(f"{check_id} is signed by {role} ({owner}); {person} is not "
                                         f"{owner}: {owner} signs it (gonogo signoff {check_id} --as "
                                         f"'{owner}' --note ...)")
+            self._not_signed_yet(check_id)
             event = self.emit(SignedOff(check_id=check_id, note=note.strip(), role=role), actor=person)
         if any(c.id == check_id for _, c in self.plan.checks()):
             await self.run_checks([check_id])  # the manual check now passes, on the record
         return event
+
+    def _not_signed_yet(self, check_id: str) -> None:
+        done = self.state.signoffs.get(check_id)
+        if done is not None:
+            raise EngineRefused(f"{check_id} is already signed off by {done.actor}")
 
     async def take_intents(self) -> None:
         """Apply (or refuse) what others submitted to this session, under their names."""
