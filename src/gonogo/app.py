@@ -25,6 +25,7 @@ from textual.theme import Theme
 from gonogo.config import Plan
 from gonogo.errors import describe_error
 from gonogo.rollout.control import EngineRefused, RolloutControl
+from gonogo.rollout.events import NotifyFailed
 from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
@@ -150,6 +151,10 @@ class GonogoApp(App[int]):
                         severity="error", timeout=15)
             if not isinstance(self.screen, ModalScreen):
                 self.action_runbook()
+        failed = message.event.body if message.event is not None else None
+        if isinstance(failed, NotifyFailed):  # journaled; say it where people look too
+            self.notify(failed.describe(), title="notification not delivered",
+                        severity="warning", timeout=10)
 
     def _rerender(self) -> None:
         for screen in self.screen_stack:

@@ -77,6 +77,10 @@ def open_session(
         raise SessionRefused(f"session {where} is for release {started.release!r}, not {plan.release.name!r}")
     engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where),
                     context_factory=(lambda: ctx) if ctx is not None else None)
+    if plan.notify:  # the driver tells [[notify]] targets; off the rollout's path
+        from gonogo.notify import attach
+
+        attach(engine)
     return Session(where, journal, engine)
 
 

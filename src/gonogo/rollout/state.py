@@ -24,6 +24,7 @@ from gonogo.rollout.events import (
     CheckRecorded,
     CriterionTripped,
     HoldCompleted,
+    NotifyFailed,
     OwnerSet,
     Paused,
     Reconciled,
@@ -272,7 +273,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
             return {"phase": Phase.STABLE, "target_index": None}
-        case ChainKeyed():
+        case ChainKeyed() | NotifyFailed():
             return {}
         case _:
             assert_never(body)
