@@ -66,6 +66,7 @@ class Resolve:
 
 
 Item = Send | Resolve
+Identity = tuple[str, str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +214,8 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._busy: Item | None = None
-        self.firing: dict[tuple[str, str, tuple[tuple[str, str], ...]], Notification] = {}
-        self._resent_at = 0.0
+        self.firing: dict[Identity, Notification] = {}
+        self._sent_at: dict[Identity, float] = {}  # when each firing alert was last posted
         self.delivered = 0
         self.failed = 0
 
@@ -235,11 +236,11 @@ class Outbox:
         re-sent with the next batch, without a new message."""
         if self.courier.kind == "alertmanager":
             self.firing[n.identity] = n
-            self._resent_at = 0.0
+            self._sent_at[n.identity] = 0.0  # due at once
             self._wake.set()
 
     def start(self) -> None:
-        if self._task is not None:
+        if self._task is not None or (not self._queue and not self.firing):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -251,13 +252,15 @@ class Outbox:
     async def _run(self) -> None:
         resend = self.courier.spec.resend.seconds
         while True:
-            if self.firing and not self._closing and time.monotonic() - self._resent_at >= resend:
-                await self._resend()
+            due = self._due(resend)
+            if due and not self._closing:
+                await self._resend(due)
             if not self._queue:
                 if self._closing:
                     return
                 self._wake.clear()
-                wait = resend if self.firing else None
+                wait = (max(0.0, min(self._sent_at.values()) + resend - time.monotonic())
+                        if self.firing else None)
                 try:
                     await asyncio.wait_for(self._wake.wait(), wait)
                 except TimeoutError:
@@ -273,8 +276,10 @@ class Outbox:
         if self.courier.kind == "alertmanager":
             if isinstance(item, Resolve):
                 self.firing.pop(n.identity, None)
+                self._sent_at.pop(n.identity, None)
             elif n.lasting:
                 self.firing[n.identity] = n
+                self._sent_at[n.identity] = time.monotonic()
         retries = self.courier.spec.retries
         answer = Answer(False, "not sent")
         for attempt in range(retries + 1):
@@ -289,11 +294,17 @@ class Outbox:
         self.failed += 1
         self._tell(item, attempt + 1, answer.detail)
 
-    async def _resend(self) -> None:
-        self._resent_at = time.monotonic()
-        answer = await self.courier.post(list(self.firing.values()))
+    def _due(self, resend: float) -> list[Notification]:
+        now = time.monotonic()
+        return [n for ident, n in self.firing.items() if now - self._sent_at.get(ident, 0.0) >= resend]
+
+    async def _resend(self, due: list[Notification]) -> None:
+        now = time.monotonic()
+        for n in due:
+            self._sent_at[n.identity] = now
+        answer = await self.courier.post(due)
         if not answer.ok:  # the next event's own delivery reports a lasting outage
-            log.warning("re-sending %d firing alert(s) to %s: %s", len(self.firing),
+            log.warning("re-sending %d firing alert(s) to %s: %s", len(due),
                         self.courier.name, answer.detail)
 
     def _tell(self, item: Item, attempts: int, error: str) -> None:
@@ -334,9 +345,11 @@ class Notifier:
     where: Where
     outboxes: list[Outbox]
     client: httpx.AsyncClient
-    active: dict[tuple[str, str, tuple[tuple[str, str], ...]], Notification] = field(default_factory=dict)
+    active: dict[Identity, Notification] = field(default_factory=dict)
 
     def __call__(self, event: Event, state: RolloutState) -> None:
+        for box in self.outboxes:  # the first event on the event loop starts the deliveries
+            box.start()
         for effect in effects(event, state, self.where):
             if isinstance(effect, End):
                 self._end(effect, event.time)

@@ -55,6 +55,8 @@ def _flat(value: Any) -> str:
         return ", ".join(_flat(v) for v in value)
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={_flat(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else str(value)
