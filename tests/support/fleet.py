@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import tomlkit
 
+from gonogo.config import load_plan
 from gonogo.sandbox.fleet import FleetThread
 from gonogo.sandbox.layout import DEFAULT_RUNTIME_DIR, builtin_config
 
@@ -85,3 +87,31 @@ def gonogo_check(config: Path, *extra: str, timeout: float = 120) -> tuple[int, 
     except ValueError:
         raise AssertionError(f"not JSON (exit {out.returncode}): {out.stdout[:500]} {out.stderr[:500]}") from None
     return out.returncode, report, out.stderr
+
+
+def trimmed(files: SandboxFiles, out: Path, *, holds: dict[str, str]) -> Path:
+    """sandbox.toml keeping only the checks its stages and runbook use, holds shortened."""
+    doc = tomlkit.parse(files.config.read_text(encoding="utf-8"))
+    data = doc.unwrap()
+    used: set[str] = set()
+    for stage in data["rollout"]["stages"]:
+        used.update(stage.get("entry_checks", []), stage.get("exit_checks", []))
+        if stage.get("signoff"):
+            used.add(stage["signoff"])
+    for step in data["runbook"]["steps"]:
+        used.update(step.get("checks", []))
+    gates = []
+    for gate in data["gates"]:
+        if gate["id"] in used:
+            gates.append(gate)
+            continue
+        checks = [c for c in gate.get("checks", []) if c["id"] in used]
+        if checks:
+            gates.append({**gate, "checks": checks})
+    data["gates"] = gates
+    data["issues"] = []
+    for stage in data["rollout"]["stages"]:
+        stage["hold"] = holds.get(stage["id"], stage["hold"])
+    out.write_text(tomlkit.dumps(data), encoding="utf-8")
+    load_plan(out)  # still a valid plan
+    return out

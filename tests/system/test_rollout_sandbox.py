@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomlkit
 
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
@@ -27,7 +26,7 @@ from gonogo.rollout.journal import FileJournal, read_events
 from gonogo.rollout.state import Phase
 from gonogo.sandbox.fleet import FleetThread
 from gonogo.sandbox.pgcluster import free_port
-from support.fleet import SandboxFiles, admin, start_fleet
+from support.fleet import SandboxFiles, admin, start_fleet, trimmed
 from support.rollout import run_cli
 from support.servers import need_server
 
@@ -58,34 +57,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FleetThrea
 def reset(thread: FleetThread, scenario: str) -> None:
     assert admin(thread, "POST", "/admin/scenario", {"scenario": scenario}).status_code == 200
     assert admin(thread, "POST", "/admin/weight", {"weight": 0}).status_code == 200
-
-
-def trimmed(files: SandboxFiles, out: Path, *, holds: dict[str, str]) -> Path:
-    """sandbox.toml keeping only the checks its stages and runbook use, holds shortened."""
-    doc = tomlkit.parse(files.config.read_text(encoding="utf-8"))
-    data = doc.unwrap()
-    used: set[str] = set()
-    for stage in data["rollout"]["stages"]:
-        used.update(stage.get("entry_checks", []), stage.get("exit_checks", []))
-        if stage.get("signoff"):
-            used.add(stage["signoff"])
-    for step in data["runbook"]["steps"]:
-        used.update(step.get("checks", []))
-    gates = []
-    for gate in data["gates"]:
-        if gate["id"] in used:
-            gates.append(gate)
-            continue
-        checks = [c for c in gate.get("checks", []) if c["id"] in used]
-        if checks:
-            gates.append({**gate, "checks": checks})
-    data["gates"] = gates
-    data["issues"] = []
-    for stage in data["rollout"]["stages"]:
-        stage["hold"] = holds.get(stage["id"], stage["hold"])
-    out.write_text(tomlkit.dumps(data), encoding="utf-8")
-    load_plan(out)  # still a valid plan
-    return out
 
 
 @HEALTHY
