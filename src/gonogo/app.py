@@ -138,6 +138,9 @@ class GonogoApp(App[int]):
     def _on_engine_event(self, event: Event, state: RolloutState) -> None:
         self.events.append(event)
         self.post_message(StateChanged(state, event))
+        if isinstance(event.body, NotifyFailed):  # journaled; said where people look too
+            self.notify(event.body.describe(), title="notification not delivered",
+                        severity="warning", timeout=10)
 
     def on_state_changed(self, message: StateChanged) -> None:
         before = self.state.phase
@@ -151,10 +154,6 @@ class GonogoApp(App[int]):
                         severity="error", timeout=15)
             if not isinstance(self.screen, ModalScreen):
                 self.action_runbook()
-        failed = message.event.body if message.event is not None else None
-        if isinstance(failed, NotifyFailed):  # journaled; say it where people look too
-            self.notify(failed.describe(), title="notification not delivered",
-                        severity="warning", timeout=10)
 
     def _rerender(self) -> None:
         for screen in self.screen_stack:

@@ -240,7 +240,7 @@ class Outbox:
             self._wake.set()
 
     def start(self) -> None:
-        if self._task is not None or (not self._queue and not self.firing):
+        if (self._task is not None and not self._task.done()) or (not self._queue and not self.firing):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -268,7 +268,11 @@ class Outbox:
                 continue
             item = self._queue.popleft()
             self._busy = item
-            await self._deliver(item)
+            try:
+                await self._deliver(item)
+            except Exception as exc:  # a bug here must not end this target's deliveries
+                log.exception("delivering to %s", self.courier.name)
+                self._tell(item, 0, f"internal error ({type(exc).__name__})")
             self._busy = None
 
     async def _deliver(self, item: Item) -> None:
@@ -302,7 +306,10 @@ class Outbox:
         now = time.monotonic()
         for n in due:
             self._sent_at[n.identity] = now
-        answer = await self.courier.post(due)
+        try:
+            answer = await self.courier.post(due)
+        except Exception as exc:  # as in _run: log, and keep going
+            answer = Answer(False, f"internal error ({type(exc).__name__})")
         if not answer.ok:  # the next event's own delivery reports a lasting outage
             log.warning("re-sending %d firing alert(s) to %s: %s", len(due),
                         self.courier.name, answer.detail)
