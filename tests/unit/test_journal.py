@@ -16,6 +16,7 @@ from gonogo.rollout.events import (
     ChainKeyed,
     CheckRecorded,
     CheckResultRecord,
+    NotifyFailed,
     OwnerSet,
     Paused,
     RunbookStepStarted,
@@ -287,7 +288,8 @@ async def test_the_typed_engine_records_what_the_v1_engine_recorded(
         assert comparable(tmp_path / "again" / name) == comparable(FIXTURES / name), name
 
 
-SINCE_V1 = {"chain_keyed"}  # kinds the v1 code could not write (keyed sessions came later)
+# kinds the v1 code could not write (keyed sessions and notifications came later)
+SINCE_V1 = {"chain_keyed", "notify_failed"}
 
 DESCRIBED = {  # one recorded event of each kind and the line the log shows for it
     "session_started": "session started for shop-2.4.0 (9f1c2ab), speed x1",
@@ -326,6 +328,11 @@ def test_every_kind_describes_itself_in_one_line() -> None:
     assert set(DESCRIBED) == set(KINDS) - SINCE_V1
     assert describe(make_event(2, 0.0, "ada", ChainKeyed(key_ref="env:GONOGO_JOURNAL_KEY"), "0" * 64)) == (
         "journal chain keyed (hmac-sha256, key env:GONOGO_JOURNAL_KEY)")
+    failed = NotifyFailed(target="release-channel", target_kind="slack", event="criterion_tripped",
+                          attempts=4, error="HTTP 500: rollup_error")
+    assert describe(make_event(3, 0.0, "ada", failed, "0" * 64)) == (
+        "notification criterion_tripped to release-channel NOT DELIVERED after 4 attempts: "
+        "HTTP 500: rollup_error")
     assert {k: describe(first[k]) for k in DESCRIBED} == DESCRIBED
     for e in events:
         text = describe(e)
