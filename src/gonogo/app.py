@@ -25,6 +25,7 @@ from textual.theme import Theme
 from gonogo.config import Plan
 from gonogo.errors import describe_error
 from gonogo.rollout.control import EngineRefused, RolloutControl
+from gonogo.rollout.events import NotifyFailed
 from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
@@ -137,6 +138,9 @@ class GonogoApp(App[int]):
     def _on_engine_event(self, event: Event, state: RolloutState) -> None:
         self.events.append(event)
         self.post_message(StateChanged(state, event))
+        if isinstance(event.body, NotifyFailed):  # journaled; said where people look too
+            self.notify(event.body.describe(), title="notification not delivered",
+                        severity="warning", timeout=10)
 
     def on_state_changed(self, message: StateChanged) -> None:
         before = self.state.phase

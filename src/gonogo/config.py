@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import stat
 import tempfile
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -268,6 +270,35 @@ class KnownIssue(Frozen, frozen=True, kw_only=True):
     status: Literal["open", "closed"] = "open"
 
 
+# What a ``[[notify]]`` target can be told about (``gonogo.notify`` maps journal events
+# to these; docs/notifications.md describes each payload).
+NotifyEvent = Literal[
+    "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped",
+    "rollback_proposed", "rollback_started", "rollback_finished", "release_stable",
+]
+NOTIFY_EVENTS: tuple[str, ...] = typing.get_args(NotifyEvent)
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = typing.get_args(Severity)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+
+
+class NotifyTarget(Frozen, frozen=True, kw_only=True):
+    """One ``[[notify]]`` receiver. Its URL and token are secret references: a Slack
+    webhook URL is itself the credential, and neither is ever logged or shown."""
+
+    kind: Literal["alertmanager", "slack", "webhook"]
+    name: str = ""  # how the journal and `gonogo notify test` name it (default: KIND)
+    url: SecretRef | None = None  # alertmanager: default [integrations.alertmanager].url
+    token: SecretRef | None = None  # sent as "<auth_header>: Bearer <token>"
+    auth_header: str = "Authorization"
+    events: tuple[NotifyEvent, ...] = ()  # default: every event
+    min_severity: Severity = "info"
+    link: Value | None = None  # where a reader goes from a message (Alertmanager generatorURL)
+    timeout: Duration = Duration(5.0)  # per attempt, connect to last byte
+    retries: Annotated[int, Meta(ge=0, le=10)] = 3
+    resend: Duration = Duration(60.0)  # alertmanager: re-post firing alerts this often
+
+
 class PlanDoc(Frozen, frozen=True, kw_only=True):
     """The top-level TOML document."""
 
@@ -283,6 +314,7 @@ class PlanDoc(Frozen, frozen=True, kw_only=True):
     runbook: Runbook = Runbook()
     issues: tuple[KnownIssue, ...] = ()
     keys: dict[str, str] = {}  # binding id -> key, to rebind the panel's keys
+    notify: tuple[NotifyTarget, ...] = ()
 
 
 class Plan(Frozen, frozen=True, kw_only=True):
@@ -331,6 +363,10 @@ class Plan(Frozen, frozen=True, kw_only=True):
     @property
     def runbook(self) -> Runbook:
         return self.doc.runbook
+
+    @property
+    def notify(self) -> tuple[NotifyTarget, ...]:
+        return self.doc.notify
 
     def checks(self) -> Iterable[tuple[Gate, CheckSpec]]:
         for gate in self.doc.gates:
@@ -636,6 +672,43 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
     problems += _check_param_refs(doc, names)
+    problems += _check_notify(doc)
+    return problems
+
+
+def notify_name(target: NotifyTarget, index: int) -> str:
+    """How a ``[[notify]]`` target is named in the journal and in messages (never its URL)."""
+    return target.name or f"{target.kind}#{index}"
+
+
+def _check_notify(doc: PlanDoc) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    for i, target in enumerate(doc.notify):
+        here = f"notify[{i}]"
+        name = notify_name(target, i)
+        if name in names:
+            problems.append(Problem(f"{here}.name", f"duplicate notify target {name!r} "
+                                    f"(also notify[{names[name]}]); give each a name"))
+        names.setdefault(name, i)
+        if target.url is None:
+            if target.kind != "alertmanager":
+                problems.append(Problem(
+                    f"{here}.url", f"a {target.kind} target needs url = \"env:NAME\" (or file:PATH, "
+                    "vault:MOUNT/PATH#KEY): the webhook URL is a credential"))
+            elif doc.integrations.alertmanager is None:
+                problems.append(Problem(
+                    f"{here}.url", "an alertmanager target needs url = \"env:NAME\", or an "
+                    "[integrations.alertmanager] url to default to"))
+        if not _HEADER_NAME.match(target.auth_header):
+            problems.append(Problem(f"{here}.auth_header", "not an HTTP header name"))
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target.name):
+            problems.append(Problem(f"{here}.name", "contains control characters"))
+        if target.timeout.seconds <= 0:
+            problems.append(Problem(f"{here}.timeout", "must be greater than 0"))
+        if target.kind == "alertmanager" and not 1.0 <= target.resend.seconds <= 3600.0:
+            problems.append(Problem(f"{here}.resend", "must be between 1s and 1h (Alertmanager "
+                                    "resolves an alert that is not re-sent within its resolve_timeout)"))
     return problems
 
 

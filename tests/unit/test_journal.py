@@ -18,6 +18,7 @@ from gonogo.rollout.events import (
     CheckRecorded,
     CheckResultRecord,
     GuardFailed,
+    NotifyFailed,
     OwnerSet,
     Paused,
     ProposalDeclined,
@@ -262,8 +263,9 @@ def test_the_v1_fixtures_cover_every_event_kind_and_re_encode_byte_for_byte() ->
     assert [e.seq for e in events if {**e.data, **added_since(e)} != encode(e.body)] == []
 
 
-# kinds the v1 code could not write: keyed sessions, guards and declined proposals came later
-SINCE_V1 = {"chain_keyed", "guard_failed", "proposal_declined"}
+# kinds the v1 code could not write: keyed sessions, guards, declined proposals and
+# notifications came later
+SINCE_V1 = {"chain_keyed", "guard_failed", "proposal_declined", "notify_failed"}
 
 DESCRIBED = {  # one recorded event of each kind and the line the log shows for it
     "session_started": "session started for shop-2.4.0 (9f1c2ab), speed x1",
@@ -315,6 +317,11 @@ def test_every_kind_describes_itself_in_one_line() -> None:
         note="rehearsal"), "0" * 64)) == (
         "signed off smoke AUTOMATICALLY (--auto-signoff) as release_manager: no person signed: "
         "rehearsal")
+    failed = NotifyFailed(target="release-channel", target_kind="slack", event="criterion_tripped",
+                          attempts=4, error="HTTP 500: rollup_error")
+    assert describe(make_event(3, 0.0, "ada", failed, "0" * 64)) == (
+        "notification criterion_tripped to release-channel NOT DELIVERED after 4 attempts: "
+        "HTTP 500: rollup_error")
     assert {k: describe(first[k]) for k in DESCRIBED} == DESCRIBED
     for e in events:
         text = describe(e)

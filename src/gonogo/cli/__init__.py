@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--key", metavar="REF",
                        help="the chain's key as a reference (env:NAME, file:PATH); default: "
                             "the reference the session declared")
+
+    p = sub.add_parser("notify", help="notification tools")
+    nsub = p.add_subparsers(dest="notify_command", metavar="ACTION", required=True)
+    t = nsub.add_parser("test", help="send one test message to each [[notify]] target")
+    t.add_argument("--config", "-c", required=True, help="config file")
+    t.add_argument("--actor", help="your name in the test message")
     return parser
 
 
@@ -150,5 +156,9 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from gonogo.cli.log import run_log
 
         return run_log(args)
+    if command == "notify":
+        from gonogo.cli.notify import run_notify
+
+        return run_notify(args)
     parser.error(f"unknown command {command!r}")
     return exits.USAGE

@@ -86,6 +86,10 @@ def open_session(
     engine = Engine(plan, journal, actor=default_actor(plan, actor), session_dir=str(where),
                     context_factory=(lambda: ctx) if ctx is not None else None,
                     inbox=Inbox(where))
+    if plan.notify:  # the driver tells [[notify]] targets; off the rollout's path
+        from gonogo.notify import attach
+
+        attach(engine)
     return Session(where, journal, engine)
 
 

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -148,6 +148,7 @@ class Engine:
         self.metrics = plan_metrics(plan)
         self.steps = {s.id: s for s in plan_runbook(plan)}
         self._subs: list[Callback] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self._lock: asyncio.Lock | None = None
         self.inbox = inbox
         self.wall_clock = wall_clock  # ages of check results (their finished_at is wall time)
@@ -205,7 +206,18 @@ class Engine:
                               cb, event.seq, event.kind)
         return event
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` first when the engine closes, while the journal is still open
+        (a subscriber's last deliveries, which may journal their failures)."""
+        self._closers.append(closer)
+
     async def aclose(self) -> None:
+        for closer in self._closers:
+            try:
+                await closer()
+            except Exception:  # closing must go on: the journal is closed below
+                log.exception("closing %r failed", closer)
+        self._closers.clear()
         if self._metrics is not None:
             await self._metrics.aclose()
         if self._ctx is not None:

@@ -35,7 +35,7 @@ __all__ = [
     "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
     "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
     "RunbookStepFinished", "RunbookDecision",
-    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed",
+    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed",
 ]
 
 SUMMARY_LIMIT = 200
@@ -429,13 +429,32 @@ class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
         return f"journal chain keyed ({self.algorithm}, key {self.key_ref})"
 
 
+# Notifications -----------------------------------------------------------------------
+class NotifyFailed(BaseBody, tag="notify_failed", frozen=True, kw_only=True):
+    """A notification that could not be delivered (``gonogo.notify``): the target by
+    its name from the config, never its URL. Changes nothing in the rollout's state."""
+
+    free_text = frozenset({"error"})
+
+    target: str
+    target_kind: str = ""
+    event: str = ""  # the notification event (stage_entered, criterion_tripped...)
+    attempts: int = 0
+    error: str = ""
+
+    def describe(self) -> str:
+        tries = f" after {self.attempts} attempt{'s' if self.attempts != 1 else ''}" if self.attempts else ""
+        return (f"notification {self.event or '?'} to {self.target} NOT DELIVERED{tries}: "
+                f"{self.error}")[:LONG_SUMMARY_LIMIT]
+
+
 EventBody: TypeAlias = (
     SessionStarted | SessionResumed | CheckRecorded | OwnerSet | SignedOff | AdvanceConfirmed
     | TrafficIntended | TrafficConfirmed | TrafficFailed | StageEntered | HoldCompleted | Paused
     | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
     | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable | ChainKeyed
+    | ReleaseStable | ChainKeyed | NotifyFailed
 )
 
 KINDS: Mapping[str, type[EventBody]] = {

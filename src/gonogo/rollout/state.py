@@ -25,6 +25,7 @@ from gonogo.rollout.events import (
     CriterionTripped,
     GuardFailed,
     HoldCompleted,
+    NotifyFailed,
     OwnerSet,
     Paused,
     ProposalDeclined,
@@ -291,7 +292,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
             return {"phase": Phase.STABLE, "target_index": None}
-        case ChainKeyed():
+        case ChainKeyed() | NotifyFailed():
             return {}
         case _:
             assert_never(body)
