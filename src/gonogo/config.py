@@ -273,7 +273,7 @@ class KnownIssue(Frozen, frozen=True, kw_only=True):
 # What a ``[[notify]]`` target can be told about (``gonogo.notify`` maps journal events
 # to these; docs/notifications.md describes each payload).
 NotifyEvent = Literal[
-    "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped",
+    "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped", "guard_failed",
     "rollback_proposed", "rollback_started", "rollback_finished", "release_stable",
 ]
 NOTIFY_EVENTS: tuple[str, ...] = typing.get_args(NotifyEvent)

@@ -28,7 +28,9 @@ from gonogo.rollout.events import (
     BaseBody,
     CheckRecorded,
     CriterionTripped,
+    GuardFailed,
     HoldCompleted,
+    ProposalDeclined,
     ReleaseStable,
     Resumed,
     RollbackFinished,
@@ -322,7 +324,9 @@ RULES: Mapping[type[BaseBody], Rule] = {
     CriterionTripped: Rule("criterion_tripped", "critical", "Stop criterion tripped",
                            lasting=True, key=("metric",), build=_criterion_tripped),
     RollbackProposed: Rule("rollback_proposed", "critical", "Rollback proposed", lasting=True),
-    Resumed: Rule(None, ends=("rollback_proposed",)),  # the driver declined it
+    Resumed: Rule(None, ends=("rollback_proposed",)),
+    ProposalDeclined: Rule(None, ends=("rollback_proposed",)),  # the driver declined it
+    GuardFailed: Rule("guard_failed", "critical", "Guard failed", lasting=True, key=("check",)),
     RollbackStarted: Rule("rollback_started", "critical", "Rollback started", lasting=True,
                           ends=("stage_entered", "hold_completed", "rollback_proposed",
                                 "signoff_requested"), build=_rollback_started),
