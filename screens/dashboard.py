@@ -82,7 +82,7 @@ class DashboardScreen(PanelScreen):
         self.refresh_clock()
         self.query_one(ChecklistTree).results = state.results
         self.query_one(CanaryPanel).evaluations = state.evaluations
-        self.query_one(HealthGrid).rows = health_rows(plan, state.results)
+        self.query_one(HealthGrid).rows = health_rows(plan, state.results, app.now())
         self.query_one(OwnersPanel).rows = owner_rows(state.owners)
         self.query_one(ActivityLog).events = recent(app.events, max(4, self.app.size.height // 3))
 
@@ -91,6 +91,8 @@ class DashboardScreen(PanelScreen):
         bar = self.query_one(StageBar)
         bar.cells = stage_cells(app.state, stopped_index(app.state))
         bar.hold = hold_line(app.state, app.now())
+        # ages move on without new events (coarse: the grid repaints once a minute at most)
+        self.query_one(HealthGrid).rows = health_rows(app.plan, app.state.results, app.now())
 
     # the checklist filter ------------------------------------------------
     def open_filter(self) -> None:

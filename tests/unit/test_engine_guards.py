@@ -5,16 +5,17 @@ stale results never count as passing."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 
 from gonogo.config import load_plan
+from gonogo.report import to_dict
 from gonogo.rollout.engine import ENGINE_ACTOR, Engine, EngineRefused
 from gonogo.rollout.intents import Inbox
 from gonogo.rollout.state import Phase
+from gonogo.widgets.view import fmt_age, health_rows
 from support.rollout import HEALTHY, Clock, ScriptedSource, make_engine, poll_for, write_plan
 
 SIGNOFF = """
@@ -219,8 +220,14 @@ async def test_a_stale_result_blocks_the_verdict_and_says_why(tmp_path: Path) ->
     assert {b.id: b.reason for b in verdict.blocking} == {
         "unit": "stale: result 1h1s old > 1h; re-run it",
         "smoke": "stale: result 1h1s old > 1h; re-run it"}
+    wall.advance(90)
+    report = to_dict(engine.plan, engine.state.results, engine.verdict(), now=wall.now)
+    assert {c["id"]: c["age_s"] for g in report["gates"] for c in g["checks"]} == {
+        "unit": 3691.0, "smoke": 3691.0}
+    assert report["blocking_reasons"]["unit"].startswith("stale: result 1h1m31s old")
     await engine.run_checks()
     assert engine.verdict().go
-    report = json.loads(json.dumps([r.to_dict() for r in engine.state.results.values()]))
-    assert all(r["finished_at"] == pytest.approx(wall.now) for r in report)
+    rows = health_rows(engine.plan, engine.state.results, wall.now + 420)
+    assert all(r.checked == "" for r in rows)  # no http_health in this plan: never checked
+    assert [fmt_age(s) for s in (5, 61, 3 * 3600, 2 * 86400)] == ["<1m", "1m", "3h", "2d"]
     await engine.aclose()

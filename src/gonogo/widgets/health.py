@@ -13,8 +13,8 @@ from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
 # (header, minimum width), most important first: a narrow grid drops columns from the end
-COLUMNS = (("service", 8), ("health", 10), ("latency", 7), ("canary 5xx", 10), ("version", 7),
-           ("scrape", 6))
+COLUMNS = (("service", 8), ("health", 10), ("latency", 7), ("checked", 7), ("canary 5xx", 10),
+           ("version", 7), ("scrape", 6))
 
 
 class HealthGrid(Widget):
@@ -46,5 +46,7 @@ class HealthGrid(Widget):
                   if row.scrape != "?" else Text("–", style="dim"))
         c5 = Text("–" if row.canary_5xx is None else f"{row.canary_5xx * 100:.2f}%",
                   style=colour(self.app, "canary"))
-        return [Text(printable(row.service), style="bold"), health, latency, c5,
+        checked = Text(f"{row.checked} ago" if row.checked and row.checked != "<1m" else
+                       row.checked or "–", style="dim")
+        return [Text(printable(row.service), style="bold"), health, latency, checked, c5,
                 Text(printable(row.version) or "–"), scrape]

@@ -213,11 +213,29 @@ class HealthRow:
     scrape: str  # "up" | "down" | "?"
     version: str
     canary_5xx: float | None
+    checked: str = ""  # how long ago its health was checked (``fmt_age``), "" never
 
 
-def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthRow, ...]:
-    """Per-service health from the latest ``http_health`` and ``prometheus_targets`` evidence."""
+def fmt_age(seconds: float | None) -> str:
+    """A result's age, coarse so that a screen showing it repaints once a minute at
+    most: ``<1m``, ``7m``, ``2h``, ``3d``; ``""`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def health_rows(plan: Plan, results: Mapping[str, CheckResult],
+                now: float | None = None) -> tuple[HealthRow, ...]:
+    """Per-service health from the latest ``http_health`` and ``prometheus_targets``
+    evidence; with ``now``, each row says how long ago its health was checked."""
     health: dict[str, dict[str, Any]] = {}
+    checked_at: dict[str, float] = {}
     scrape: dict[str, str] = {}
     canary_5xx: dict[str, float] = {}
     for result in sorted(results.values(), key=lambda r: r.finished_at):
@@ -226,6 +244,7 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthR
             for name, row in ev["services"].items():
                 if isinstance(row, Mapping):
                     health[str(name)] = dict(row)
+                    checked_at[str(name)] = result.finished_at
         if result.kind == "prometheus_targets":
             scrape.update(_scrape_states(ev))
         per_service = ev.get("canary_5xx")
@@ -244,9 +263,11 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthR
             detail = f"HTTP {code}"
             latency = float(row["latency_ms"]) if _num(row.get("latency_ms")) else None
             version = str(row.get("version", ""))
+        at = checked_at.get(svc.name)
+        age = fmt_age(now - at) if now is not None and at else ""
         rows.append(
             HealthRow(svc.name, status, detail, latency, scrape.get(svc.name, "?"), version,
-                      canary_5xx.get(svc.name))
+                      canary_5xx.get(svc.name), age)
         )
     return tuple(rows)
 
