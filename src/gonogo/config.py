@@ -177,6 +177,19 @@ class Gate(Frozen, frozen=True, kw_only=True):
 
 
 class TrafficConfig(Frozen, frozen=True, kw_only=True):
+    """``[rollout.traffic]``: how a stage's weight reaches the router, and how the
+    weight the router really has is read back (the reality check: before each shift
+    and on every resume, a weight other than the journal's stops the rollout).
+
+    Reading it back, per driver: ``sandbox`` reads GET /admin/state on its admin
+    address (nothing to set); ``http`` GETs ``get_url`` (same ``auth_header`` and
+    ``token``) and takes the weight at ``get_field`` in the JSON answer (a dotted
+    path, list indexes allowed, "" when the body is the number); ``command`` runs
+    ``get``, an argv (``{stage}``, ``{release}``; no shell) that prints the weight and
+    exits 0. ``manual`` cannot be read, nor an ``http``/``command`` driver without
+    ``get_url``/``get``: those are not checked.
+    """
+
     driver: Literal["manual", "command", "http", "sandbox"] = "manual"
     command: tuple[str, ...] = ()  # argv template: {weight} {stage} {release}
     url: Value | None = None  # http driver webhook / sandbox gateway admin URL
@@ -184,6 +197,9 @@ class TrafficConfig(Frozen, frozen=True, kw_only=True):
     token: SecretRef | None = None
     body: dict[str, Any] = {}
     timeout: Duration = Duration(30.0)
+    get: tuple[str, ...] = ()  # command driver: argv printing the current weight
+    get_url: Value | None = None  # http driver: GET answering the current weight (JSON)
+    get_field: str = "weight"  # http driver: dotted path of the weight in that answer
 
 
 class Stage(Frozen, frozen=True, kw_only=True):
@@ -275,6 +291,7 @@ class KnownIssue(Frozen, frozen=True, kw_only=True):
 NotifyEvent = Literal[
     "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped", "guard_failed",
     "rollback_proposed", "rollback_started", "rollback_finished", "release_stable",
+    "weight_drifted",
 ]
 NOTIFY_EVENTS: tuple[str, ...] = typing.get_args(NotifyEvent)
 Severity = Literal["info", "warning", "critical"]
@@ -636,6 +653,12 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         problems.append(Problem("rollout.traffic.command", "the command driver needs an argv list"))
     if t.driver == "http" and t.url is None:
         problems.append(Problem("rollout.traffic.url", "the http driver needs a url"))
+    if t.get and t.driver != "command":
+        problems.append(Problem("rollout.traffic.get", f"only the command driver reads the weight "
+                                f"with an argv; the {t.driver} driver " + _READS[t.driver]))
+    if t.get_url is not None and t.driver != "http":
+        problems.append(Problem("rollout.traffic.get_url", f"only the http driver reads the weight "
+                                f"from get_url; the {t.driver} driver " + _READS[t.driver]))
     metric_ids: set[str] = set()
     for mi, metric in enumerate(doc.canary.metrics):
         if metric.id in metric_ids:
@@ -674,6 +697,14 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
     problems += _check_param_refs(doc, names)
     problems += _check_notify(doc)
     return problems
+
+
+_READS = {  # how each traffic driver's weight is read back (the reality check)
+    "sandbox": "reads GET /admin/state on its admin address by itself",
+    "http": "reads the weight from get_url (and get_field)",
+    "command": "reads the weight with the get argv",
+    "manual": "cannot be read back: the operator confirms each weight by hand",
+}
 
 
 def notify_name(target: NotifyTarget, index: int) -> str:

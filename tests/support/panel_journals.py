@@ -92,6 +92,9 @@ class ScriptedTraffic:
         self.weights.append(weight)
         return Shift(True, weight, f"weight {weight:g}% set")
 
+    async def read(self, stage: str, release: str) -> None:
+        return None  # not read back: the recorded journals hold no reality check
+
 
 @dataclass
 class Health:

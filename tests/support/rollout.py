@@ -225,12 +225,16 @@ class ScriptedAdmin:
         self.app = web.Application()
         self.app.router.add_post("/admin/weight", self._weight)
         self.app.router.add_get("/admin/metrics", self._metrics)
+        self.app.router.add_get("/admin/state", self._state)
 
     async def _weight(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.weight = float(body["weight"])
         self.weights.append(self.weight)
         return web.json_response({"weight": self.weight})
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response({"scenario": "scripted", "weight": self.weight, "speed": 1.0})
 
     async def _metrics(self, request: web.Request) -> web.Response:
         bad = self.regress_at is not None and self.weight >= self.regress_at

@@ -26,6 +26,8 @@ from gonogo.rollout.events import (
     Samples,
     SessionStarted,
     SignedOff,
+    WeightDrifted,
+    WeightVerified,
     encode,
 )
 from gonogo.rollout.export import describe, line, to_json, to_toml
@@ -265,7 +267,8 @@ def test_the_v1_fixtures_cover_every_event_kind_and_re_encode_byte_for_byte() ->
 
 # kinds the v1 code could not write: keyed sessions, guards, declined proposals and
 # notifications came later
-SINCE_V1 = {"chain_keyed", "guard_failed", "proposal_declined", "notify_failed"}
+SINCE_V1 = {"chain_keyed", "guard_failed", "proposal_declined", "notify_failed",
+            "weight_drifted", "weight_verified"}
 
 DESCRIBED = {  # one recorded event of each kind and the line the log shows for it
     "session_started": "session started for shop-2.4.0 (9f1c2ab), speed x1",
@@ -322,6 +325,13 @@ def test_every_kind_describes_itself_in_one_line() -> None:
     assert describe(make_event(3, 0.0, "ada", failed, "0" * 64)) == (
         "notification criterion_tripped to release-channel NOT DELIVERED after 4 attempts: "
         "HTTP 500: rollup_error")
+    drifted = WeightDrifted(journal=5.0, actual=0.0, where="gateway", stage="canary",
+                            to_stage="ramp-25", detail="GET http://127.0.0.1:18081/admin/state: weight 0")
+    assert describe(make_event(6, 0.0, "gonogo", drifted, "0" * 64)) == (
+        "weight drifted: journal 5 %, gateway 0 % (GET http://127.0.0.1:18081/admin/state: weight 0); "
+        "reality check held the advance to ramp-25: nothing was shifted")
+    assert describe(make_event(7, 0.0, "gonogo", WeightVerified(weight=5.0, where="gateway"), "0" * 64)) == (
+        "weight verified: gateway at 5 % as the journal says")
     assert {k: describe(first[k]) for k in DESCRIBED} == DESCRIBED
     for e in events:
         text = describe(e)

@@ -38,6 +38,8 @@ from gonogo.rollout.events import (
     RollbackStarted,
     SignedOff,
     StageEntered,
+    WeightDrifted,
+    WeightVerified,
     encode,
 )
 from gonogo.rollout.incident import incident_files
@@ -334,4 +336,7 @@ RULES: Mapping[type[BaseBody], Rule] = {
                            build=_rollback_finished),
     ReleaseStable: Rule("release_stable", "info", "Release stable", ends=(ALL,),
                         build=_release_stable),
+    # the reality check: the router is not at the journal's weight; the rollout is held
+    WeightDrifted: Rule("weight_drifted", "critical", "Weight drifted", lasting=True),
+    WeightVerified: Rule(None, ends=("weight_drifted",)),
 }

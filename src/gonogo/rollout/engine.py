@@ -54,6 +54,8 @@ from gonogo.rollout.events import (
     TrafficConfirmed,
     TrafficFailed,
     TrafficIntended,
+    WeightDrifted,
+    WeightVerified,
     redact,
 )
 from gonogo.rollout.intents import Answer, Inbox, Received
@@ -79,7 +81,7 @@ from gonogo.rollout.stages import (
     plan_stages,
 )
 from gonogo.rollout.state import RolloutState, apply, fold
-from gonogo.rollout.traffic import TrafficDriver, make_driver
+from gonogo.rollout.traffic import TrafficDriver, WeightReading, make_driver
 from gonogo.runner import prime, run_checks, select
 from gonogo.verdict import Verdict, decide
 
@@ -91,6 +93,9 @@ log = logging.getLogger(__name__)
 ENGINE_ACTOR = "gonogo"  # the actor of what a rule did, never a person's name
 MIN_GUARD_S = 2.0  # real seconds between two guard runs, whatever the speed
 WORSE = 1.1  # a declined proposal comes back at once when its value grows by this factor
+# The reality check: a weight read back this close to the journal's is the same (a
+# router that rounds 12.5 % to 12 or 13 has not drifted).
+WEIGHT_TOLERANCE = 0.5
 
 
 class EngineRefused(Exception):
@@ -278,6 +283,9 @@ class Engine:
                 async with self._guard():
                     await self._stop(tripped, record=False)
             return
+        if (in_stage(s.phase) or s.phase == Phase.SHIFTING) and not await self._resume_check():
+            return
+        s = self.state
         if s.phase == Phase.SHIFTING and s.target_index is not None:
             async with self._guard():
                 if s.target_index >= len(self.stages):  # the advance to stable was confirmed
@@ -403,6 +411,9 @@ class Engine:
         s = self.state
         restart = starts_over(s.phase)
         to_index = 0 if restart else s.stage_index + 1
+        if not await self._reality_check("advance", to_index=to_index):
+            return
+        s = self.state
         self.emit(AdvanceConfirmed(
             from_index=-1 if restart else s.stage_index, to_index=to_index,
             from_stage=s.stage.id if s.stage and not restart else None,
@@ -426,6 +437,72 @@ class Engine:
             return
         self.emit(TrafficConfirmed(weight=shift.weight, stage=stage.id, detail=shift.detail))
         await self._enter(index)
+
+    async def _resume_check(self) -> bool:
+        """The reality check of a resumed session; a hold that a drift caused ends (by
+        the rule, journaled) once the weight read back is the journal's again."""
+        s = self.state
+        held = (s.drift is not None and s.phase == Phase.PAUSED and s.stop_reason == s.drift
+                and not s.rollback_proposed)
+        if not await self._reality_check("resume"):
+            return False
+        if held:
+            self.emit(Resumed(reason=f"reality check: the weight is back at "
+                                     f"{self.state.weight_confirmed:g} %, as the journal says"),
+                      actor=ENGINE_ACTOR)
+        return True
+
+    async def _reality_check(self, before: Literal["advance", "resume"], *,
+                             to_index: int | None = None) -> bool:
+        """Read the weight the router really has and compare it with the journal's,
+        before an advance and on every resume. The same: True (a drift held earlier is
+        journaled as verified). Another weight: ``WeightDrifted`` is journaled (the
+        rollout is held; nothing is shifted, a drift is never "fixed" by shifting) and
+        ``EngineRefused`` says so. Unreadable: before a shift, a failed shift
+        (``TrafficFailed``, False); on resuming, ``EngineRefused``. Drivers that cannot
+        be read (manual) and sessions with no confirmed shift yet are not checked."""
+        s = self.state
+        if s.stage_index < 0 and s.phase != Phase.ROLLED_BACK:
+            return True  # no weight confirmed in this session yet: the journal believes nothing
+        await self.prime()
+        stage = s.stage.id if s.stage is not None else ""
+        try:
+            reading = await self.traffic.read(stage, self.plan.release.name)
+        except Exception as exc:  # a driver's bug must not let a stale belief through
+            reading = WeightReading(None, describe_error(exc))
+        if reading is None:
+            return True
+        target = to_index if to_index is not None else s.target_index
+        to_stage = "" if target is None else (self.stages[target].id if target < len(self.stages)
+                                             else "stable")
+        shifting = before == "advance" or s.phase == Phase.SHIFTING
+        if reading.weight is None:
+            error = (f"could not read the current weight from the {reading.where} "
+                     f"({reading.detail}); nothing was shifted")
+            if not shifting:
+                raise EngineRefused(f"{error}: not resuming on an unverified weight")
+            weight = (float(self.stages[target].weight) if target is not None
+                      and target < len(self.stages) else s.weight_confirmed)
+            self.emit(TrafficFailed(weight=weight, stage=to_stage, error=error))
+            return False
+        believed = [s.weight_confirmed]
+        if s.phase == Phase.SHIFTING or s.traffic_error is not None:
+            believed.append(s.weight_intended)  # the shift under way (or that failed) may have landed
+        if any(abs(reading.weight - w) <= WEIGHT_TOLERANCE for w in believed):
+            if s.drift is not None:
+                self.emit(WeightVerified(weight=reading.weight, where=reading.where,
+                                         detail=reading.detail), actor=ENGINE_ACTOR)
+            return True
+        if s.phase == Phase.SHIFTING:  # an interrupted shift is abandoned, never finished blind
+            self.emit(TrafficFailed(weight=s.weight_intended, stage=to_stage,
+                                    error=f"abandoned: the {reading.where} is at {reading.weight:g} %"))
+        drifted = WeightDrifted(journal=s.weight_confirmed, actual=reading.weight,
+                                where=reading.where, before=before, stage=stage,
+                                to_stage=to_stage if before == "advance" else "",
+                                detail=reading.detail)
+        self.emit(drifted, actor=ENGINE_ACTOR)
+        raise EngineRefused(f"{drifted.message}: nothing was shifted. Set the {reading.where} back "
+                            f"to {s.weight_confirmed:g} % and resume, or roll back")
 
     async def _enter(self, index: int) -> None:
         stage = self.stages[index]
@@ -471,6 +548,7 @@ class Engine:
                 snooze_s=self.plan.rollout.propose_snooze.seconds,
             ))
             return
+        await self._reality_check("resume")
         self.emit(Resumed(reason=reason))
 
     def snoozed(self, key: str, value: float | None = None) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
     "RunbookStepFinished", "RunbookDecision",
     "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed",
+    "WeightDrifted", "WeightVerified",
 ]
 
 SUMMARY_LIMIT = 200
@@ -267,6 +268,52 @@ class Resumed(BaseBody, tag="resumed", frozen=True, kw_only=True):
         return "resumed" + (f": {self.reason}" if self.reason else "")
 
 
+def _spaced(v: float) -> str:
+    return f"{v:g} %"
+
+
+class WeightDrifted(BaseBody, tag="weight_drifted", frozen=True, kw_only=True):
+    """The reality check: the traffic driver read back a weight other than the
+    journal's, before an advance or on resuming. Nothing was shifted: the rollout is
+    held (paused in a stage) until the weight is back or it is rolled back; it is
+    never "fixed" by shifting. Journaled by the engine (the rule), not a person."""
+
+    free_text = frozenset({"detail"})
+
+    journal: float  # the weight the journal believes (confirmed)
+    actual: float  # the weight read back
+    where: str = "router"  # what was read ("gateway" for the sandbox)
+    before: Literal["advance", "resume"] = "advance"
+    stage: str = ""  # the stage the journal is in
+    to_stage: str = ""  # the advance held back ("" on resume)
+    detail: str = ""  # how it was read
+
+    @property
+    def message(self) -> str:
+        return f"weight drifted: journal {_spaced(self.journal)}, {self.where} {_spaced(self.actual)}"
+
+    def describe(self) -> str:
+        held = f"the advance to {self.to_stage}" if self.before == "advance" else "the resume"
+        how = f" ({self.detail})" if self.detail else ""
+        return f"{self.message}{how}; reality check held {held}: nothing was shifted"[:LONG_SUMMARY_LIMIT]
+
+
+class WeightVerified(BaseBody, tag="weight_verified", frozen=True, kw_only=True):
+    """After a drift: the weight read back is the journal's again (set back by hand);
+    the drift no longer holds the rollout. Journaled by the engine."""
+
+    free_text = frozenset({"detail"})
+
+    weight: float
+    where: str = "router"
+    detail: str = ""
+
+    def describe(self) -> str:
+        how = f" ({self.detail})" if self.detail else ""
+        return (f"weight verified: {self.where} at {_spaced(self.weight)} as the journal says"
+                f"{how}")[:LONG_SUMMARY_LIMIT]
+
+
 # Canary analysis -------------------------------------------------------------------
 class Samples(BaseBody, tag="samples", frozen=True, kw_only=True):
     """One poll: ``values[metric] = (canary, baseline)``, ``None`` when the source had no
@@ -454,7 +501,7 @@ EventBody: TypeAlias = (
     | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
     | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable | ChainKeyed | NotifyFailed
+    | ReleaseStable | ChainKeyed | NotifyFailed | WeightDrifted | WeightVerified
 )
 
 KINDS: Mapping[str, type[EventBody]] = {

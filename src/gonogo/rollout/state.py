@@ -46,6 +46,8 @@ from gonogo.rollout.events import (
     TrafficConfirmed,
     TrafficFailed,
     TrafficIntended,
+    WeightDrifted,
+    WeightVerified,
 )
 from gonogo.rollout.journal import Event
 from gonogo.rollout.phases import Phase
@@ -130,6 +132,10 @@ class RolloutState:
     # declined); a worse value proposes again at once.
     snoozed: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
     last_hash: str = ""
+    # The reality check found the router at another weight than the journal's: the
+    # message ("weight drifted: journal 5 %, gateway 0 %"); None once verified again
+    # or a rollback starts. While set, the rollout is held (paused in a stage).
+    drift: str | None = None
 
     @property
     def stage(self) -> StageView | None:
@@ -271,7 +277,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
-                "proposal": None, "snoozed": {},
+                "proposal": None, "snoozed": {}, "drift": None,
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
             }
         case RunbookStepStarted():
@@ -292,6 +298,12 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
             return {"phase": Phase.STABLE, "target_index": None}
+        case WeightDrifted():
+            held = _paused(s, e) if s.phase in (Phase.HOLDING, Phase.READY) else {}
+            return {**held, "drift": body.message, "stop_reason": body.message}
+        case WeightVerified():
+            return {"drift": None,
+                    "stop_reason": None if s.stop_reason == s.drift else s.stop_reason}
         case ChainKeyed() | NotifyFailed():
             return {}
         case _:
