@@ -97,6 +97,29 @@ async def test_a_weight_changed_behind_the_drivers_back_stops_the_next_advance(t
     assert verify_file(tmp_path / "s" / "events.jsonl").ok
 
 
+async def test_a_router_set_to_zero_mid_hold_is_caught_while_holding(tmp_path: Path) -> None:
+    clock, router = Clock(), Router()
+    engine = make_engine(write_plan(tmp_path), tmp_path / "s", clock, traffic=router)
+    engine.start()
+    await engine.run_checks()
+    await engine.advance()
+    await poll_for(engine, clock, 300)
+    assert router.reads >= 10 and engine.state.phase == Phase.HOLDING  # read each interval
+    router.real = 0.0  # the canary gets no traffic: without the check, a hold without data
+    await poll_for(engine, clock, 15)
+    drifts = [e for e in engine.journal.read() if isinstance(e.body, WeightDrifted)]
+    assert len(drifts) == 1 and drifts[0].body.before == "hold" and drifts[0].actor == "gonogo"
+    assert drifts[0].body.describe().startswith("weight drifted: journal 5 %, gateway 0 % (read 0); "
+                                                "reality check held the rollout at stage canary")
+    s = engine.state
+    assert s.phase == Phase.PAUSED and s.drift == "weight drifted: journal 5 %, gateway 0 %"
+    reads = router.reads
+    await poll_for(engine, clock, 1800)  # held: no hold runs out, no repeated drift, no shift
+    assert engine.state.phase == Phase.PAUSED and router.reads == reads and router.shifts == [5.0]
+    assert sum(isinstance(e.body, WeightDrifted) for e in engine.journal.read()) == 1
+    await engine.aclose()
+
+
 async def test_a_drift_is_detected_on_resume_and_the_fold_replays_it(tmp_path: Path) -> None:
     engine, router, clock = await at_canary_ready(tmp_path)
     await engine.aclose()  # the driver stops (a dropped SSH connection)
@@ -299,3 +322,51 @@ async def test_the_journal_never_holds_the_read_token(tmp_path: Path) -> None:
     assert TOKEN not in text and "weight_drifted" in text
     assert isinstance(engine.journal.read()[-1].body, WeightDrifted)
     assert not any(isinstance(e.body, WeightVerified) for e in engine.journal.read())
+
+
+def test_judge_is_pure_and_names_what_it_read(tmp_path: Path) -> None:
+    from gonogo.rollout.reality import believes, judge
+    from gonogo.rollout.stages import plan_stages
+    from gonogo.rollout.state import initial_state
+
+    plan = load_plan(write_plan(tmp_path))
+    stages = plan_stages(plan)
+    fresh = initial_state(plan)
+    assert not believes(fresh)
+    import dataclasses
+
+    at5 = dataclasses.replace(fresh, phase=Phase.READY, stage_index=0, weight_confirmed=5.0,
+                              weight_intended=5.0)
+    assert judge(at5, WeightReading(5.4, "read", "gateway"), stages, "advance", 1).events == ()
+    out = judge(at5, WeightReading(6.0, "read", "gateway"), stages, "advance", 1)
+    assert not out.go_on and out.refusal.startswith("weight drifted: journal 5 %, gateway 6 %")
+    assert [type(b).__name__ for b in out.events] == ["WeightDrifted"]
+    blind = judge(at5, WeightReading(None, "HTTP 502", "gateway"), stages, "hold")
+    assert blind.go_on and blind.events == ()  # the next advance reads again
+    resume = judge(at5, WeightReading(None, "HTTP 502", "gateway"), stages, "resume")
+    assert not resume.go_on and "not resuming on an unverified weight" in resume.refusal
+    shifting = dataclasses.replace(at5, phase=Phase.SHIFTING, target_index=1, weight_intended=50.0)
+    assert judge(shifting, WeightReading(50.0, "read"), stages, "resume").go_on  # it landed
+    abandoned = judge(shifting, WeightReading(0.0, "read"), stages, "resume")
+    assert [type(b).__name__ for b in abandoned.events] == ["TrafficFailed", "WeightDrifted"]
+
+
+async def test_a_drift_is_a_critical_notification_until_verified(tmp_path: Path) -> None:
+    from gonogo.notify.rules import End, Notification, Where, effects
+
+    engine, router, clock = await at_canary_ready(tmp_path)
+    router.real = 0.0
+    with pytest.raises(EngineRefused):
+        await engine.advance()
+    where = Where(engine.plan, tmp_path / "s")
+    drift = engine.journal.read()[-1]
+    notes = [n for n in effects(drift, engine.state, where) if isinstance(n, Notification)]
+    assert [(n.event, n.severity, n.lasting) for n in notes] == [("weight_drifted", "critical", True)]
+    assert notes[0].summary.startswith("weight drifted: journal 5 %, gateway 0 %")
+    router.real = 5.0
+    await engine.resume("set back")
+    verified = engine.journal.read()[-2]
+    assert verified.kind == "weight_verified"
+    ends = [e for e in effects(verified, engine.state, where) if isinstance(e, End)]
+    assert [e.event for e in ends] == ["weight_drifted"]
+    await engine.aclose()

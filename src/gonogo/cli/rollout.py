@@ -150,6 +150,10 @@ async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: R
         if s.phase == Phase.ROLLED_BACK:
             err(f"{p(s.release)} rolled back: {p(s.stop_reason)}")
             return exits.ROLLED_BACK
+        if s.drift is not None and s.phase == Phase.PAUSED:  # the reality check held it
+            err(f"{p(s.drift)}: the rollout is held and nothing was shifted. Set the weight back "
+                "and run the same command again to resume, or roll back from the panel")
+            return exits.NOGO
         if s.phase == Phase.ROLLING_BACK:
             code = await _runbook_turn(engine, yes)
             if code is not None:

@@ -54,8 +54,6 @@ from gonogo.rollout.events import (
     TrafficConfirmed,
     TrafficFailed,
     TrafficIntended,
-    WeightDrifted,
-    WeightVerified,
     redact,
 )
 from gonogo.rollout.intents import Answer, Inbox, Received
@@ -71,6 +69,7 @@ from gonogo.rollout.phases import (
     rollback_refusal,
     starts_over,
 )
+from gonogo.rollout.reality import Before, believes, judge
 from gonogo.rollout.runbook import execute
 from gonogo.rollout.stages import (
     exit_check_ids,
@@ -93,9 +92,6 @@ log = logging.getLogger(__name__)
 ENGINE_ACTOR = "gonogo"  # the actor of what a rule did, never a person's name
 MIN_GUARD_S = 2.0  # real seconds between two guard runs, whatever the speed
 WORSE = 1.1  # a declined proposal comes back at once when its value grows by this factor
-# The reality check: a weight read back this close to the journal's is the same (a
-# router that rounds 12.5 % to 12 or 13 has not drifted).
-WEIGHT_TOLERANCE = 0.5
 
 
 class EngineRefused(Exception):
@@ -160,6 +156,7 @@ class Engine:
         self._guards_at: float | None = None  # real time of the last guard run
         self._guards_stage = -1
         self._polled_at: float | None = None  # engine-clock time of the last metrics poll
+        self._weight_read_at: float | None = None  # engine-clock time of the last reality check
         self.state: RolloutState = fold(journal.read(), plan)
 
     # Plumbing ----------------------------------------------------------
@@ -438,6 +435,28 @@ class Engine:
         self.emit(TrafficConfirmed(weight=shift.weight, stage=stage.id, detail=shift.detail))
         await self._enter(index)
 
+    # The reality check (``gonogo.rollout.reality``) --------------------------
+    async def _reality_check(self, before: Before, *, to_index: int | None = None) -> bool:
+        """Read the weight back and act on ``reality.judge``: True to go on. A drift is
+        journaled (by the rule) and raised as ``EngineRefused``, as is a resume on a
+        weight that cannot be read; a read failure before a shift is a failed shift."""
+        s = self.state
+        if not believes(s):
+            return True
+        await self.prime()
+        try:
+            reading = await self.traffic.read(s.stage.id if s.stage else "", self.plan.release.name)
+        except Exception as exc:  # a driver's bug must not let a stale belief through
+            reading = WeightReading(None, describe_error(exc))
+        if reading is None:
+            return True  # this driver cannot be read back (manual)
+        outcome = judge(s, reading, self.stages, before, to_index)
+        for body in outcome.events:
+            self.emit(body, actor=None if isinstance(body, TrafficFailed) else ENGINE_ACTOR)
+        if outcome.refusal:
+            raise EngineRefused(outcome.refusal)
+        return outcome.go_on
+
     async def _resume_check(self) -> bool:
         """The reality check of a resumed session; a hold that a drift caused ends (by
         the rule, journaled) once the weight read back is the journal's again."""
@@ -452,57 +471,22 @@ class Engine:
                       actor=ENGINE_ACTOR)
         return True
 
-    async def _reality_check(self, before: Literal["advance", "resume"], *,
-                             to_index: int | None = None) -> bool:
-        """Read the weight the router really has and compare it with the journal's,
-        before an advance and on every resume. The same: True (a drift held earlier is
-        journaled as verified). Another weight: ``WeightDrifted`` is journaled (the
-        rollout is held; nothing is shifted, a drift is never "fixed" by shifting) and
-        ``EngineRefused`` says so. Unreadable: before a shift, a failed shift
-        (``TrafficFailed``, False); on resuming, ``EngineRefused``. Drivers that cannot
-        be read (manual) and sessions with no confirmed shift yet are not checked."""
+    async def _reality_turn(self) -> None:
+        """While traffic sits at a stage, read the weight back once per canary interval:
+        a router set to 0 % behind the driver's back would otherwise only show as a
+        canary without data, and the hold would wait on it forever."""
         s = self.state
-        if s.stage_index < 0 and s.phase != Phase.ROLLED_BACK:
-            return True  # no weight confirmed in this session yet: the journal believes nothing
-        await self.prime()
-        stage = s.stage.id if s.stage is not None else ""
+        if s.phase not in (Phase.HOLDING, Phase.READY) or s.drift is not None or not believes(s):
+            return
+        now = self.clock()
+        period = max(MIN_GUARD_S, self.plan.canary.interval.seconds / max(s.speed, 1e-9))
+        if self._weight_read_at is not None and now - self._weight_read_at < period:
+            return
+        self._weight_read_at = now
         try:
-            reading = await self.traffic.read(stage, self.plan.release.name)
-        except Exception as exc:  # a driver's bug must not let a stale belief through
-            reading = WeightReading(None, describe_error(exc))
-        if reading is None:
-            return True
-        target = to_index if to_index is not None else s.target_index
-        to_stage = "" if target is None else (self.stages[target].id if target < len(self.stages)
-                                             else "stable")
-        shifting = before == "advance" or s.phase == Phase.SHIFTING
-        if reading.weight is None:
-            error = (f"could not read the current weight from the {reading.where} "
-                     f"({reading.detail}); nothing was shifted")
-            if not shifting:
-                raise EngineRefused(f"{error}: not resuming on an unverified weight")
-            weight = (float(self.stages[target].weight) if target is not None
-                      and target < len(self.stages) else s.weight_confirmed)
-            self.emit(TrafficFailed(weight=weight, stage=to_stage, error=error))
-            return False
-        believed = [s.weight_confirmed]
-        if s.phase == Phase.SHIFTING or s.traffic_error is not None:
-            believed.append(s.weight_intended)  # the shift under way (or that failed) may have landed
-        if any(abs(reading.weight - w) <= WEIGHT_TOLERANCE for w in believed):
-            if s.drift is not None:
-                self.emit(WeightVerified(weight=reading.weight, where=reading.where,
-                                         detail=reading.detail), actor=ENGINE_ACTOR)
-            return True
-        if s.phase == Phase.SHIFTING:  # an interrupted shift is abandoned, never finished blind
-            self.emit(TrafficFailed(weight=s.weight_intended, stage=to_stage,
-                                    error=f"abandoned: the {reading.where} is at {reading.weight:g} %"))
-        drifted = WeightDrifted(journal=s.weight_confirmed, actual=reading.weight,
-                                where=reading.where, before=before, stage=stage,
-                                to_stage=to_stage if before == "advance" else "",
-                                detail=reading.detail)
-        self.emit(drifted, actor=ENGINE_ACTOR)
-        raise EngineRefused(f"{drifted.message}: nothing was shifted. Set the {reading.where} back "
-                            f"to {s.weight_confirmed:g} % and resume, or roll back")
+            await self._reality_check("hold")
+        except EngineRefused:
+            pass  # journaled: the rollout is held, and says why
 
     async def _enter(self, index: int) -> None:
         stage = self.stages[index]
@@ -579,6 +563,7 @@ class Engine:
         """One poll: intents, guards, metrics and rules, stop criteria, hold timer."""
         await self.take_intents()
         await self._guard_turn()
+        await self._reality_turn()
         if self.analysing() and self._poll_due():
             await self.prime()
             readings = await self.source.poll(self.metrics, self.clock())

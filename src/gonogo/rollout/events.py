@@ -283,7 +283,7 @@ class WeightDrifted(BaseBody, tag="weight_drifted", frozen=True, kw_only=True):
     journal: float  # the weight the journal believes (confirmed)
     actual: float  # the weight read back
     where: str = "router"  # what was read ("gateway" for the sandbox)
-    before: Literal["advance", "resume"] = "advance"
+    before: Literal["advance", "resume", "hold"] = "advance"
     stage: str = ""  # the stage the journal is in
     to_stage: str = ""  # the advance held back ("" on resume)
     detail: str = ""  # how it was read
@@ -293,7 +293,8 @@ class WeightDrifted(BaseBody, tag="weight_drifted", frozen=True, kw_only=True):
         return f"weight drifted: journal {_spaced(self.journal)}, {self.where} {_spaced(self.actual)}"
 
     def describe(self) -> str:
-        held = f"the advance to {self.to_stage}" if self.before == "advance" else "the resume"
+        held = {"advance": f"the advance to {self.to_stage}", "resume": "the resume",
+                "hold": f"the rollout at stage {self.stage}"}[self.before]
         how = f" ({self.detail})" if self.detail else ""
         return f"{self.message}{how}; reality check held {held}: nothing was shifted"[:LONG_SUMMARY_LIMIT]
 
