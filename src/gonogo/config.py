@@ -64,6 +64,16 @@ class SessionSettings(Frozen, frozen=True, kw_only=True):
     key: SecretRef | None = None
 
 
+class ServeSettings(Frozen, frozen=True, kw_only=True):
+    """``[serve]``: ``gonogo serve``, the panel in a browser. ``token`` (a secret
+    reference) is the access token every request must carry; without one, only a
+    loopback address is served. ``--host``, ``--port`` and ``--token-ref`` override."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8000
+    token: SecretRef | None = None
+
+
 class PrometheusIntegration(Frozen, frozen=True, kw_only=True):
     url: Value
 
@@ -332,6 +342,7 @@ class PlanDoc(Frozen, frozen=True, kw_only=True):
     issues: tuple[KnownIssue, ...] = ()
     keys: dict[str, str] = {}  # binding id -> key, to rebind the panel's keys
     notify: tuple[NotifyTarget, ...] = ()
+    serve: ServeSettings = ServeSettings()
 
 
 class Plan(Frozen, frozen=True, kw_only=True):

@@ -95,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the chain's key as a reference (env:NAME, file:PATH); default: "
                             "the reference the session declared")
 
+    p = sub.add_parser("serve", help="the panel in a browser (textual-serve)")
+    p.add_argument("--config", "-c", required=True, help="config file")
+    p.add_argument("--session", required=True, help="the session directory to show")
+    p.add_argument("--host", help="address to listen on (default [serve] host, 127.0.0.1); "
+                                  "anything but loopback needs an access token")
+    p.add_argument("--port", type=int, help="TCP port (default [serve] port, 8000; 0: any free)")
+    p.add_argument("--drive", action="store_true",
+                   help="serve the driving panel (gonogo tui) instead of the read-only one")
+    p.add_argument("--token-ref", metavar="REF",
+                   help="access token as a secret reference (env:NAME, file:PATH, vault:...), "
+                        "required on every request; default [serve] token")
+    p.add_argument("--actor", help="the name the pages act under in the session log")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address browsers open when it differs (a TLS proxy in front)")
+
     p = sub.add_parser("notify", help="notification tools")
     nsub = p.add_subparsers(dest="notify_command", metavar="ACTION", required=True)
     t = nsub.add_parser("test", help="send one test message to each [[notify]] target")
@@ -156,6 +171,10 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from gonogo.cli.log import run_log
 
         return run_log(args)
+    if command == "serve":
+        from gonogo.cli.serve import run_serve
+
+        return run_serve(args)
     if command == "notify":
         from gonogo.cli.notify import run_notify
 
