@@ -202,7 +202,8 @@ async def _serve(server: Any, host: str, port: int, announce: Callable[[str], No
 def _token(ref_text: str | None, plan: Plan) -> tuple[str | None, str]:
     """The access token and where it came from, or ``(None, "")``; ``ValueError`` says
     what is wrong with it (never its value)."""
-    from gonogo.secrets import Redactor, SecretError, SecretResolver
+    from gonogo.context import make_context
+    from gonogo.secrets import SecretError
     from gonogo.values import SecretRef
 
     if ref_text is not None:
@@ -215,10 +216,13 @@ def _token(ref_text: str | None, plan: Plan) -> tuple[str | None, str]:
         where, ref = f"{plan.source}: serve.token", plan.doc.serve.token
     else:
         return None, ""
+    ctx = make_context(plan)  # a vault: reference reads through [integrations.vault]
     try:
-        value = SecretResolver(Redactor(), base_dir=str(Path(plan.source).parent)).resolve_sync(ref).strip()
+        value = ctx.resolver.resolve_sync(ref).strip()
     except SecretError as exc:
         raise ValueError(f"{where}: {exc}") from None
+    finally:
+        asyncio.run(ctx.aclose())
     if len(value) < MIN_TOKEN:
         raise ValueError(f"{where}: the access token from {ref} is {len(value)} characters; use at "
                          f"least {MIN_TOKEN} (for example: openssl rand -hex 16)")
@@ -264,6 +268,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if driving and not args.drive:
         err("warning: this gonogo has no `watch` command yet: each page runs the driving "
             "panel (gonogo tui)")
+    if driving and token is None:
+        err("warning: without an access token, every account on this machine can open the "
+            "driving panel on loopback; on a shared host give --token-ref")
     server = make_server(command, host=host, port=port, title=f"gonogo · {plan.release.name}",
                          token=token, public_url=public_url)
 
