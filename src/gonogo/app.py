@@ -31,7 +31,7 @@ from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
-from gonogo.widgets.keys import FOOTER_IDS, KEYS, MODAL_SAFE, display_key
+from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
 
@@ -211,6 +211,8 @@ class GonogoApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen) and action in {a for _, _, a, _ in KEYS}:
             return action in MODAL_SAFE
+        if not self.control.driving and action in DRIVER_ONLY:
+            return None  # shown, dimmed: the driver's key
         return True
 
     # actions (each a binding id above) ---------------------------------------
@@ -262,6 +264,10 @@ class GonogoApp(App[int]):
             self.intent("confirm traffic", self.control.confirm_traffic(""))
 
     def action_pause(self) -> None:
+        if not self.control.driving:
+            self.intent("pause request", self.control.pause(f"{self.control.actor} asks for a pause"))
+            self.notify("pause requested: the driver decides")
+            return
         if self.state.phase is Phase.PAUSED:
             self.intent("resume", self.control.resume())
         else:
@@ -278,7 +284,8 @@ class GonogoApp(App[int]):
                 self.intent("rollback", self.control.rollback(reason))
                 self.action_runbook()
 
-        self.push_screen(TypedConfirm("Roll back", body, self.plan.release.name), done)
+        title = "Roll back" if self.control.driving else "Propose a rollback to the driver"
+        self.push_screen(TypedConfirm(title, body, self.plan.release.name), done)
 
     def _show(self, screen_type: type[Screen[Any]], factory: Callable[[], Screen[Any]]) -> None:
         if isinstance(self.screen, screen_type):
@@ -329,7 +336,7 @@ class GonogoApp(App[int]):
         self.action_quit_panel()
 
     def action_quit_panel(self) -> None:
-        if not is_active(self.state):
+        if not is_active(self.state) or not self.control.driving:  # a watcher leaves freely
             self.exit(0)
             return
         from gonogo.screens.confirm import QuitConfirm

@@ -79,6 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=10.0, metavar="S",
                    help="how long to wait for a running driver's answer (default 10)")
 
+    p = sub.add_parser("note", help="add a note to a session's log, from any terminal")
+    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("text")
+    p.add_argument("--as", dest="as_name", metavar="NAME", help="who writes it")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S")
+
+    p = sub.add_parser("propose-rollback",
+                       help="propose a rollback to the driver (the hold pauses; the driver decides)")
+    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--as", dest="as_name", metavar="NAME", help="who proposes it")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S")
+
+    p = sub.add_parser("watch", help="follow a driven session live, read-only")
+    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--actor", help="your name (for what you submit: sign-offs, notes, requests)")
+    p.add_argument("--theme", help="theme name")
+
     p = sub.add_parser("log", help="session log tools")
     lsub = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     e = lsub.add_parser("export", help="export a session log")
@@ -152,6 +173,18 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from gonogo.cli.signoff import run_signoff
 
         return run_signoff(args)
+    if command == "note":
+        from gonogo.cli.signoff import run_note
+
+        return run_note(args)
+    if command == "propose-rollback":
+        from gonogo.cli.signoff import run_propose_rollback
+
+        return run_propose_rollback(args)
+    if command == "watch":
+        from gonogo.cli.tui import run_watch
+
+        return run_watch(args)
     if command == "log":
         from gonogo.cli.log import run_log
 

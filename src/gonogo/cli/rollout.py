@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
 from gonogo.cli.session import SessionRefused, head_line, open_session
+from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.export import line
-from gonogo.rollout.journal import JournalError
+from gonogo.rollout.journal import Event, JournalError
 from gonogo.untrusted import printable as p
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,6 +51,7 @@ class Reporter:
         self._key: tuple[object, ...] | None = None
         self._at = 0.0
         self._live: Any = None
+        self._status: dict[str, str] = {}  # check id -> the status last printed
 
     def __enter__(self) -> Reporter:
         if self.tty:
@@ -66,8 +68,15 @@ class Reporter:
             self._live.stop()
             self._live = None
 
-    def event(self, text: str) -> None:
-        print(text, flush=True)
+    def event(self, event: Event) -> None:
+        """One line per event, except a guard's re-run that changed nothing (the
+        journal keeps every one; the terminal shows what changed)."""
+        if isinstance(event.body, CheckRecorded):
+            result = event.body.result
+            if self._status.get(result.id) == result.status:
+                return
+            self._status[result.id] = result.status
+        print(line(event), flush=True)
 
     def waiting(self, key: tuple[object, ...], text: str) -> None:
         if self._live is not None:
@@ -96,12 +105,12 @@ def run_rollout(args: argparse.Namespace) -> int:
                               warn=lambda m: err(f"warning: {m}"))
     except SessionRefused as exc:
         err(p(exc))
-        return exits.USAGE
+        return exits.DRIVEN if exc.busy else exits.USAGE
     engine = opened.engine
     print(f"gonogo: session {p(opened.where)}", file=sys.stderr, flush=True)
     auto = bool(getattr(args, "auto_signoff", False))
     with Reporter(sys.stderr.isatty()) as reporter:
-        engine.subscribe(lambda event, _state: reporter.event(line(event)))
+        engine.subscribe(lambda event, _state: reporter.event(event))
         return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter))
 
 

@@ -55,6 +55,7 @@ def open_session(
     ``warn`` receives what the journal finds odd but survivable (a torn last line).
     """
     from gonogo.context import make_context
+    from gonogo.rollout.driverlock import DriverLock
     from gonogo.rollout.engine import Engine, default_actor
     from gonogo.rollout.events import SessionStarted
     from gonogo.rollout.intents import Inbox
@@ -90,6 +91,16 @@ def open_session(
         from gonogo.notify import attach
 
         attach(engine)
+    try:  # one driver per release on this host, whatever directory it uses
+        lock = DriverLock(plan.release.name, actor=engine.actor, session=str(where))
+    except SessionBusy as exc:
+        journal.close()
+        raise SessionRefused(str(exc), busy=True) from None
+
+    async def release() -> None:
+        lock.release_lock()
+
+    engine.on_close(release)
     return Session(where, journal, engine)
 
 

@@ -41,7 +41,12 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
                               session_root=session_root)
     except SessionRefused as exc:
         err(str(exc))
-        return exits.USAGE
+        if not exc.busy:
+            return exits.USAGE
+        if session and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
+            return watch_panel(plan, session, actor=actor, theme=theme)
+        err(f"watch it with: gonogo watch --config {plan.source} --session {session or '<dir>'}")
+        return exits.DRIVEN
     where, engine = opened.where, opened.engine
     try:
         engine.start(speed=speed)
@@ -61,6 +66,54 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     code = app.run()
     print(printable(hint), file=sys.stderr)
     print(head_line(engine.state, where), file=sys.stderr)
+    return int(code) if code else exits.OK
+
+
+def _yes(prompt: str) -> bool:
+    try:
+        return input(prompt).strip().lower() in ("", "y", "yes")
+    except EOFError:
+        return False
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    plan = load_or_report(args.config)
+    if plan is None:
+        return exits.USAGE
+    return watch_panel(plan, args.session, actor=getattr(args, "actor", None),
+                       theme=getattr(args, "theme", None))
+
+
+def watch_panel(plan: Plan, session: str, *, actor: str | None, theme: str | None) -> int:
+    """The panel on a driven session, read-only, following it live."""
+    from gonogo.rollout.engine import default_actor
+    from gonogo.rollout.follow import FileFollower
+    from gonogo.rollout.intents import Inbox
+    from gonogo.rollout.journal import JournalError
+    from gonogo.rollout.watch import WatchControl
+
+    key: bytes | None = None
+    if plan.session.key is not None:
+        from gonogo.context import make_context
+        from gonogo.secrets import SecretError
+
+        try:
+            key = make_context(plan).resolver.resolve_sync(plan.session.key).encode("utf-8")
+        except SecretError as exc:
+            err(f"session.key: {exc}")
+            return exits.USAGE
+    try:
+        follower = FileFollower(session, key=key,
+                                key_ref=str(plan.session.key) if key is not None else "")
+    except JournalError as exc:
+        err(str(exc))
+        return exits.USAGE
+    control = WatchControl(plan, follower, Inbox(session), actor=default_actor(plan, actor))
+    from gonogo.app import GonogoApp
+
+    app = GonogoApp(plan, control, tick_interval=0.2, theme=theme, session_dir=session)
+    code = app.run()
+    follower.close()
     return int(code) if code else exits.OK
 
 

@@ -34,8 +34,10 @@ from gonogo.rollout.events import (
     EventBody,
     GuardFailed,
     HoldCompleted,
+    Note,
     OwnerSet,
     Paused,
+    PauseRequested,
     ProposalDeclined,
     Reconciled,
     ReleaseStable,
@@ -121,6 +123,8 @@ def same_person(a: str, b: str) -> bool:
 
 
 class Engine:
+    driving = True  # the only writer of its session (a watcher is a ``WatchControl``)
+
     def __init__(
         self,
         plan: Plan,
@@ -313,11 +317,14 @@ class Engine:
         """Record a sign-off by ``signer`` (default: this driver) for the check's owner
         role, with a note; or, ``automatic``, by ``rule`` (a rehearsal), never a person."""
         try:
-            self.plan.check(check_id)
+            spec = self.plan.check(check_id)
         except KeyError:
             stage_signoffs = {s.signoff for s in self.stages if s.signoff}
             if check_id not in stage_signoffs:
                 raise EngineRefused(f"no check or stage sign-off {check_id!r}") from None
+        else:
+            if spec.kind != "manual":
+                raise EngineRefused(f"{check_id} is a {spec.kind} check: it is run, not signed off")
         role = self.signoff_role(check_id)
         if automatic:
             self._not_signed_yet(check_id)
@@ -362,12 +369,42 @@ class Engine:
         intent = received.intent
         if intent is None:
             return Answer(id=received.id, applied=False, detail=received.problem)
+        who = intent.actor.strip()
         try:
-            event = await self.record_signoff(intent.check_id, intent.note, signer=intent.actor)
+            if (why := owner_problem(who)) is not None:
+                raise EngineRefused(f"submitter: {why}")
+            if intent.kind == "signoff":
+                event = await self.record_signoff(intent.check_id, intent.note, signer=who)
+            elif intent.kind == "note":
+                if not intent.note.strip():
+                    raise EngineRefused("an empty note")
+                event = self.emit(Note(text=intent.note.strip()), actor=who)
+            elif intent.kind == "pause":
+                if not can_pause(self.state.phase):
+                    raise EngineRefused(f"nothing to pause while {self.state.phase}")
+                event = self.emit(PauseRequested(reason=intent.note.strip()), actor=who)
+            else:
+                event = await self.propose_rollback(intent.note, proposer=who)
         except EngineRefused as exc:
             return Answer(id=intent.id, applied=False, detail=str(exc))
+        done = {"signoff": "signed off", "note": "noted", "pause": "pause requested; the driver decides",
+                "rollback": "rollback proposed; the driver decides"}[intent.kind]
         return Answer(id=intent.id, applied=True, seq=event.seq,
-                      detail=f"journaled as event #{event.seq} by the driver {self.actor}")
+                      detail=f"{done}: journaled as event #{event.seq} by the driver {self.actor}")
+
+    async def propose_rollback(self, reason: str, *, proposer: str) -> Event:
+        """A person proposes a rollback: the hold pauses and the driver decides."""
+        if not reason.strip():
+            raise EngineRefused("a rollback proposal needs a reason")
+        async with self._guard():
+            refusal = rollback_refusal(self.state.phase)
+            if refusal is not None:
+                raise EngineRefused(refusal)
+            if self.state.rollback_proposed:
+                raise EngineRefused(f"a rollback is already proposed: {self.state.stop_reason}")
+            return self.emit(RollbackProposed(reason=f"{proposer} proposes a rollback: "
+                                                     f"{reason.strip()}", check="person"),
+                             actor=proposer)
 
     async def set_owner(self, role: str, name: str) -> None:
         role, name = role.strip(), name.strip()

@@ -35,7 +35,8 @@ __all__ = [
     "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
     "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
     "RunbookStepFinished", "RunbookDecision",
-    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed",
+    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed", "Note",
+    "PauseRequested",
 ]
 
 SUMMARY_LIMIT = 200
@@ -418,6 +419,28 @@ class ReleaseStable(BaseBody, tag="release_stable", frozen=True, kw_only=True):
         return f"release {self.release} marked STABLE"
 
 
+class Note(BaseBody, tag="note", frozen=True, kw_only=True):
+    """A note someone added to the session (the event's actor is its author)."""
+
+    free_text = frozenset({"text"})
+
+    text: str
+
+    def describe(self) -> str:
+        return f"note: {self.text}"[:LONG_SUMMARY_LIMIT]
+
+
+class PauseRequested(BaseBody, tag="pause_requested", frozen=True, kw_only=True):
+    """Someone other than the driver asks for a pause (the actor); the driver decides."""
+
+    free_text = frozenset({"reason"})
+
+    reason: str = ""
+
+    def describe(self) -> str:
+        return "PAUSE REQUESTED" + (f": {self.reason}" if self.reason else "")
+
+
 class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
     """The session's hash chain is an HMAC under a key; the reference says where the
     key lives (``env:``/``file:``/``vault:``), never what it is."""
@@ -454,7 +477,7 @@ EventBody: TypeAlias = (
     | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
     | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable | ChainKeyed | NotifyFailed
+    | ReleaseStable | ChainKeyed | NotifyFailed | Note | PauseRequested
 )
 
 KINDS: Mapping[str, type[EventBody]] = {

@@ -25,20 +25,26 @@ import msgspec
 
 from gonogo.safefs import PrivateDir, UnsafePath, open_private_dir
 
-__all__ = ["Intent", "Answer", "Inbox", "INBOX_DIR", "INTENT_LIMIT"]
+__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "INBOX_DIR", "INTENT_LIMIT"]
 
 INBOX_DIR = "intents"
 INTENT_LIMIT = 16 * 1024
 TEXT_LIMIT = 2000  # a note, a name
 
 
+IntentKind = Literal["signoff", "note", "pause", "rollback"]
+
+
 class Intent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``signoff`` a check (applied when the submitter owns its role); add a ``note``;
+    request a ``pause`` or propose a ``rollback`` (journaled, then the driver decides)."""
+
     id: str
-    kind: Literal["signoff"]
+    kind: IntentKind
     actor: str  # who submits it; the journal records the intent under this name
     submitted_at: float
     check_id: str = ""
-    note: str = ""
+    note: str = ""  # the sign-off's note, the note's text, the request's reason
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,7 +77,7 @@ class Inbox:
         return open_private_dir(self.path, create=create)
 
     # Submitter side ------------------------------------------------------
-    def submit(self, kind: Literal["signoff"], actor: str, *, check_id: str = "", note: str = "",
+    def submit(self, kind: IntentKind, actor: str, *, check_id: str = "", note: str = "",
                now: float | None = None) -> Intent:
         intent = Intent(id=f"{int(time.time() * 1000):x}-{secrets.token_hex(4)}", kind=kind,
                         actor=actor[:TEXT_LIMIT], submitted_at=time.time() if now is None else now,

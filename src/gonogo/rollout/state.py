@@ -25,9 +25,11 @@ from gonogo.rollout.events import (
     CriterionTripped,
     GuardFailed,
     HoldCompleted,
+    Note,
     NotifyFailed,
     OwnerSet,
     Paused,
+    PauseRequested,
     ProposalDeclined,
     Reconciled,
     ReleaseStable,
@@ -129,6 +131,8 @@ class RolloutState:
     # Declined proposals: key -> (real time until which it is not proposed again, value
     # declined); a worse value proposes again at once.
     snoozed: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
+    # Open requests from people who do not drive: (who, reason) of each pause request
+    pause_requests: tuple[tuple[str, str], ...] = ()
     last_hash: str = ""
 
     @property
@@ -271,7 +275,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
-                "proposal": None, "snoozed": {},
+                "proposal": None, "snoozed": {}, "pause_requests": (),
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
             }
         case RunbookStepStarted():
@@ -292,8 +296,10 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
             return {"phase": Phase.STABLE, "target_index": None}
-        case ChainKeyed() | NotifyFailed():
+        case ChainKeyed() | NotifyFailed() | Note():
             return {}
+        case PauseRequested():
+            return {"pause_requests": (*s.pause_requests, (e.actor, body.reason))}
         case _:
             assert_never(body)
 
@@ -339,8 +345,9 @@ def _traffic_failed(s: RolloutState, e: Event, body: TrafficFailed) -> dict[str,
 
 def _paused(s: RolloutState, e: Event) -> dict[str, Any]:
     if s.phase == Phase.PAUSED:
-        return {}
-    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase}
+        return {"pause_requests": ()}
+    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase,
+            "pause_requests": ()}
 
 
 def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:
