@@ -159,6 +159,7 @@ class Engine:
         self._guards_at: float | None = None  # real time of the last guard run
         self._guards_stage = -1
         self._polled_at: float | None = None  # engine-clock time of the last metrics poll
+        self._acting: str | None = None  # who the events are by while a rule acts (the engine)
         self.state: RolloutState = fold(journal.read(), plan)
 
     # Plumbing ----------------------------------------------------------
@@ -199,7 +200,7 @@ class Engine:
         """Append one event (its free text redacted), fold it in, tell subscribers.
         ``actor``: someone other than the driver (an intent's submitter, the engine)."""
         clean = redact(body, self.ctx.redactor.text)
-        who = self.ctx.redactor.text(actor) if actor else self.actor
+        who = self.ctx.redactor.text(actor) if actor else (self._acting or self.actor)
         event = self.journal.append(clean, who, float(self.clock()))
         self.state = apply(self.state, event, self.plan)
         for cb in list(self._subs):
@@ -258,7 +259,9 @@ class Engine:
             if self.journal.key_ref:  # tell a verifier which key proves this chain
                 self.emit(ChainKeyed(key_ref=self.journal.key_ref))
             return started
-        return self.emit(SessionResumed(speed=float(speed)))
+        previous = self.state.driver or ""
+        return self.emit(SessionResumed(
+            speed=float(speed), took_over_from=previous if previous != self.actor else ""))
 
     async def prime(self) -> None:
         """Teach the redactor every secret of the plan (vault ones included) before a
@@ -716,6 +719,15 @@ class Engine:
         await self._run_runbook()
 
     async def _run_runbook(self) -> None:
+        """The runbook's steps, as the engine when a rule started the rollback (the
+        events say so), as the driver when an operator did."""
+        self._acting = self._runbook_actor()
+        try:
+            await self._runbook_steps()
+        finally:
+            self._acting = None
+
+    async def _runbook_steps(self) -> None:
         await self.prime()
         for step_state in self.state.runbook:
             if step_state.status in ("done", "skipped"):
@@ -733,6 +745,11 @@ class Engine:
             if not ok:
                 return
         self.emit(RollbackFinished(weight=self.state.weight_confirmed))
+
+    def _runbook_actor(self) -> str | None:
+        """A runbook started by a rule runs as the engine; one an operator started, as
+        the driver (a person's decision on a failed step is always theirs)."""
+        return ENGINE_ACTOR if self.state.rollback_trigger in ("criterion", "guard") else None
 
     async def runbook_decision(self, step_id: str, decision: str, reason: str) -> None:
         if decision not in ("retry", "skip"):

@@ -137,10 +137,15 @@ class SessionStarted(BaseBody, tag="session_started", frozen=True, kw_only=True)
 
 
 class SessionResumed(BaseBody, tag="session_resumed", frozen=True, kw_only=True):
+    """A driver opened the session again; ``took_over_from``: the one who drove it
+    before, when that was someone else (the event's actor is the new driver)."""
+
     speed: float = 1.0
+    took_over_from: str = ""
 
     def describe(self) -> str:
-        return f"session resumed, speed x{self.speed:g}"
+        taken = f", taking over from {self.took_over_from}" if self.took_over_from else ""
+        return f"session resumed, speed x{self.speed:g}{taken}"
 
 
 # Checklist -------------------------------------------------------------------------

@@ -114,6 +114,7 @@ class RolloutState:
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
     stopped_at: int | None = None  # the stage the last rollback took traffic back from
+    rollback_trigger: str = ""  # what started the last rollback: operator, criterion, guard
     # Blind time: in a stage under canary analysis the hold accrues only while
     # conclusive data covers it (a frozen source must not let the hold run out).
     hold_needs_data: bool = False
@@ -273,6 +274,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {
                 "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
+                "rollback_trigger": body.trigger,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
                 "proposal": None, "snoozed": {}, "pause_requests": (),
