@@ -147,8 +147,8 @@ class CheckSpec(Frozen, frozen=True, kw_only=True):
     seed: str = ""  # the checklist line this check implements, for traceability
     # A reference (env:NAME or file:PATH). When it resolves to a non-empty text the
     # check is not run but reported `skipped` with that text as the reason — e.g. the
-    # sandbox writes why it could not start PostgreSQL. A skipped required check still
-    # blocks GO: what was not verified never counts as verified.
+    # sandbox writes why it could not start PostgreSQL. That is the config's explicit
+    # decision: the check is listed as skipped, with its reason, and does not block GO.
     skip_if: Value | None = None
     params: Any = None  # the kind's own validated ``Params`` struct
 

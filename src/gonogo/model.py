@@ -86,6 +86,17 @@ class CheckResult:
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0  # unix time; 0 while pending
+    # skipped because the check's ``skip_if`` reference had text: the config's own,
+    # explicit decision (e.g. the sandbox has no PostgreSQL here), not a gap in checking
+    skipped_by_config: bool = False
+
+    @property
+    def lets_go(self) -> bool:
+        """Whether this result lets a required check through: ``pass`` or ``warn``, or
+        ``skipped`` by the config's own ``skip_if`` (listed, with its reason, but not
+        blocking). Any other ``skipped`` blocks: a check kind that found nothing to
+        check has not verified anything."""
+        return self.status.ok or (self.status is Status.SKIPPED and self.skipped_by_config)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +112,7 @@ class CheckResult:
             "duration_ms": round(self.duration_ms, 1),
             "attempts": self.attempts,
             "finished_at": self.finished_at,
+            "skipped_by_config": self.skipped_by_config,
         }
 
     @classmethod
@@ -118,6 +130,7 @@ class CheckResult:
             duration_ms=float(data.get("duration_ms", 0.0)),
             attempts=int(data.get("attempts", 0)),
             finished_at=float(data.get("finished_at", 0.0)),
+            skipped_by_config=bool(data.get("skipped_by_config", False)),
         )
 
 

@@ -56,7 +56,10 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
         kind = kinds()[spec.kind]
         reason = skip_reason(spec, ctx)
         if reason is not None:
-            return finish(gate, spec, ctx, Outcome.skipped(reason), time.perf_counter() - started, 0)
+            why = Outcome.skipped(reason, f"skip_if = {spec.skip_if}: the config skips this check "
+                                          "while that reference has text; it does not block GO")
+            return finish(gate, spec, ctx, why, time.perf_counter() - started, 0,
+                          skipped_by_config=True)
         async with deadline:
             while True:
                 attempts += 1
@@ -89,14 +92,15 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
 
 
 def skip_reason(spec: CheckSpec, ctx: CheckContext) -> str | None:
-    """The check's ``skip_if`` text when it resolves to something, else ``None``."""
+    """The check's ``skip_if`` text (its first line) when it resolves to something, else
+    ``None``. The text is the reason, shown as the check's summary."""
     if spec.skip_if is None:
         return None
     try:
         text = ctx.resolver.value_sync(spec.skip_if).strip()
     except SecretError:
         return None  # nothing says to skip: run the check
-    return f"skipped: {ctx.redactor.excerpt(text.splitlines()[0], 200)}" if text else None
+    return ctx.redactor.excerpt(text.splitlines()[0], 200) if text else None
 
 
 def finish(
@@ -106,6 +110,8 @@ def finish(
     outcome: Outcome,
     elapsed_s: float,
     attempts: int,
+    *,
+    skipped_by_config: bool = False,
 ) -> CheckResult:
     red = ctx.redactor
     # Redacted, then made printable: stored and journaled safe (defence in depth; every
@@ -124,6 +130,7 @@ def finish(
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
         finished_at=time.time(),
+        skipped_by_config=skipped_by_config,
     )
 
 

@@ -44,13 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start the built-in sandbox and open the panel on it")
     p.add_argument("--scenario", default="healthy")
     p.add_argument("--speed", type=float, default=60.0, help="simulated-time factor")
-    p.add_argument("--session", help="session directory")
+    p.add_argument("--session", metavar="FOLDER",
+                   help="the demo's folder (config copy, sandbox log, journal/): resumed when "
+                        "it exists, kept when the demo ends; default: a temp folder, removed "
+                        "at the end unless a rollout is under way in it")
     p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
+    p.add_argument("--port-base", type=int, metavar="N",
+                   help="move every sandbox port by N-18000 (default 18000: ports 18000-18299)")
 
     p = sub.add_parser("sandbox", help="run the simulated fleet in the foreground")
     p.add_argument("--scenario", default="healthy")
     p.add_argument("--speed", type=float, default=1.0, help="simulated-time factor")
     p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
+    p.add_argument("--port-base", type=int, metavar="N",
+                   help="move every sandbox port by N-18000 and its secrets to "
+                        "/tmp/gonogo-sandbox-N; the moved config is written there")
 
     p = sub.add_parser("rollout", help="drive the rollout in a plain terminal")
     p.add_argument("--config", "-c", required=True)

@@ -77,6 +77,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0
+    skipped_by_config: bool = False  # skipped through the check's skip_if
 
     @classmethod
     def of(cls, result: CheckResult) -> CheckResultRecord:
@@ -88,6 +89,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
             required=self.required, status=self.status, summary=self.summary,
             details=self.details, evidence=dict(self.evidence), duration_ms=self.duration_ms,
             attempts=self.attempts, finished_at=self.finished_at,
+            skipped_by_config=self.skipped_by_config,
         )
 
 
