@@ -81,8 +81,8 @@ def test_two_sandboxes_without_real_servers_are_each_go(tmp_path: Path) -> None:
         errs = [stop(p) for p in procs if p.poll() is None]
     for err in errs:
         assert "Traceback" not in err
-        assert ("real servers: PostgreSQL 15 not running, its checks skipped (install the "
-                "postgresql-15 package to add it); Prometheus not running") in err
+        assert ("real servers: PostgreSQL 15 not running: its checks are skipped (the "
+                "postgresql-15 package adds it); Prometheus not running") in err
     for base in bases:
         assert not (tmp_path / f"rt-{base}").exists(), "the moved config and secrets stay behind"
 

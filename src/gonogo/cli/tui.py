@@ -160,6 +160,11 @@ def demo_config(folder: Path, custom: str | None, port_base: int | None) -> tupl
     return config, runtime if named else None
 
 
+def servers_notice(line: str) -> str:
+    """The sandbox's ``real servers:`` line as the panel's one notice, a server a line."""
+    return "Real servers in this sandbox:\n" + "\n".join(f"• {part}" for part in line.split("; "))
+
+
 def resumable(state: RolloutState | None) -> bool:
     """Whether a demo session is worth keeping: a rollout is under way in it."""
     from gonogo.rollout.phases import is_active
@@ -220,7 +225,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             run = run_panel(plan, session=str(folder / DEMO_JOURNAL), speed=speed,
                             theme=getattr(args, "theme", None), resume=lambda _where: command,
-                            notices=[f"real servers: {servers}"] if servers else ())
+                            notices=[servers_notice(servers)] if servers else ())
         finally:
             fleet.stop()
         if made and not resumable(run.state):

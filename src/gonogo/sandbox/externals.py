@@ -180,8 +180,8 @@ class Externals:
             if why is None:
                 parts.append(f"{label} running")
             else:
-                parts.append(f"{label} not running, its checks skipped (install the "
-                             f"{package} package to add it)")
+                parts.append(f"{label} not running: its checks are skipped "
+                             f"(the {package} package adds it)")
         return "; ".join(parts)
 
     async def _start_pg(self) -> None:
