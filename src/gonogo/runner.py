@@ -115,7 +115,10 @@ def finish(
 ) -> CheckResult:
     red = ctx.redactor
     # Redacted, then made printable: stored and journaled safe (defence in depth; every
-    # renderer sanitises again, for journals written before this).
+    # renderer sanitises again, for journals written before this). Summary and details
+    # are the check's own sentences: whole secret values are masked there ("prose"),
+    # not fragments of ordinary words; the untrusted text a check quotes in them went
+    # through the redactor's excerpt/text first. Evidence is data: masked everywhere.
     evidence: Any = red.data(dict(outcome.evidence))
     return CheckResult(
         check_id=spec.id,
@@ -124,8 +127,8 @@ def finish(
         title=spec.title,
         required=spec.required,
         status=outcome.status,
-        summary=printable(red.text(str(outcome.summary))),
-        details=tuple(printable(red.text(str(d)), newlines=True) for d in outcome.details),
+        summary=printable(red.prose(str(outcome.summary))),
+        details=tuple(printable(red.prose(str(d)), newlines=True) for d in outcome.details),
         evidence=evidence,
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
