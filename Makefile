@@ -33,7 +33,17 @@ $(VENV)/.installed: pyproject.toml $(MANIFEST)
 
 install: $(VENV)/.installed
 
-demo: $(VENV)/.installed
+# The demo needs the panel only: without the test extras (pytest, hypothesis, ruff,
+# mypy, build...). A venv that already has them (make install/test) is used as it is.
+$(VENV)/.installed-demo: pyproject.toml $(MANIFEST)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e . --config-settings editable_mode=strict
+	touch $@
+
+DEMO_VENV := $(if $(wildcard $(VENV)/.installed),$(VENV)/.installed,$(VENV)/.installed-demo)
+
+demo: $(DEMO_VENV)
 	$(VENV)/bin/gonogo demo
 
 # ruff, mypy (strict on the core) and the import-linter contracts; all three always run.
