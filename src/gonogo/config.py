@@ -621,6 +621,34 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
     problems += _check_param_refs(doc, names)
+    problems += _check_runbook_and_signoff_refs(doc, names)
+    return problems
+
+
+def _check_runbook_and_signoff_refs(doc: PlanDoc, services: set[str]) -> list[Problem]:
+    """What a stage's ``signoff`` and the runbook name beyond check ids: a sign-off is
+    given on a ``manual`` check; a ``checks`` step names what it runs; a reconciliation
+    item's ``service`` is a ``[[services]]`` entry (when the config lists services: a
+    plan without them names the service for the reader only)."""
+    problems: list[Problem] = []
+    kinds = {c.id: c.kind for g in doc.gates for c in g.checks if c.id}
+    for si, stage in enumerate(doc.rollout.stages):
+        kind = kinds.get(stage.signoff)
+        if kind and kind != "manual":
+            problems.append(Problem(
+                f"rollout.stages[{si}].signoff",
+                f"{stage.signoff!r} is a {kind} check; a sign-off is given on a manual check "
+                "(kind = \"manual\"): name one, or list this check in exit_checks"))
+    for ri, step in enumerate(doc.runbook.steps):
+        if step.action == "checks" and not step.checks:
+            problems.append(Problem(f"runbook.steps[{ri}].checks",
+                                    "a checks step needs the check or gate ids it runs"))
+    for ri, item in enumerate(doc.runbook.reconciliation):
+        if services and item.service and item.service not in services:
+            problems.append(Problem(
+                f"runbook.reconciliation[{ri}].service",
+                f"no service {item.service!r} in [[services]]"
+                + (suggest(item.service, services) or f" (known: {', '.join(sorted(services))})")))
     return problems
 
 
