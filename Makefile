@@ -15,7 +15,7 @@ xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadgroup)
 FAST_XDIST := $(call xdist,$(or $(JOBS),auto))
 FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))))
 
-.PHONY: install demo test test-fast lint wheel clean
+.PHONY: install demo docs test test-fast lint wheel clean
 
 # A strict editable install is a tree of links under build/, so that mypy and
 # import-linter find gonogo.checks, gonogo.screens and gonogo.themes under their import
@@ -45,6 +45,11 @@ DEMO_VENV := $(if $(wildcard $(VENV)/.installed),$(VENV)/.installed,$(VENV)/.ins
 
 demo: $(DEMO_VENV)
 	$(VENV)/bin/gonogo demo
+
+# The generated parts of docs/ (config keys, check kinds, CLI, exit codes, environment
+# variables); the hand-written descriptions are kept.
+docs: $(VENV)/.installed
+	$(PY) docs/generate.py
 
 # ruff, mypy (strict on the core) and the import-linter contracts; all three always run.
 lint: $(VENV)/.installed
