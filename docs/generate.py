@@ -579,7 +579,8 @@ def config_docs(old: dict[str, str], docs: dict[str, str]) -> list[Doc]:
 
 
 def _toml_header(path: str) -> str:
-    return f"[[{path[:-2]}]]" if path.endswith("[]") else f"[{path}]"
+    name = path.removesuffix("[]").replace("[]", "")  # gates[].checks[] -> [[gates.checks]]
+    return f"[[{name}]]" if path.endswith("[]") else f"[{name}]"
 
 
 def check_docs(old: dict[str, str], docs: dict[str, str]) -> list[Doc]:
