@@ -59,7 +59,7 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
             why = Outcome.skipped(reason, f"skip_if = {spec.skip_if}: the config skips this check "
                                           "while that reference has text; it does not block GO")
             return finish(gate, spec, ctx, why, time.perf_counter() - started, 0,
-                          skipped_by_config=True)
+                          skip_if=str(spec.skip_if))
         async with deadline:
             while True:
                 attempts += 1
@@ -111,7 +111,7 @@ def finish(
     elapsed_s: float,
     attempts: int,
     *,
-    skipped_by_config: bool = False,
+    skip_if: str = "",
 ) -> CheckResult:
     red = ctx.redactor
     # Redacted, then made printable: stored and journaled safe (defence in depth; every
@@ -133,7 +133,7 @@ def finish(
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
         finished_at=time.time(),
-        skipped_by_config=skipped_by_config,
+        skip_if=skip_if,
     )
 
 

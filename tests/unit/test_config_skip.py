@@ -35,7 +35,7 @@ REASON = "the sandbox has no PostgreSQL (Debian package postgresql-15)"
 
 def result(check_id: str, status: Status, summary: str = "", *, by_config: bool = False) -> CheckResult:
     return CheckResult(check_id=check_id, gate_id="db", kind="command", title=check_id, required=True,
-                       status=status, summary=summary, skipped_by_config=by_config)
+                       status=status, summary=summary, skip_if="env:NO_PG" if by_config else "")
 
 
 def test_a_config_skip_lets_go_and_is_listed_with_its_reason() -> None:
@@ -79,3 +79,15 @@ def test_the_journal_keeps_the_mark() -> None:
     again = CheckResultRecord.of(original).to_result()
     assert again.skipped_by_config and again.lets_go
     assert CheckResult.from_dict(original.to_dict()).skipped_by_config
+
+
+def test_a_check_that_ran_records_exactly_what_it_always_did() -> None:
+    """The journal line of a result that was not skipped by the config has no new key
+    (recorded sessions re-encode byte for byte); one that was names its reference."""
+    from gonogo.rollout.events import CheckRecorded, CheckResultRecord, encode
+
+    ran = encode(CheckRecorded(result=CheckResultRecord.of(result("vols", Status.PASS))))
+    assert "skip_if" not in ran["result"]
+    skipped = encode(CheckRecorded(result=CheckResultRecord.of(
+        result("pg", Status.SKIPPED, REASON, by_config=True))))
+    assert skipped["result"]["skip_if"] == "env:NO_PG"
