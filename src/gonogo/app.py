@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.markup import escape
@@ -58,6 +57,7 @@ class GonogoApp(App[int]):
         live: bool = True,
         on_exit_hint: str = "",
         warnings: Iterable[str] = (),
+        notices: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.plan = plan
@@ -66,6 +66,7 @@ class GonogoApp(App[int]):
         self.tick_interval = max(0.05, tick_interval)
         self.session_dir = session_dir
         self.live = live  # False in snapshot tests: no timers, no polling
+        # how to resume this session (the quit dialog shows it; the CLI prints it once)
         self.exit_hint = on_exit_hint
         self.state: RolloutState = control.state
         self.verdict = control.verdict()
@@ -73,6 +74,7 @@ class GonogoApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
+        self._notices = list(notices)  # shown once on open (e.g. the sandbox's real servers)
 
     def notify(
         self,
@@ -112,6 +114,8 @@ class GonogoApp(App[int]):
         self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
+        for notice in self._notices:
+            self.notify(notice, title="sandbox", timeout=20)
         if self.live:
             self.set_interval(1.0, self._refresh_clock)
             # finish what a crash interrupted (a shift, a runbook)
@@ -343,9 +347,10 @@ class GonogoApp(App[int]):
 
         def done(ok: bool | None) -> None:
             if ok:
-                self.exit(0, message=Text(printable(self.exit_hint)) if self.exit_hint else None)
+                self.exit(0)  # the command prints the resume hint, once
 
-        self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source), done)
+        self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source,
+                                     resume=self.exit_hint), done)
 
     # the command palette offers every action ----------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

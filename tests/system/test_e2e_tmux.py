@@ -109,7 +109,9 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
     term.shot("quit")
     # the hint's line wraps at the pane's width wherever the (tmp) path puts it, and a
     # wrap on a space loses that space (tmux trims line ends): compare without spaces
-    assert "GONOGO-EXIT=0" in done and "resumewith:gonogotui" in "".join(done.split())
+    flat = "".join(done.split())
+    assert "GONOGO-EXIT=0" in done and f"resumewith:gonogodemo--session{session}" in flat
+    assert flat.count("resumewith:") == 1, "the resume hint is printed once"
 
 
 def test_time_to_first_frame_monorepo_120x40(terminal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

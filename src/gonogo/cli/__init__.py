@@ -35,28 +35,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run the checklist headless")
     p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--gate", action="append", metavar="ID", help="only this gate (repeatable)")
-    p.add_argument("--format", "-f", choices=("table", "json", "junit", "markdown"), default="table")
+    p.add_argument("--format", "-f", choices=("table", "json", "junit", "markdown"), default="table",
+                   help="report format")
     p.add_argument("--out", "-o", metavar="FILE", help="write the report here instead of stdout")
 
     p = sub.add_parser("config", help="config tools")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     v = csub.add_parser("validate", help="validate config files")
-    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("files", nargs="+", metavar="FILE", help="config files to validate")
 
     p = sub.add_parser("demo", help="start the built-in sandbox and open the panel on it")
-    p.add_argument("--scenario", default="healthy")
+    p.add_argument("--scenario", default="healthy", help="the sandbox scenario (faults to inject)")
     p.add_argument("--speed", type=float, default=60.0, help="simulated-time factor")
-    p.add_argument("--session", help="session directory")
+    p.add_argument("--session", metavar="FOLDER",
+                   help="the demo's folder (config copy, sandbox log, journal/): resumed when "
+                        "it exists, kept when the demo ends; default: a temp folder, removed "
+                        "at the end unless a rollout is under way in it")
     p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
     p.add_argument("--actor", help="who you are in the demo (default: the sandbox's release manager)")
+    p.add_argument("--port-base", type=int, metavar="N",
+                   help="move every sandbox port by N-18000 (default 18000: ports 18000-18299)")
 
     p = sub.add_parser("sandbox", help="run the simulated fleet in the foreground")
-    p.add_argument("--scenario", default="healthy")
+    p.add_argument("--scenario", default="healthy", help="the scenario (faults to inject)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated-time factor")
     p.add_argument("--config", "-c", help="sandbox config (default: the built-in sandbox.toml)")
+    p.add_argument("--port-base", type=int, metavar="N",
+                   help="move every sandbox port by N-18000 and its secrets to "
+                        "/tmp/gonogo-sandbox-N; the moved config is written there")
 
     p = sub.add_parser("rollout", help="drive the rollout in a plain terminal")
-    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="session directory (resumed when it exists)")
     p.add_argument("--yes", action="store_true",
                    help="confirm the driver's own advances automatically (never signs a check, "
@@ -103,11 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("log", help="session log tools")
     lsub = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     e = lsub.add_parser("export", help="export a session log")
-    e.add_argument("session")
-    e.add_argument("--format", "-f", choices=("toml", "json"), default="json")
-    e.add_argument("--out", "-o", metavar="FILE")
+    e.add_argument("session", help="the session directory")
+    e.add_argument("--format", "-f", choices=("toml", "json"), default="json", help="export format")
+    e.add_argument("--out", "-o", metavar="FILE", help="write the export here instead of stdout")
     vv = lsub.add_parser("verify", help="verify a session log's hash chain")
-    vv.add_argument("session")
+    vv.add_argument("session", help="the session directory")
     vv.add_argument("--head", metavar="HASH",
                     help="a head hash recorded elsewhere (printed when a rollout stopped): "
                          "the journal must still contain it")

@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.state import RolloutState
 
 
+DEMO_JOURNAL = "journal"  # a demo folder keeps its session journal here (gonogo demo)
+
+
 class SessionRefused(Exception):
     """The session cannot be opened; the message says why (the command exits 2).
     ``busy``: another process drives it."""
@@ -59,12 +62,17 @@ def open_session(
     from gonogo.rollout.engine import Engine, default_actor
     from gonogo.rollout.events import SessionStarted
     from gonogo.rollout.intents import Inbox
-    from gonogo.rollout.journal import FileJournal, JournalError, SessionBusy
+    from gonogo.rollout.journal import EVENTS_FILE, FileJournal, JournalError, SessionBusy
     from gonogo.secrets import SecretError
 
     where = Path(session) if session else default_session(plan.release.name, session_root)
     if where.exists() and not where.is_dir():
         raise SessionRefused(f"--session {where} is a file; give a session directory")
+    if (where / DEMO_JOURNAL / EVENTS_FILE).exists() and not (where / EVENTS_FILE).exists():
+        # a demo folder: opening it here would start a second, empty session beside the demo's
+        raise SessionRefused(
+            f"--session {where} is a demo folder (its journal is {where / DEMO_JOURNAL}); "
+            f"resume the demo with: gonogo demo --session {where}")
     ctx = None
     key: bytes | None = None
     if plan.session.key is not None:  # the journal's chain is an HMAC under this key

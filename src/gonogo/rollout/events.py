@@ -59,9 +59,12 @@ def _dur(seconds: float) -> str:
 
 
 class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
-    """What every event body has: a one-line description and its free-text fields."""
+    """What every event body has: a one-line description and its free-text fields.
+    ``omit_empty`` names fields added later that are left out of ``data`` while empty,
+    so that an event which does not use them records exactly what it always did."""
 
     free_text: ClassVar[frozenset[str]] = frozenset()
+    omit_empty: ClassVar[frozenset[str]] = frozenset()
 
     def describe(self) -> str:
         raise NotImplementedError  # every kind below says how it reads
@@ -71,6 +74,8 @@ class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
 class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A check result as the journal records it (``CheckResult.to_dict()``); the runner
     has already redacted it."""
+
+    omit_empty: ClassVar[frozenset[str]] = frozenset({"skip_if"})
 
     id: str
     status: Status
@@ -84,6 +89,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0
+    skip_if: str = ""  # the skip_if reference that skipped it ("" when it ran)
 
     @classmethod
     def of(cls, result: CheckResult) -> CheckResultRecord:
@@ -95,6 +101,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
             required=self.required, status=self.status, summary=self.summary,
             details=self.details, evidence=dict(self.evidence), duration_ms=self.duration_ms,
             attempts=self.attempts, finished_at=self.finished_at,
+            skip_if=self.skip_if,
         )
 
 
@@ -511,10 +518,29 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _omit_empty(struct: msgspec.Struct, data: Any) -> None:
+    """Drop ``struct``'s empty ``omit_empty`` fields from its builtins ``data``, and those
+    of the records it holds."""
+    if not isinstance(data, dict):
+        return
+    for name in getattr(struct, "omit_empty", ()):
+        if name in data and data[name] in (None, "", {}, []):
+            del data[name]
+    for name in struct.__struct_fields__:
+        value, sub = getattr(struct, name), data.get(name)
+        if isinstance(value, msgspec.Struct):
+            _omit_empty(value, sub)
+        elif isinstance(value, dict) and isinstance(sub, dict):
+            for k, v in value.items():
+                if isinstance(v, msgspec.Struct):
+                    _omit_empty(v, sub.get(str(k)))
+
+
 def encode(body: BaseBody) -> dict[str, Any]:
     """The ``data`` a journal line records for ``body`` (its fields, without the tag)."""
     data = msgspec.to_builtins(body, enc_hook=str)
     data.pop("kind", None)
+    _omit_empty(body, data)
     return cast(dict[str, Any], plain(data))
 
 
