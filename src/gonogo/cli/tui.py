@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
-from gonogo.cli.session import SessionRefused, head_line, open_session
+from gonogo.cli.session import SessionRefused, head_line, locate, open_session
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.config import Plan
@@ -27,27 +27,31 @@ def run_tui(args: argparse.Namespace) -> int:
         return exits.USAGE
     speed = float(getattr(args, "speed", None) or 1.0)
     return open_panel(plan, session=getattr(args, "session", None), speed=speed,
-                      theme=getattr(args, "theme", None), actor=getattr(args, "actor", None))
+                      theme=getattr(args, "theme", None), actor=getattr(args, "actor", None),
+                      store=getattr(args, "store", None))
 
 
 def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str | None = None,
-               actor: str | None = None, session_root: Path | None = None) -> int:
+               actor: str | None = None, session_root: Path | None = None,
+               store: str | None = None) -> int:
     from gonogo.rollout.engine import EngineRefused
     from gonogo.rollout.journal import JournalError
 
     warnings: list[str] = []
     try:
         opened = open_session(plan, session, actor=actor, warn=warnings.append,
-                              session_root=session_root)
+                              session_root=session_root, store=store)
     except SessionRefused as exc:
         err(str(exc))
         if not exc.busy:
             return exits.USAGE
-        if session and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
-            return watch_panel(plan, session, actor=actor, theme=theme)
-        err(f"watch it with: gonogo watch --config {plan.source} --session {session or '<dir>'}")
+        watchable = exc.place is not None and (session or exc.place.dsn is not None)
+        if watchable and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
+            return watch_panel(plan, session, actor=actor, theme=theme, store=store)
+        where_args = exc.place.resume_args if exc.place is not None else f"--session {session or '<dir>'}"
+        err(f"watch it with: gonogo watch --config {plan.source} {where_args}")
         return exits.DRIVEN
-    where, engine = opened.where, opened.engine
+    where, engine, place = opened.where, opened.engine, opened.place
     try:
         engine.start(speed=speed)
     except (EngineRefused, JournalError) as exc:
@@ -57,7 +61,7 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     from gonogo.app import GonogoApp
     from gonogo.untrusted import printable
 
-    hint = f"session {where} kept; resume with: gonogo tui --config {plan.source} --session {where}"
+    hint = f"session {place.name} kept; resume with: gonogo tui --config {plan.source} {place.resume_args}"
     app = GonogoApp(
         plan, engine, clock=engine.clock,
         tick_interval=max(0.2, plan.canary.interval.seconds / speed),
@@ -65,7 +69,7 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     )
     code = app.run()
     print(printable(hint), file=sys.stderr)
-    print(head_line(engine.state, where), file=sys.stderr)
+    print(head_line(engine.state, place.log_args), file=sys.stderr)
     return int(code) if code else exits.OK
 
 
@@ -81,15 +85,13 @@ def run_watch(args: argparse.Namespace) -> int:
     if plan is None:
         return exits.USAGE
     return watch_panel(plan, args.session, actor=getattr(args, "actor", None),
-                       theme=getattr(args, "theme", None))
+                       theme=getattr(args, "theme", None), store=getattr(args, "store", None))
 
 
-def watch_panel(plan: Plan, session: str, *, actor: str | None, theme: str | None) -> int:
+def watch_panel(plan: Plan, session: str | None, *, actor: str | None, theme: str | None,
+                store: str | None = None) -> int:
     """The panel on a driven session, read-only, following it live."""
     from gonogo.rollout.engine import default_actor
-    from gonogo.rollout.follow import FileFollower
-    from gonogo.rollout.intents import Inbox
-    from gonogo.rollout.journal import JournalError
     from gonogo.rollout.watch import WatchControl
 
     key: bytes | None = None
@@ -102,16 +104,22 @@ def watch_panel(plan: Plan, session: str, *, actor: str | None, theme: str | Non
         except SecretError as exc:
             err(f"session.key: {exc}")
             return exits.USAGE
+    warnings: list[str] = []
     try:
-        follower = FileFollower(session, key=key,
-                                key_ref=str(plan.session.key) if key is not None else "")
-    except JournalError as exc:
+        place = locate(plan, session, store=store)
+        if place.dsn is None and not session:
+            err("--session is required: give the directory the driver uses")
+            return exits.USAGE
+        follower = place.open_follower(warn=warnings.append, key=key,
+                                       key_ref=str(plan.session.key) if key is not None else "")
+    except SessionRefused as exc:
         err(str(exc))
         return exits.USAGE
-    control = WatchControl(plan, follower, Inbox(session), actor=default_actor(plan, actor))
+    control = WatchControl(plan, follower, place.inbox(), actor=default_actor(plan, actor))
     from gonogo.app import GonogoApp
 
-    app = GonogoApp(plan, control, tick_interval=0.2, theme=theme, session_dir=session)
+    app = GonogoApp(plan, control, tick_interval=0.2, theme=theme, session_dir=str(place.work_dir),
+                    warnings=warnings)
     code = app.run()
     follower.close()
     return int(code) if code else exits.OK
