@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from gonogo.config import load_plan
 from gonogo.rollout.events import Paused, SessionStarted
 from gonogo.rollout.journal import GENESIS, Event, SessionBusy, make_event
-from gonogo.config import load_plan
 from gonogo.rollout.pgstore import Dsn, PgInbox, PgJournal, parse_dsn
 from gonogo.rollout.watch import WatchControl
 from gonogo.sandbox.pgcluster import PgCluster
@@ -228,11 +228,12 @@ async def test_cli_one_driver_kill_takeover_signoff_and_verify(tmp_path: Path, d
             print(f"\nSIGKILL to a new driver's first event: {time.monotonic() - killed_at:.2f}s")
             assert resumed.actor == "Sam Okafor"
             # what `gonogo watch --store` runs the panel on: the follower's fold says who drives
-            control = WatchControl(load_plan(plan), PgJournal(dsn, "shop-a"), PgInbox(dsn, "shop-a"),
-                                   actor="Grace Hopper")
+            inbox = PgInbox(dsn, "shop-a")
+            control = WatchControl(load_plan(plan), PgJournal(dsn, "shop-a"), inbox, actor="Grace Hopper")
             await control.tick()
             assert control.driver == "Sam Okafor" and control.state.events >= resumed.seq
             await control.aclose()
+            inbox.close()
 
             rc, out, err = await run_cli("signoff", "-c", plan, "--store", STORE, "--session", "shop-a",
                                          "smoke-signoff", "--as", "Ada Lovelace", "--note",
