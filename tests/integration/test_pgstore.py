@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gonogo.config import load_plan
@@ -148,7 +149,8 @@ async def test_a_missed_notification_delays_an_event_but_loses_nothing(dsn: Dsn,
         driver.close()
         follower.close()
     assert [s for s, _ in got] == [1, 2]
-    assert got[1][1] - at < 0.3 + 0.5  # the catch-up query found it
+    # no notification came: the catch-up query (every 0.3 s here) found it
+    assert got[1][1] - at < 2.0
 
 
 async def test_a_follower_refuses_a_line_that_breaks_the_chain(dsn: Dsn, pg_cluster: PgCluster) -> None:
@@ -162,7 +164,7 @@ async def test_a_follower_refuses_a_line_that_breaks_the_chain(dsn: Dsn, pg_clus
         conn.execute("INSERT INTO gonogo_events (session, seq, time, actor, kind, prev, hash, line) "
                      "VALUES ('forged', 2, %s, %s, %s, %s, %s, %s)",
                      (forged.time, forged.actor, forged.kind, forged.prev_hash, forged.hash, forged.line()))
-        with pytest.raises(Exception, match="append-only"):  # and rows cannot be edited
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):  # rows cannot be edited
             conn.execute("UPDATE gonogo_events SET actor = 'Mallory' WHERE session = 'forged'")
     with pytest.raises(JournalError, match=r"event 2 \(paused\): chain broken"):
         PgJournal(dsn, "forged")
@@ -226,7 +228,7 @@ async def test_cli_one_driver_kill_takeover_signoff_and_verify(tmp_path: Path, d
             resumed = await follow_until(watcher, seen, lambda e: e.kind == "session_resumed", 30,
                                          "the takeover's session_resumed")
             print(f"\nSIGKILL to a new driver's first event: {time.monotonic() - killed_at:.2f}s")
-            assert resumed.actor == "Sam Okafor"
+            assert resumed.actor == "Sam Okafor" and resumed.data["took_over_from"] == "Rosa Diaz"
             # what `gonogo watch --store` runs the panel on: the follower's fold says who drives
             inbox = PgInbox(dsn, "shop-a")
             control = WatchControl(load_plan(plan), PgJournal(dsn, "shop-a"), inbox, actor="Grace Hopper")
