@@ -21,7 +21,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from gonogo.schema import MISSING, Problem, Validator, join, printable, short, suggest, type_name
-from gonogo.values import Duration, SecretRef, Value
+from gonogo.values import Duration, SecretRef, Value, dsn_problem
 
 # tomlkit keeps every byte of layout and parses at roughly 15 µs/byte: 512 KiB (14x
 # the whole seed plan) stays under ~10 s even when hostile; a bigger file is refused.
@@ -62,6 +62,9 @@ class SessionSettings(Frozen, frozen=True, kw_only=True):
     # a secret reference: makes the journal's hash chain an HMAC under this key, so
     # that nobody without it can edit the journal and recompute the chain
     key: SecretRef | None = None
+    # a PostgreSQL session store (docs/postgres-store.md): a postgresql:// URL without a
+    # password, or a reference to the DSN; unset, sessions are directories
+    store: Value | None = None
 
 
 class PrometheusIntegration(Frozen, frozen=True, kw_only=True):
@@ -671,6 +674,9 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
+    store = doc.session.store
+    if store is not None and store.literal is not None and (why := dsn_problem(store.literal)):
+        problems.append(Problem("session.store", why))
     problems += _check_param_refs(doc, names)
     problems += _check_notify(doc)
     problems += _check_runbook_and_signoff_refs(doc, names)
@@ -710,6 +716,7 @@ def _check_notify(doc: PlanDoc) -> list[Problem]:
         if target.kind == "alertmanager" and not 1.0 <= target.resend.seconds <= 3600.0:
             problems.append(Problem(f"{here}.resend", "must be between 1s and 1h (Alertmanager "
                                     "resolves an alert that is not re-sent within its resolve_timeout)"))
+    return problems
 
 
 def _check_runbook_and_signoff_refs(doc: PlanDoc, services: set[str]) -> list[Problem]:

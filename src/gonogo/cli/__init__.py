@@ -15,6 +15,11 @@ from collections.abc import Sequence
 from gonogo import __version__
 from gonogo.cli import exits
 
+STORE_HELP = ("a PostgreSQL session store: a postgresql://USER@HOST:PORT/DBNAME URL without a "
+              "password, or a reference to the DSN (env:NAME, file:PATH, vault:MOUNT/PATH#KEY); "
+              "default [session] store, else session directories. With a store, --session is "
+              "the session's key (default: the release's name)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -27,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tui", help="open the control panel")
     p.add_argument("--config", "-c", required=True, help="config file")
-    p.add_argument("--session", help="session directory to resume or start")
+    p.add_argument("--session", help="session directory to resume or start (with --store: its key)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("--theme", help="theme name")
     p.add_argument("--actor", help="your name in the session log (default $GONOGO_ACTOR, "
                                    "[settings] actor, user@host)")
@@ -66,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rollout", help="drive the rollout in a plain terminal")
     p.add_argument("--config", "-c", required=True, help="config file")
-    p.add_argument("--session", help="session directory (resumed when it exists)")
+    p.add_argument("--session", help="session directory (resumed when it exists; with --store: its key)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("--yes", action="store_true",
                    help="confirm the driver's own advances automatically (never signs a check, "
                         "never confirms a traffic shift made by hand)")
@@ -79,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("signoff", help="sign off a check of a session, from any terminal")
     p.add_argument("--config", "-c", required=True)
-    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--session", help="the session directory the driver uses (with a store: its key, "
+                                     "default the release's name)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("check", metavar="CHECK_ID")
     p.add_argument("--as", dest="as_name", metavar="NAME",
                    help="who signs: the owner of the check's role (default $GONOGO_ACTOR, "
@@ -90,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("note", help="add a note to a session's log, from any terminal")
     p.add_argument("--config", "-c", required=True)
-    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--session", help="the session directory the driver uses (with a store: its key)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("text")
     p.add_argument("--as", dest="as_name", metavar="NAME", help="who writes it")
     p.add_argument("--wait", type=float, default=10.0, metavar="S")
@@ -98,14 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("propose-rollback",
                        help="propose a rollback to the driver (the hold pauses; the driver decides)")
     p.add_argument("--config", "-c", required=True)
-    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--session", help="the session directory the driver uses (with a store: its key)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("--reason", required=True)
     p.add_argument("--as", dest="as_name", metavar="NAME", help="who proposes it")
     p.add_argument("--wait", type=float, default=10.0, metavar="S")
 
     p = sub.add_parser("watch", help="follow a driven session live, read-only")
     p.add_argument("--config", "-c", required=True)
-    p.add_argument("--session", required=True, help="the session directory the driver uses")
+    p.add_argument("--session", help="the session directory the driver uses (with a store: its key, "
+                                     "default the release's name)")
+    p.add_argument("--store", metavar="DSN", help=STORE_HELP)
     p.add_argument("--actor", help="your name (for what you submit: sign-offs, notes, requests)")
     p.add_argument("--theme", help="theme name")
 
@@ -121,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a head hash recorded elsewhere (printed when a rollout stopped): "
                          "the journal must still contain it")
     for q in (e, vv):
+        q.add_argument("--store", metavar="DSN",
+                       help="read SESSION (then a session's key) from this PostgreSQL store: a "
+                            "postgresql:// URL without a password, or env:NAME / file:PATH")
         q.add_argument("--key", metavar="REF",
                        help="the chain's key as a reference (env:NAME, file:PATH); default: "
                             "the reference the session declared")

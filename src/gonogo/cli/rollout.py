@@ -1,8 +1,9 @@
 """``gonogo rollout``: drive the rollout in a plain terminal, one line per journal event.
 
-``gonogo rollout --config F [--session S] [--yes] [--auto-signoff] [--speed X]
-[--actor NAME]``. Exit codes: 0 stable, 1 blocked by NO-GO (or left waiting for a
-decision), 2 bad usage or config, 3 rolled back.
+``gonogo rollout --config F [--session S] [--store DSN] [--yes] [--auto-signoff]
+[--speed X] [--actor NAME]``. Exit codes: 0 stable, 1 blocked by NO-GO (or left
+waiting for a decision), 2 bad usage or config, 3 rolled back, 4 another process
+drives the release (the message names it).
 
 It never waits silently: what it waits for (hold left, metrics, sign-offs and who must
 give them) is printed when it changes and at least once a minute — on a terminal as
@@ -102,16 +103,16 @@ def run_rollout(args: argparse.Namespace) -> int:
         return exits.USAGE
     try:
         opened = open_session(plan, args.session, actor=getattr(args, "actor", None),
-                              warn=lambda m: err(f"warning: {m}"))
+                              warn=lambda m: err(f"warning: {m}"), store=getattr(args, "store", None))
     except SessionRefused as exc:
         err(p(exc))
         return exits.DRIVEN if exc.busy else exits.USAGE
     engine = opened.engine
-    print(f"gonogo: session {p(opened.where)}", file=sys.stderr, flush=True)
+    print(f"gonogo: session {p(opened.place.name)}", file=sys.stderr, flush=True)
     auto = bool(getattr(args, "auto_signoff", False))
     with Reporter(sys.stderr.isatty()) as reporter:
         engine.subscribe(lambda event, _state: reporter.event(event))
-        return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter))
+        return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter, opened.place.log_args))
 
 
 async def _ask(prompt: str) -> str:
@@ -121,7 +122,8 @@ async def _ask(prompt: str) -> str:
         return ""
 
 
-async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter) -> int:
+async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter,
+                 log_args: str = "") -> int:
     from gonogo.rollout.engine import EngineRefused
     try:
         engine.start(speed=speed)
@@ -140,7 +142,7 @@ async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: 
         return exits.NOGO
     finally:
         await engine.aclose()
-        err(head_line(engine.state, engine.session_dir))
+        err(head_line(engine.state, log_args or engine.session_dir))
 
 
 async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter) -> int:

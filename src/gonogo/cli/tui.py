@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
-from gonogo.cli.session import DEMO_JOURNAL, SessionRefused, head_line, open_session
+from gonogo.cli.session import DEMO_JOURNAL, SessionRefused, head_line, locate, open_session
 
 if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.cli.session import Place
     from gonogo.config import Plan
     from gonogo.rollout.state import RolloutState
 
@@ -38,7 +39,8 @@ def run_tui(args: argparse.Namespace) -> int:
         return exits.USAGE
     speed = float(getattr(args, "speed", None) or 1.0)
     return open_panel(plan, session=getattr(args, "session", None), speed=speed,
-                      theme=getattr(args, "theme", None), actor=getattr(args, "actor", None))
+                      theme=getattr(args, "theme", None), actor=getattr(args, "actor", None),
+                      store=getattr(args, "store", None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,28 +48,31 @@ class PanelRun:
     code: int
     where: Path | None  # the session directory (None: it never opened)
     state: RolloutState | None
+    place: Place | None = None  # where the session lives (a directory, or a store's key)
 
 
 def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str | None = None,
-               actor: str | None = None, session_root: Path | None = None) -> int:
+               actor: str | None = None, session_root: Path | None = None,
+               store: str | None = None) -> int:
     """``gonogo tui``: the panel on a session; on exit, how to resume it (once)."""
     from gonogo.untrusted import printable
 
-    def hint(where: Path) -> str:
-        return f"gonogo tui --config {plan.source} --session {where}"
+    def hint(place: Place) -> str:
+        return f"gonogo tui --config {plan.source} {place.resume_args}"
 
     run = run_panel(plan, session=session, speed=speed, theme=theme, actor=actor,
-                    session_root=session_root, resume=hint)
-    if run.where is not None and run.state is not None:
-        print(printable(f"session {run.where} kept; resume with: {hint(run.where)}"), file=sys.stderr)
-        print(head_line(run.state, run.where), file=sys.stderr)
+                    session_root=session_root, resume=hint, store=store)
+    if run.place is not None and run.state is not None:
+        print(printable(f"session {run.place.name} kept; resume with: {hint(run.place)}"),
+              file=sys.stderr)
+        print(head_line(run.state, run.place.log_args), file=sys.stderr)
     return run.code
 
 
 def run_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str | None = None,
               actor: str | None = None, session_root: Path | None = None,
-              resume: Callable[[Path], str] | None = None,
-              notices: Iterable[str] = ()) -> PanelRun:
+              resume: Callable[[Place], str] | None = None,
+              notices: Iterable[str] = (), store: str | None = None) -> PanelRun:
     """Open the session and run the panel on it until it exits. ``resume(where)`` is
     the command that resumes the session (the quit dialog shows it). Prints nothing on
     a normal exit: the caller says what happens to the session, once."""
@@ -77,16 +82,19 @@ def run_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str
     warnings: list[str] = []
     try:
         opened = open_session(plan, session, actor=actor, warn=warnings.append,
-                              session_root=session_root)
+                              session_root=session_root, store=store)
     except SessionRefused as exc:
         err(str(exc))
         if not exc.busy:
             return PanelRun(exits.USAGE, None, None)
-        if session and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
-            return PanelRun(watch_panel(plan, session, actor=actor, theme=theme), None, None)
-        err(f"watch it with: gonogo watch --config {plan.source} --session {session or '<dir>'}")
+        watchable = exc.place is not None and (session or exc.place.dsn is not None)
+        if watchable and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
+            return PanelRun(watch_panel(plan, session, actor=actor, theme=theme, store=store),
+                            None, None)
+        where_args = exc.place.resume_args if exc.place is not None else f"--session {session or '<dir>'}"
+        err(f"watch it with: gonogo watch --config {plan.source} {where_args}")
         return PanelRun(exits.DRIVEN, None, None)
-    where, engine = opened.where, opened.engine
+    where, engine, place = opened.where, opened.engine, opened.place
     try:
         engine.start(speed=speed)
     except (EngineRefused, JournalError) as exc:
@@ -99,11 +107,11 @@ def run_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str
         plan, engine, clock=engine.clock,
         tick_interval=max(0.2, plan.canary.interval.seconds / speed),
         theme=theme, session_dir=str(where),
-        on_exit_hint=resume(where) if resume is not None else "",
+        on_exit_hint=resume(place) if resume is not None else "",
         warnings=warnings, notices=notices,
     )
     code = app.run()
-    return PanelRun(int(code) if code else exits.OK, where, engine.state)
+    return PanelRun(int(code) if code else exits.OK, where, engine.state, place)
 
 
 # -- gonogo demo ------------------------------------------------------------------------
@@ -189,15 +197,13 @@ def run_watch(args: argparse.Namespace) -> int:
     if plan is None:
         return exits.USAGE
     return watch_panel(plan, args.session, actor=getattr(args, "actor", None),
-                       theme=getattr(args, "theme", None))
+                       theme=getattr(args, "theme", None), store=getattr(args, "store", None))
 
 
-def watch_panel(plan: Plan, session: str, *, actor: str | None, theme: str | None) -> int:
+def watch_panel(plan: Plan, session: str | None, *, actor: str | None, theme: str | None,
+                store: str | None = None) -> int:
     """The panel on a driven session, read-only, following it live."""
     from gonogo.rollout.engine import default_actor
-    from gonogo.rollout.follow import FileFollower
-    from gonogo.rollout.intents import Inbox
-    from gonogo.rollout.journal import JournalError
     from gonogo.rollout.watch import WatchControl
 
     key: bytes | None = None
@@ -210,16 +216,22 @@ def watch_panel(plan: Plan, session: str, *, actor: str | None, theme: str | Non
         except SecretError as exc:
             err(f"session.key: {exc}")
             return exits.USAGE
+    warnings: list[str] = []
     try:
-        follower = FileFollower(session, key=key,
-                                key_ref=str(plan.session.key) if key is not None else "")
-    except JournalError as exc:
+        place = locate(plan, session, store=store)
+        if place.dsn is None and not session:
+            err("--session is required: give the directory the driver uses")
+            return exits.USAGE
+        follower = place.open_follower(warn=warnings.append, key=key,
+                                       key_ref=str(plan.session.key) if key is not None else "")
+    except SessionRefused as exc:
         err(str(exc))
         return exits.USAGE
-    control = WatchControl(plan, follower, Inbox(session), actor=default_actor(plan, actor))
+    control = WatchControl(plan, follower, place.inbox(), actor=default_actor(plan, actor))
     from gonogo.app import GonogoApp
 
-    app = GonogoApp(plan, control, tick_interval=0.2, theme=theme, session_dir=session)
+    app = GonogoApp(plan, control, tick_interval=0.2, theme=theme, session_dir=str(place.work_dir),
+                    warnings=warnings)
     code = app.run()
     follower.close()
     return int(code) if code else exits.OK

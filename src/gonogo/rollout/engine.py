@@ -58,7 +58,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
-from gonogo.rollout.intents import Answer, Inbox, Received
+from gonogo.rollout.intents import Answer, IntentInbox, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.phases import (
@@ -136,7 +136,7 @@ class Engine:
         metrics: MetricsSource | None = None,
         context_factory: Callable[[], CheckContext] | None = None,
         session_dir: str | None = None,
-        inbox: Inbox | None = None,
+        inbox: IntentInbox | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan

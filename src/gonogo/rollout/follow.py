@@ -14,6 +14,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 from gonogo.rollout.journal import (
     EVENTS_FILE,
@@ -25,10 +26,27 @@ from gonogo.rollout.journal import (
 )
 from gonogo.safefs import UnsafePath, open_private_dir
 
-__all__ = ["FileFollower", "FOLLOW_INTERVAL_S"]
+__all__ = ["Follower", "FileFollower", "FOLLOW_INTERVAL_S"]
 
 FOLLOW_INTERVAL_S = 0.2
 READ_CHUNK = 1 << 20
+
+
+class Follower(Protocol):
+    """A session followed read-only: ``FileFollower``, or ``pgstore.PgJournal`` opened as a
+    follower (``cli.session.Place.open_follower`` picks). ``read`` is every event so far,
+    ``poll`` the ones recorded since the last poll, ``follow(after_seq)`` each event after
+    ``after_seq`` as it is recorded (it never ends by itself: close it)."""
+
+    location: str
+
+    def read(self) -> list[Event]: ...
+
+    def poll(self) -> list[Event]: ...
+
+    def follow(self, after_seq: int = 0) -> AsyncIterator[Event]: ...
+
+    def close(self) -> None: ...
 
 
 class FileFollower:

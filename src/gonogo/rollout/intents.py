@@ -19,13 +19,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
 from gonogo.safefs import PrivateDir, UnsafePath, open_private_dir
 
-__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "INBOX_DIR", "INTENT_LIMIT"]
+__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "IntentInbox", "INBOX_DIR", "INTENT_LIMIT"]
 
 INBOX_DIR = "intents"
 INTENT_LIMIT = 16 * 1024
@@ -61,6 +61,24 @@ class Received:
     id: str
     intent: Intent | None
     problem: str = ""
+
+
+class IntentInbox(Protocol):
+    """What the engine and ``gonogo signoff`` need of an inbox: ``Inbox`` (a session
+    directory) or ``pgstore.PgInbox`` (a PostgreSQL session)."""
+
+    def submit(self, kind: IntentKind, actor: str, *, check_id: str = "", note: str = "",
+               now: float | None = None) -> Intent: ...
+
+    def answer_for(self, intent_id: str) -> Answer | None: ...
+
+    def wait(self, intent_id: str, timeout: float, poll: float = 0.1) -> Answer | None: ...
+
+    def withdraw(self, intent_id: str) -> bool: ...
+
+    def take(self) -> Iterator[Received]: ...
+
+    def answer(self, answer: Answer) -> None: ...
 
 
 def _valid_id(name: str) -> bool:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from gonogo.config import Plan, RunbookStep
 from gonogo.rollout.engine import EngineRefused
-from gonogo.rollout.follow import FileFollower
-from gonogo.rollout.intents import Inbox, IntentKind
+from gonogo.rollout.follow import Follower
+from gonogo.rollout.intents import IntentInbox, IntentKind
 from gonogo.rollout.journal import Event
 from gonogo.rollout.phases import AdvancePreview, preview
 from gonogo.rollout.stages import plan_runbook
@@ -36,7 +36,7 @@ class WatchControl:
 
     driving = False
 
-    def __init__(self, plan: Plan, follower: FileFollower, inbox: Inbox, *, actor: str,
+    def __init__(self, plan: Plan, follower: Follower, inbox: IntentInbox, *, actor: str,
                  clock: Callable[[], float] = time.time) -> None:
         self.plan = plan
         self.follower = follower
