@@ -85,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "[settings] actor, user@host)")
 
     p = sub.add_parser("signoff", help="sign off a check of a session, from any terminal")
-    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="the session directory the driver uses (with a store: its key, "
                                      "default the release's name)")
     p.add_argument("--store", metavar="DSN", help=STORE_HELP)
-    p.add_argument("check", metavar="CHECK_ID")
+    p.add_argument("check", metavar="CHECK_ID", help="the manual check (or stage sign-off) to sign")
     p.add_argument("--as", dest="as_name", metavar="NAME",
                    help="who signs: the owner of the check's role (default $GONOGO_ACTOR, "
                         "[settings] actor, user@host)")
@@ -98,24 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long to wait for a running driver's answer (default 10)")
 
     p = sub.add_parser("note", help="add a note to a session's log, from any terminal")
-    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="the session directory the driver uses (with a store: its key)")
     p.add_argument("--store", metavar="DSN", help=STORE_HELP)
-    p.add_argument("text")
+    p.add_argument("text", help="the note, journaled under your name")
     p.add_argument("--as", dest="as_name", metavar="NAME", help="who writes it")
-    p.add_argument("--wait", type=float, default=10.0, metavar="S")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="how long to wait for a running driver's answer (default 10)")
 
     p = sub.add_parser("propose-rollback",
                        help="propose a rollback to the driver (the hold pauses; the driver decides)")
-    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="the session directory the driver uses (with a store: its key)")
     p.add_argument("--store", metavar="DSN", help=STORE_HELP)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, help="why roll back (journaled; the driver sees it)")
     p.add_argument("--as", dest="as_name", metavar="NAME", help="who proposes it")
-    p.add_argument("--wait", type=float, default=10.0, metavar="S")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="how long to wait for a running driver's answer (default 10)")
 
     p = sub.add_parser("watch", help="follow a driven session live, read-only")
-    p.add_argument("--config", "-c", required=True)
+    p.add_argument("--config", "-c", required=True, help="config file")
     p.add_argument("--session", help="the session directory the driver uses (with a store: its key, "
                                      "default the release's name)")
     p.add_argument("--store", metavar="DSN", help=STORE_HELP)
