@@ -41,6 +41,7 @@ TRAFFIC_RETRIES = 3
 MIN_POLL_S = 0.2
 MAX_SILENCE_S = 60.0  # the waiting line is printed at least this often
 AUTO_SIGNOFF = "--auto-signoff"
+INTENT_POLL_S = 0.25
 
 
 class Reporter:
@@ -237,7 +238,15 @@ async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: R
         wait = waiting_for(engine.state, engine.advance_preview(), engine.clock())
         reporter.waiting(wait.key, wait.text)
         remaining = engine.state.hold_remaining(engine.clock()) / speed
-        await asyncio.sleep(min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+        await _nap(engine, min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+
+
+async def _nap(engine: Engine, seconds: float) -> None:
+    """Sleep, taking what others submit (a sign-off, a note) every quarter second."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(INTENT_POLL_S, left))
+        await engine.take_intents()
 
 
 async def _sign(engine: Engine, what: str) -> bool:

@@ -105,7 +105,8 @@ def _through_driver(inbox: IntentInbox, kind: IntentKind, who: str, text: str, c
                else "it took it but has not answered: check the session log"))
         return exits.NOGO
     if answer.applied:
-        print(f"{p(what)} by {p(who)}: {p(answer.detail)}", flush=True)
+        print(f"{p(what)} by {p(who)}: {p(answer.detail)} ({answer.delay_s:.2f}s after it was sent)",
+              flush=True)
         return exits.OK
     err(f"refused: {p(answer.detail)}")
     return exits.NOGO

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from gonogo.config import TBD, Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
 from gonogo.errors import describe_error
@@ -366,7 +368,11 @@ class Engine:
         if self.inbox is None:
             return
         for received in list(self.inbox.take()):
-            self.inbox.answer(await self._apply_intent(received))
+            answer = await self._apply_intent(received)
+            if received.intent is not None:
+                delay = max(0.0, time.time() - received.intent.submitted_at)
+                answer = msgspec.structs.replace(answer, delay_s=round(delay, 3))
+            self.inbox.answer(answer)
 
     async def _apply_intent(self, received: Received) -> Answer:
         intent = received.intent
@@ -540,18 +546,19 @@ class Engine:
     async def tick(self) -> None:
         """One poll: intents, guards, metrics and rules, stop criteria, hold timer."""
         await self.take_intents()
-        await self._guard_turn()
+        try:
+            await self._guard_turn()
+        except JournalError as exc:
+            # the disk filled while a guard was being recorded: judge the canary on a poll
+            # that cannot be recorded either, and take traffic to 0 % if it is failing
+            if self.analysing():
+                await self._fail_safe(exc, await self._poll())
+            raise
         if self.analysing() and self._poll_due():
-            await self.prime()
-            readings = await self.source.poll(self.metrics, self.clock())
+            polled = await self._poll()
             async with self._guard():
                 if not self.analysing():
                     return
-                polled = Samples(
-                    values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
-                                else None) for k, r in readings.items()},
-                    errors={k: r.error for k, r in readings.items() if r.error},
-                )
                 try:
                     self.emit(polled)
                 except JournalError as exc:
@@ -572,6 +579,15 @@ class Engine:
             if stage.exit_checks:
                 await self.run_checks(stage.exit_checks)
                 await self._judge(exit_check_ids(self.plan, stage))
+
+    async def _poll(self) -> Samples:
+        await self.prime()
+        readings = await self.source.poll(self.metrics, self.clock())
+        return Samples(
+            values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
+                        else None) for k, r in readings.items()},
+            errors={k: r.error for k, r in readings.items() if r.error},
+        )
 
     def _poll_due(self) -> bool:
         """Metrics are polled once per ``canary.interval`` (plan time): a driver may tick

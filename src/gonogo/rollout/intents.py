@@ -52,6 +52,7 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     applied: bool
     detail: str
     seq: int = 0  # the journal event that recorded it
+    delay_s: float = 0.0  # from submission to the driver's answer (wall clock)
 
 
 @dataclass(frozen=True, slots=True)
