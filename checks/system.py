@@ -49,6 +49,7 @@ class Command:
         # split on newlines only: str.splitlines() also splits on \v, \f, \x1c.. and
         # \u2028, which a hostile program can use to hide its real last line
         lines = run.output.rstrip("\n").split("\n")[-OUTPUT_TAIL_LINES:] if run.output.strip() else []
+        lines = [ctx.redactor.text(line) for line in lines]  # a program's output is untrusted
         last = next((line for line in reversed(lines) if line.strip()), "")
         evidence = {"argv": list(params.argv), "exit": run.exit_code, "seconds": round(elapsed, 2)}
         name = os.path.basename(params.argv[0])

@@ -196,11 +196,13 @@ class QuitConfirm(ModalScreen[bool]):
         Binding("y", "confirm", "Quit", id="confirm_yes"),
     ]
 
-    def __init__(self, state: RolloutState, session_dir: str, config: str) -> None:
+    def __init__(self, state: RolloutState, session_dir: str, config: str, *,
+                 resume: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.state = state
         self.session_dir = session_dir
         self.config = config
+        self.resume = resume  # the command that resumes this session, when the CLI knows it
 
     def compose(self) -> ComposeResult:
         stage = current_stage(self.state)
@@ -209,8 +211,9 @@ class QuitConfirm(ModalScreen[bool]):
             f"The rollout is {phase_text(self.state.phase).lower()} at {where} "
             f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"
             "Quitting does not stop or roll back the rollout: traffic stays where it is.\n"
-            f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
-            + (f" --session {self.session_dir}" if self.session_dir else "")
+            + (f"Resume with:  {self.resume}" if self.resume else
+               f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
+               + (f" --session {self.session_dir}" if self.session_dir else ""))
         )
         with Vertical(classes="dialog"):
             yield Label("Quit while a rollout is active?", classes="dialog-title")

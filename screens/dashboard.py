@@ -30,6 +30,7 @@ from gonogo.widgets.view import (
     owner_rows,
     stage_cells,
     stopped_index,
+    who_line,
 )
 
 
@@ -90,7 +91,8 @@ class DashboardScreen(PanelScreen):
         app = self.panel
         bar = self.query_one(StageBar)
         bar.cells = stage_cells(app.state, stopped_index(app.state))
-        bar.hold = hold_line(app.state, app.now())
+        bar.hold = who_line(app.control.actor, app.control.driving, app.state,
+                            hold_line(app.state, app.now()))
         # ages move on without new events (coarse: the grid repaints once a minute at most)
         self.query_one(HealthGrid).rows = health_rows(app.plan, app.state.results, app.now())
 

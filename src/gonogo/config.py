@@ -21,7 +21,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from gonogo.schema import MISSING, Problem, Validator, join, printable, short, suggest, type_name
-from gonogo.values import Duration, SecretRef, Value
+from gonogo.values import Duration, SecretRef, Value, dsn_problem
 
 # tomlkit keeps every byte of layout and parses at roughly 15 µs/byte: 512 KiB (14x
 # the whole seed plan) stays under ~10 s even when hostile; a bigger file is refused.
@@ -62,6 +62,9 @@ class SessionSettings(Frozen, frozen=True, kw_only=True):
     # a secret reference: makes the journal's hash chain an HMAC under this key, so
     # that nobody without it can edit the journal and recompute the chain
     key: SecretRef | None = None
+    # a PostgreSQL session store (docs/postgres-store.md): a postgresql:// URL without a
+    # password, or a reference to the DSN; unset, sessions are directories
+    store: Value | None = None
 
 
 class ServeSettings(Frozen, frozen=True, kw_only=True):
@@ -163,8 +166,8 @@ class CheckSpec(Frozen, frozen=True, kw_only=True):
     seed: str = ""  # the checklist line this check implements, for traceability
     # A reference (env:NAME or file:PATH). When it resolves to a non-empty text the
     # check is not run but reported `skipped` with that text as the reason — e.g. the
-    # sandbox writes why it could not start PostgreSQL. A skipped required check still
-    # blocks GO: what was not verified never counts as verified.
+    # sandbox writes why it could not start PostgreSQL. That is the config's explicit
+    # decision: the check is listed as skipped, with its reason, and does not block GO.
     skip_if: Value | None = None
     stale_after: Duration | None = None  # default [settings] stale_after
     params: Any = None  # the kind's own validated ``Params`` struct
@@ -705,8 +708,12 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
+    store = doc.session.store
+    if store is not None and store.literal is not None and (why := dsn_problem(store.literal)):
+        problems.append(Problem("session.store", why))
     problems += _check_param_refs(doc, names)
     problems += _check_notify(doc)
+    problems += _check_runbook_and_signoff_refs(doc, names)
     return problems
 
 
@@ -751,6 +758,33 @@ def _check_notify(doc: PlanDoc) -> list[Problem]:
         if target.kind == "alertmanager" and not 1.0 <= target.resend.seconds <= 3600.0:
             problems.append(Problem(f"{here}.resend", "must be between 1s and 1h (Alertmanager "
                                     "resolves an alert that is not re-sent within its resolve_timeout)"))
+    return problems
+
+
+def _check_runbook_and_signoff_refs(doc: PlanDoc, services: set[str]) -> list[Problem]:
+    """What a stage's ``signoff`` and the runbook name beyond check ids: a sign-off is
+    given on a ``manual`` check; a ``checks`` step names what it runs; a reconciliation
+    item's ``service`` is a ``[[services]]`` entry (when the config lists services: a
+    plan without them names the service for the reader only)."""
+    problems: list[Problem] = []
+    kinds = {c.id: c.kind for g in doc.gates for c in g.checks if c.id}
+    for si, stage in enumerate(doc.rollout.stages):
+        kind = kinds.get(stage.signoff)
+        if kind and kind != "manual":
+            problems.append(Problem(
+                f"rollout.stages[{si}].signoff",
+                f"{stage.signoff!r} is a {kind} check; a sign-off is given on a manual check "
+                "(kind = \"manual\"): name one, or list this check in exit_checks"))
+    for ri, step in enumerate(doc.runbook.steps):
+        if step.action == "checks" and not step.checks:
+            problems.append(Problem(f"runbook.steps[{ri}].checks",
+                                    "a checks step needs the check or gate ids it runs"))
+    for ri, item in enumerate(doc.runbook.reconciliation):
+        if services and item.service and item.service not in services:
+            problems.append(Problem(
+                f"runbook.reconciliation[{ri}].service",
+                f"no service {item.service!r} in [[services]]"
+                + (suggest(item.service, services) or f" (known: {', '.join(sorted(services))})")))
     return problems
 
 

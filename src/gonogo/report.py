@@ -73,6 +73,9 @@ def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict,
         "gates": gates,
         "blocking": [b.id for b in verdict.blocking],
         "blocking_reasons": {b.id: b.reason for b in verdict.blocking},
+        # required checks the config skipped through skip_if: not blocking, with why
+        "skipped": [b.id for b in verdict.skipped],
+        "skipped_reasons": {b.id: b.reason for b in verdict.skipped},
     }
 
 
@@ -152,6 +155,10 @@ def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Ver
         lines += ["## Blocking", ""]
         lines += [f"- {markdown_text(b.id)}: {markdown_text(b.reason)}" for b in verdict.blocking]
         lines.append("")
+    if verdict.skipped:
+        lines += ["## Skipped by the config (skip_if, not blocking)", ""]
+        lines += [f"- {markdown_text(b.id)}: {markdown_text(b.reason)}" for b in verdict.skipped]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -206,6 +213,10 @@ def render_table(
             console.print(Text(f"  ✘ {printable(b.id)}: {printable(b.reason)}"))
     else:
         console.print()
+    if verdict.skipped:
+        console.print(Text(f"{len(verdict.skipped)} skipped by the config (skip_if), not blocking:"))
+        for b in verdict.skipped:
+            console.print(Text(f"  – {printable(b.id)}: {printable(b.reason)}"))
     return console.export_text(styles=color)
 
 

@@ -1,7 +1,8 @@
 """The go/no-go decision (the seed checklist's final rule): a pure function of the plan and the results.
 
 GO only if every required check of the checklist (gates with scope "checklist")
-passes (``warn`` counts as passing with a note),
+passes (``warn`` counts as passing with a note; a check the config skips through its
+``skip_if`` is the config's explicit decision: listed with its reason, not blocking),
 no owner is ``TBD``, and no P0/P1 item is open — whether listed in the config's
 ``[[issues]]`` or reported by an ``open_incidents`` check. Anything else is NO-GO
 with each blocking item named.
@@ -33,6 +34,8 @@ class Blocker:
 class Verdict:
     go: bool
     blocking: tuple[Blocker, ...]
+    # required checks skipped through their skip_if: not blocking, but said, with why
+    skipped: tuple[Blocker, ...] = ()
 
     @property
     def label(self) -> str:
@@ -48,6 +51,7 @@ def decide(
     """``owners`` overrides the config's matrix (owners set during a session); with
     ``now``, stale results block (``stale_reason``)."""
     blocking: list[Blocker] = []
+    skipped: list[Blocker] = []
     for _, spec in plan.checklist():
         if not spec.required:
             continue
@@ -55,6 +59,8 @@ def decide(
         if result is None or result.status is Status.PENDING:
             blocking.append(Blocker(spec.id, result.summary if result and result.summary
                                     else "not run yet"))
+        elif result.status is Status.SKIPPED and result.skipped_by_config:
+            skipped.append(Blocker(spec.id, result.summary))
         elif not result.status.ok:
             blocking.append(Blocker(spec.id, f"{result.status}: {result.summary}"))
         elif now is not None and (why := stale_reason(plan, spec, result, now)) is not None:
@@ -65,7 +71,7 @@ def decide(
     for issue in plan.doc.issues:
         if issue.status == "open" and issue.severity in BLOCKING_SEVERITIES:
             blocking.append(Blocker(f"issues.{issue.id}", f"open {issue.severity}: {issue.title}"))
-    return Verdict(go=not blocking, blocking=tuple(blocking))
+    return Verdict(go=not blocking, blocking=tuple(blocking), skipped=tuple(skipped))
 
 
 def max_age(plan: Plan, spec: CheckSpec) -> float:

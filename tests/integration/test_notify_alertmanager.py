@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from gonogo.cli import main
-from gonogo.cli.rollout import _drive
+from gonogo.cli.rollout import Reporter, _drive
 from gonogo.cli.session import open_session
 from gonogo.config import load_plan
 from gonogo.sandbox.standins.prometheus import AlertmanagerServer
@@ -78,7 +78,7 @@ async def test_a_canary_regression_fires_an_alert_that_the_rollback_resolves(
 
         watcher = asyncio.create_task(watch())
         try:
-            code = await _drive(opened.engine, 60.0, True)
+            code = await _drive(opened.engine, 60.0, True, True, Reporter(tty=False))
         finally:
             watcher.cancel()
         assert code == 3  # rolled back

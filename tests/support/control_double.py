@@ -28,6 +28,7 @@ class ControlDouble:
                  state: RolloutState | None = None) -> None:
         """``state``: ``fold(events, plan)`` when the caller already has it."""
         self.actor = "ada"
+        self.driving = True
         self.plan = plan
         self.now = now
         self._events = list(events)

@@ -38,8 +38,10 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
                          "--session", str(session), "--config", str(files.config)],
                env={"GONOGO_SANDBOX_DIR": str(files.runtime_dir), "TERM": "xterm-256color"}, cwd=tmp_path)
 
-    # 1. the panel opens on the sandbox, nothing run yet
-    first = term.wait_for_screen(lambda s: "NO-GO" in s and "Stable" in s, "the dashboard", timeout=120)
+    # 1. the panel opens on the sandbox, nothing run yet: not checked (never NO-GO)
+    first = term.wait_for_screen(lambda s: "NOT CHECKED" in s and "Stable" in s, "the dashboard",
+                                 timeout=120)
+    assert "NO-GO" not in first
     assert "IDLE" in first and "… 1.1 Configuration and secrets" in first
     term.shot("opened")
 
@@ -59,8 +61,13 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
     term.keys("Enter", "Enter")  # back to the tree (cursor on the first match), open it
     term.wait_for_screen(lambda s: "staging-manual-smoke · manual" in s and "s Sign off" in s,
                          "the check detail and its keys")
-    term.keys("s")
-    signed = term.wait_for_screen(lambda s: "signed off by" in s, "the sign-off")
+    term.keys("s")  # the demo's operator plays the release manager, who owns this sign-off
+    term.wait_for_screen(lambda s: "Sign off staging-manual-smoke" in s and "You sign as Rosa Diaz" in s,
+                         "the sign-off dialog")
+    term.keys("walked the six journeys by hand", literal=True)
+    term.keys("Enter")
+    signed = term.wait_for_screen(lambda s: "signed off by Rosa Diaz as release_manager" in s,
+                                  "the sign-off")
     term.shot("signed-off")
     assert "Manual smoke scenarios from 1.6 signed off on staging" in signed
     term.keys("Escape", "Escape")
@@ -109,12 +116,14 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
     term.shot("quit")
     # the hint's line wraps at the pane's width wherever the (tmp) path puts it, and a
     # wrap on a space loses that space (tmux trims line ends): compare without spaces
-    assert "GONOGO-EXIT=0" in done and "resumewith:gonogotui" in "".join(done.split())
+    flat = "".join(done.split())
+    assert "GONOGO-EXIT=0" in done and f"resumewith:gonogodemo--session{session}" in flat
+    assert flat.count("resumewith:") == 1, "the resume hint is printed once"
 
 
 def test_time_to_first_frame_monorepo_120x40(terminal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Five cold starts in a real terminal: each first frame is the whole dashboard of a
-    fresh session (nothing run yet, so NO-GO and IDLE), and quitting exits 0. The
+    fresh session (nothing run yet, so NOT CHECKED and IDLE), and quitting exits 0. The
     median time is printed and kept in the tmp dir."""
     config = ROOT / "sample-configs" / "monorepo.toml"
     times = []
@@ -123,7 +132,8 @@ def test_time_to_first_frame_monorepo_120x40(terminal, tmp_path: Path) -> None: 
         started = time.monotonic()
         term.start(GONOGO + ["tui", "--config", str(config), "--session", str(tmp_path / f"s{i}")],
                    env={"TERM": "xterm-256color"}, cwd=tmp_path)
-        first = term.wait_for_screen(lambda s: "NO-GO" in s and "Stable" in s and "Run" in s, "the first frame",
+        first = term.wait_for_screen(lambda s: "NOT CHECKED" in s and "Stable" in s and "Run" in s,
+                                     "the first frame",
                                      timeout=60)
         times.append(time.monotonic() - started)
         term.shot(f"first-frame-{i}")

@@ -126,7 +126,7 @@ async def test_sandbox_canary_regression_alerts_and_tells_every_target_in_order(
             watcher = asyncio.create_task(watch())
             try:
                 rc, out, err = await run_cli(
-                    "rollout", "--config", str(plan), "--session", str(tmp_path / "s"), "--yes",
+                    "rollout", "--config", str(plan), "--session", str(tmp_path / "s"), "--yes", "--auto-signoff",
                     "--speed", "120", "--actor", "Rosa Diaz", env=target_env(base, am.url), timeout=240)
             finally:
                 watcher.cancel()
@@ -164,7 +164,7 @@ async def test_a_healthy_rehearsal_tells_slack_and_json_in_order_and_keeps_secre
         plan = write_cli_plan(tmp_path, admin_base)
         plan.write_text(plan.read_text() + TARGETS)
         rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(tmp_path / "s"),
-                                     "--yes", "--speed", "600", env=target_env(base))
+                                     "--yes", "--auto-signoff", "--speed", "600", env=target_env(base))
         assert rc == 0, err
         _, exported, _ = await run_cli("log", "export", str(tmp_path / "s"), "--format", "json")
     events = read_events(tmp_path / "s")
@@ -210,7 +210,7 @@ async def test_a_hanging_or_failing_receiver_does_not_delay_the_rollback(tmp_pat
                 plan.write_text(plan.read_text() + TARGETS + AM_TARGET)
             began = time.monotonic()
             rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(where / "s"),
-                                         "--yes", "--speed", "60", env=target_env(base))
+                                         "--yes", "--auto-signoff", "--speed", "60", env=target_env(base))
             wall = time.monotonic() - began
         assert rc == 3, err
         assert admin_api.weights == [5.0, 50.0, 0.0]

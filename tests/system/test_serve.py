@@ -27,6 +27,7 @@ import aiohttp
 import pytest
 
 from gonogo.cli.session import open_session
+from gonogo.rollout.journal import read_events
 from support.browser import Chromium, chromium_binary, decode_png
 from support.plans import plan_from_toml
 from support.rollout import run_cli
@@ -158,7 +159,8 @@ async def test_chromium_loads_the_served_panel_and_its_screenshot_shows_the_dash
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await http.ws_connect(served.url + "ws", headers={"Origin": "http://evil.example"})
             assert refused.value.status == 403
-        text = await screen_text(served.url, until=RELEASE)
+        text = await screen_text(served.url, until="WATCHING Rosa Diaz as Grace Hopper")
+        assert RELEASE in text  # the header
         assert "Pre-flight" in text and "Unit tests pass" in text  # the checklist tree
         async with Chromium.start(tmp_path, width=1000, height=640) as browser:
             await browser.open(served.url)
@@ -179,8 +181,9 @@ async def test_chromium_loads_the_served_panel_and_its_screenshot_shows_the_dash
         assert 1 - most / (width * height) > 0.03, counts.most_common(3)
         assert len(counts) >= 50, len(counts)
     assert page_processes(session) == []  # every page's panel quit with the server
-    out = "".join(served.stderr)
-    assert "read-only panel" in out or "no `watch` command yet" in out
+    assert "serving the read-only panel" in "".join(served.stderr)
+    # the pages watched: nothing was written to the session (a watcher never writes)
+    assert [e.kind for e in read_events(session)] == ["session_started"]
 
 
 async def test_a_non_loopback_bind_without_a_token_is_refused(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def signature_mismatches(implementation: object) -> list[str]:
 
 
 def test_the_protocol_is_the_panels_whole_surface() -> None:
-    assert {"actor", "state", "steps", "verdict", "advance_preview", "events", "subscribe", "run_checks",
+    assert {"actor", "driving", "state", "steps", "verdict", "advance_preview", "events", "subscribe", "run_checks",
             "advance", "force_advance", "pause", "resume", "rollback", "sign_off", "set_owner",
             "confirm_traffic", "confirm_step", "runbook_decision", "mark_reconciled", "tick",
             "recover", "aclose"} == set(MEMBERS)

@@ -22,12 +22,15 @@ def test_only_loopback_addresses_and_localhost_are_loopback() -> None:
 
 
 def test_each_page_runs_one_command_line_read_only_unless_driving(tmp_path: Path) -> None:
-    config, session = tmp_path / "gonogo.toml", tmp_path / "s"
+    config, session = tmp_path / "gonogo.toml", str(tmp_path / "s")
     drive = served_command(config, session, drive=True, actor="Rosa Diaz")
     assert drive == [sys.executable, "-m", "gonogo", "tui", "--config", str(config),
-                     "--session", str(session), "--actor", "Rosa Diaz"]
+                     "--session", session, "--actor", "Rosa Diaz"]
     watch = served_command(config, session, drive=False, actor=None)
-    assert watch[3] == ("watch" if _has_command("watch") else "tui")
+    assert watch == [sys.executable, "-m", "gonogo", "watch", "--config", str(config),
+                     "--session", session]
+    stored = served_command(config, None, drive=False, actor=None, store="env:GONOGO_STORE")
+    assert stored[3:] == ["watch", "--config", str(config), "--store", "env:GONOGO_STORE"]
     assert _has_command("tui") and _has_command("serve") and not _has_command("no-such-command")
     args = build_parser().parse_args(["serve", "--config", "c", "--session", "s"])
     assert (args.host, args.port, args.drive, args.token_ref) == (None, None, False, None)

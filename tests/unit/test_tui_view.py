@@ -73,7 +73,7 @@ def test_hold_line_counts_down_and_stops_while_paused() -> None:
     paused = folded("rollback-proposed")  # paused by the trip, 10:15 into the hold
     assert "hold 04:45 left" in hold_line(paused, T0)
     assert "hold 04:45 left" in hold_line(paused, T0 + 600)
-    assert "stop criterion tripped: R to roll back, p to resume" in hold_line(paused, T0)
+    assert "rollback proposed: R to roll back, p to decline" in hold_line(paused, T0)
     shifting = folded("shifting")
     assert "traffic 5% → 25%" in hold_line(shifting, T0)
     assert "C to confirm" in hold_line(shifting, T0)

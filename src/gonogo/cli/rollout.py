@@ -1,8 +1,9 @@
 """``gonogo rollout``: drive the rollout in a plain terminal, one line per journal event.
 
-``gonogo rollout --config F [--session S] [--yes] [--auto-signoff] [--speed X]
-[--actor NAME]``. Exit codes: 0 stable, 1 blocked by NO-GO (or left waiting for a
-decision), 2 bad usage or config, 3 rolled back.
+``gonogo rollout --config F [--session S] [--store DSN] [--yes] [--auto-signoff]
+[--speed X] [--actor NAME]``. Exit codes: 0 stable, 1 blocked by NO-GO (or left
+waiting for a decision), 2 bad usage or config, 3 rolled back, 4 another process
+drives the release (the message names it).
 
 It never waits silently: what it waits for (hold left, metrics, sign-offs and who must
 give them) is printed when it changes and at least once a minute — on a terminal as
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
 from gonogo.cli.session import SessionRefused, head_line, open_session
+from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.export import line
-from gonogo.rollout.journal import JournalError
+from gonogo.rollout.journal import Event, JournalError
 from gonogo.untrusted import printable as p
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +41,7 @@ TRAFFIC_RETRIES = 3
 MIN_POLL_S = 0.2
 MAX_SILENCE_S = 60.0  # the waiting line is printed at least this often
 AUTO_SIGNOFF = "--auto-signoff"
+INTENT_POLL_S = 0.25
 
 
 class Reporter:
@@ -50,6 +53,7 @@ class Reporter:
         self._key: tuple[object, ...] | None = None
         self._at = 0.0
         self._live: Any = None
+        self._status: dict[str, str] = {}  # check id -> the status last printed
 
     def __enter__(self) -> Reporter:
         if self.tty:
@@ -66,8 +70,15 @@ class Reporter:
             self._live.stop()
             self._live = None
 
-    def event(self, text: str) -> None:
-        print(text, flush=True)
+    def event(self, event: Event) -> None:
+        """One line per event, except a guard's re-run that changed nothing (the
+        journal keeps every one; the terminal shows what changed)."""
+        if isinstance(event.body, CheckRecorded):
+            result = event.body.result
+            if self._status.get(result.id) == result.status:
+                return
+            self._status[result.id] = result.status
+        print(line(event), flush=True)
 
     def waiting(self, key: tuple[object, ...], text: str) -> None:
         if self._live is not None:
@@ -93,16 +104,16 @@ def run_rollout(args: argparse.Namespace) -> int:
         return exits.USAGE
     try:
         opened = open_session(plan, args.session, actor=getattr(args, "actor", None),
-                              warn=lambda m: err(f"warning: {m}"))
+                              warn=lambda m: err(f"warning: {m}"), store=getattr(args, "store", None))
     except SessionRefused as exc:
         err(p(exc))
-        return exits.USAGE
+        return exits.DRIVEN if exc.busy else exits.USAGE
     engine = opened.engine
-    print(f"gonogo: session {p(opened.where)}", file=sys.stderr, flush=True)
+    print(f"gonogo: session {p(opened.place.name)}", file=sys.stderr, flush=True)
     auto = bool(getattr(args, "auto_signoff", False))
     with Reporter(sys.stderr.isatty()) as reporter:
-        engine.subscribe(lambda event, _state: reporter.event(line(event)))
-        return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter))
+        engine.subscribe(lambda event, _state: reporter.event(event))
+        return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter, opened.place.log_args))
 
 
 async def _ask(prompt: str) -> str:
@@ -112,7 +123,8 @@ async def _ask(prompt: str) -> str:
         return ""
 
 
-async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter) -> int:
+async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter,
+                 log_args: str = "") -> int:
     from gonogo.rollout.engine import EngineRefused
     try:
         engine.start(speed=speed)
@@ -131,7 +143,7 @@ async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: 
         return exits.NOGO
     finally:
         await engine.aclose()
-        err(head_line(engine.state, engine.session_dir))
+        err(head_line(engine.state, log_args or engine.session_dir))
 
 
 async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter) -> int:
@@ -230,7 +242,15 @@ async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: R
         wait = waiting_for(engine.state, engine.advance_preview(), engine.clock())
         reporter.waiting(wait.key, wait.text)
         remaining = engine.state.hold_remaining(engine.clock()) / speed
-        await asyncio.sleep(min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+        await _nap(engine, min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+
+
+async def _nap(engine: Engine, seconds: float) -> None:
+    """Sleep, taking what others submit (a sign-off, a note) every quarter second."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(INTENT_POLL_S, left))
+        await engine.take_intents()
 
 
 async def _sign(engine: Engine, what: str) -> bool:

@@ -1,6 +1,6 @@
 """``gonogo serve``: the panel in a browser, for someone who cannot SSH in.
 
-``gonogo serve --config F --session DIR [--host H] [--port N] [--drive]
+``gonogo serve --config F --session DIR [--store DSN] [--host H] [--port N] [--drive]
 [--token-ref REF] [--actor NAME] [--public-url URL]``
 
 textual-serve (``textual_serve.server.Server``) runs one process per browser page,
@@ -56,14 +56,16 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 
 
-def served_command(config: Path, session: Path, *, drive: bool, actor: str | None) -> list[str]:
+def served_command(config: Path, session: str | None, *, drive: bool, actor: str | None,
+                   store: str | None = None) -> list[str]:
     """The command line each browser page runs (the one place to change it): the
-    read-only ``watch`` panel, or with ``drive`` the driving ``tui``. Until this gonogo
-    has ``watch`` (issue 11), ``tui`` serves both (``run_serve`` warns)."""
+    read-only ``watch`` panel, or with ``drive`` the driving ``tui``. A gonogo without
+    ``watch`` serves ``tui`` for both (``run_serve`` warns)."""
     sub = "tui" if drive or not _has_command("watch") else "watch"
-    argv = [sys.executable, "-m", "gonogo", sub, "--config", str(config), "--session", str(session)]
-    if actor:
-        argv += ["--actor", actor]
+    argv = [sys.executable, "-m", "gonogo", sub, "--config", str(config)]
+    for flag, value in (("--session", session), ("--store", store), ("--actor", actor)):
+        if value:
+            argv += [flag, value]
     return argv
 
 
@@ -252,8 +254,13 @@ def run_serve(args: argparse.Namespace) -> int:
             f"token = \"env:NAME\" in {plan.source}), or serve on 127.0.0.1 and reach it "
             "through ssh -L")
         return exits.USAGE
-    session = Path(args.session).resolve()
-    if not args.drive and not session.is_dir():
+    stored = bool(args.store) or plan.session.store is not None
+    if not stored and not args.session:
+        err("serve: give the session directory to show (--session DIR)")
+        return exits.USAGE
+    # a directory: absolute, for the pages' processes; with a store: the session's key
+    session = args.session if stored else str(Path(args.session).resolve())
+    if not stored and not args.drive and not Path(session).is_dir():
         err(f"--session {session}: no such session directory to watch (start the rollout "
             "first, or serve it with --drive)")
         return exits.USAGE
@@ -262,7 +269,7 @@ def run_serve(args: argparse.Namespace) -> int:
         err(f"--public-url {public_url}: write the address the browser opens, http(s)://HOST[:PORT]")
         return exits.USAGE
     command = served_command(Path(plan.source).resolve(), session, drive=args.drive,
-                             actor=args.actor)
+                             actor=args.actor, store=args.store)
     driving = "watch" not in command
     mode = "driving panel" if driving else "read-only panel"
     if driving and not args.drive:
@@ -278,7 +285,8 @@ def run_serve(args: argparse.Namespace) -> int:
         shown = public_url + "/" if public_url else url
         how = (f"; open {shown}?token=TOKEN once (TOKEN: the value of {ref})" if token
                else "")
-        print(f"gonogo: serving the {mode} of {session} on {url}{how}; Ctrl-C stops",
+        what = f"session {session}" if session else f"the {plan.release.name} session"
+        print(f"gonogo: serving the {mode} of {what} on {url}{how}; Ctrl-C stops",
               file=sys.stderr, flush=True)
 
     try:

@@ -38,6 +38,12 @@ class RolloutControl(Protocol):
         ...
 
     @property
+    def driving(self) -> bool:
+        """``False`` for a watcher: only intents (sign-off, pause request, rollback
+        proposal, note) go through, and the driver journals them."""
+        ...
+
+    @property
     def state(self) -> RolloutState:
         """The fold of every event so far (immutable; replaced on each event)."""
         ...

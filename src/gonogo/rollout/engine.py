@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
+import msgspec
+
 from gonogo.config import TBD, Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
 from gonogo.errors import describe_error
@@ -34,8 +36,10 @@ from gonogo.rollout.events import (
     EventBody,
     GuardFailed,
     HoldCompleted,
+    Note,
     OwnerSet,
     Paused,
+    PauseRequested,
     ProposalDeclined,
     Reconciled,
     ReleaseStable,
@@ -56,7 +60,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
-from gonogo.rollout.intents import Answer, Inbox, Received
+from gonogo.rollout.intents import Answer, IntentInbox, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.phases import (
@@ -122,6 +126,8 @@ def same_person(a: str, b: str) -> bool:
 
 
 class Engine:
+    driving = True  # the only writer of its session (a watcher is a ``WatchControl``)
+
     def __init__(
         self,
         plan: Plan,
@@ -133,7 +139,7 @@ class Engine:
         metrics: MetricsSource | None = None,
         context_factory: Callable[[], CheckContext] | None = None,
         session_dir: str | None = None,
-        inbox: Inbox | None = None,
+        inbox: IntentInbox | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.plan = plan
@@ -157,6 +163,7 @@ class Engine:
         self._guards_stage = -1
         self._polled_at: float | None = None  # engine-clock time of the last metrics poll
         self._weight_read_at: float | None = None  # engine-clock time of the last reality check
+        self._acting: str | None = None  # who the events are by while a rule acts (the engine)
         self.state: RolloutState = fold(journal.read(), plan)
 
     # Plumbing ----------------------------------------------------------
@@ -197,7 +204,7 @@ class Engine:
         """Append one event (its free text redacted), fold it in, tell subscribers.
         ``actor``: someone other than the driver (an intent's submitter, the engine)."""
         clean = redact(body, self.ctx.redactor.text)
-        who = self.ctx.redactor.text(actor) if actor else self.actor
+        who = self.ctx.redactor.text(actor) if actor else (self._acting or self.actor)
         event = self.journal.append(clean, who, float(self.clock()))
         self.state = apply(self.state, event, self.plan)
         for cb in list(self._subs):
@@ -256,7 +263,9 @@ class Engine:
             if self.journal.key_ref:  # tell a verifier which key proves this chain
                 self.emit(ChainKeyed(key_ref=self.journal.key_ref))
             return started
-        return self.emit(SessionResumed(speed=float(speed)))
+        previous = self.state.driver or ""
+        return self.emit(SessionResumed(
+            speed=float(speed), took_over_from=previous if previous != self.actor else ""))
 
     async def prime(self) -> None:
         """Teach the redactor every secret of the plan (vault ones included) before a
@@ -318,11 +327,14 @@ class Engine:
         """Record a sign-off by ``signer`` (default: this driver) for the check's owner
         role, with a note; or, ``automatic``, by ``rule`` (a rehearsal), never a person."""
         try:
-            self.plan.check(check_id)
+            spec = self.plan.check(check_id)
         except KeyError:
             stage_signoffs = {s.signoff for s in self.stages if s.signoff}
             if check_id not in stage_signoffs:
                 raise EngineRefused(f"no check or stage sign-off {check_id!r}") from None
+        else:
+            if spec.kind != "manual":
+                raise EngineRefused(f"{check_id} is a {spec.kind} check: it is run, not signed off")
         role = self.signoff_role(check_id)
         if automatic:
             self._not_signed_yet(check_id)
@@ -361,18 +373,52 @@ class Engine:
         if self.inbox is None:
             return
         for received in list(self.inbox.take()):
-            self.inbox.answer(await self._apply_intent(received))
+            answer = await self._apply_intent(received)
+            if received.intent is not None:
+                delay = max(0.0, time.time() - received.intent.submitted_at)
+                answer = msgspec.structs.replace(answer, delay_s=round(delay, 3))
+            self.inbox.answer(answer)
 
     async def _apply_intent(self, received: Received) -> Answer:
         intent = received.intent
         if intent is None:
             return Answer(id=received.id, applied=False, detail=received.problem)
+        who = intent.actor.strip()
         try:
-            event = await self.record_signoff(intent.check_id, intent.note, signer=intent.actor)
+            if (why := owner_problem(who)) is not None:
+                raise EngineRefused(f"submitter: {why}")
+            if intent.kind == "signoff":
+                event = await self.record_signoff(intent.check_id, intent.note, signer=who)
+            elif intent.kind == "note":
+                if not intent.note.strip():
+                    raise EngineRefused("an empty note")
+                event = self.emit(Note(text=intent.note.strip()), actor=who)
+            elif intent.kind == "pause":
+                if not can_pause(self.state.phase):
+                    raise EngineRefused(f"nothing to pause while {self.state.phase}")
+                event = self.emit(PauseRequested(reason=intent.note.strip()), actor=who)
+            else:
+                event = await self.propose_rollback(intent.note, proposer=who)
         except EngineRefused as exc:
             return Answer(id=intent.id, applied=False, detail=str(exc))
+        done = {"signoff": "signed off", "note": "noted", "pause": "pause requested; the driver decides",
+                "rollback": "rollback proposed; the driver decides"}[intent.kind]
         return Answer(id=intent.id, applied=True, seq=event.seq,
-                      detail=f"journaled as event #{event.seq} by the driver {self.actor}")
+                      detail=f"{done}: journaled as event #{event.seq} by the driver {self.actor}")
+
+    async def propose_rollback(self, reason: str, *, proposer: str) -> Event:
+        """A person proposes a rollback: the hold pauses and the driver decides."""
+        if not reason.strip():
+            raise EngineRefused("a rollback proposal needs a reason")
+        async with self._guard():
+            refusal = rollback_refusal(self.state.phase)
+            if refusal is not None:
+                raise EngineRefused(refusal)
+            if self.state.rollback_proposed:
+                raise EngineRefused(f"a rollback is already proposed: {self.state.stop_reason}")
+            return self.emit(RollbackProposed(reason=f"{proposer} proposes a rollback: "
+                                                     f"{reason.strip()}", check="person"),
+                             actor=proposer)
 
     async def set_owner(self, role: str, name: str) -> None:
         role, name = role.strip(), name.strip()
@@ -562,19 +608,20 @@ class Engine:
     async def tick(self) -> None:
         """One poll: intents, guards, metrics and rules, stop criteria, hold timer."""
         await self.take_intents()
-        await self._guard_turn()
+        try:
+            await self._guard_turn()
+        except JournalError as exc:
+            # the disk filled while a guard was being recorded: judge the canary on a poll
+            # that cannot be recorded either, and take traffic to 0 % if it is failing
+            if self.analysing():
+                await self._fail_safe(exc, await self._poll())
+            raise
         await self._reality_turn()
         if self.analysing() and self._poll_due():
-            await self.prime()
-            readings = await self.source.poll(self.metrics, self.clock())
+            polled = await self._poll()
             async with self._guard():
                 if not self.analysing():
                     return
-                polled = Samples(
-                    values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
-                                else None) for k, r in readings.items()},
-                    errors={k: r.error for k, r in readings.items() if r.error},
-                )
                 try:
                     self.emit(polled)
                 except JournalError as exc:
@@ -595,6 +642,15 @@ class Engine:
             if stage.exit_checks:
                 await self.run_checks(stage.exit_checks)
                 await self._judge(exit_check_ids(self.plan, stage))
+
+    async def _poll(self) -> Samples:
+        await self.prime()
+        readings = await self.source.poll(self.metrics, self.clock())
+        return Samples(
+            values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
+                        else None) for k, r in readings.items()},
+            errors={k: r.error for k, r in readings.items() if r.error},
+        )
 
     def _poll_due(self) -> bool:
         """Metrics are polled once per ``canary.interval`` (plan time): a driver may tick
@@ -742,6 +798,15 @@ class Engine:
         await self._run_runbook()
 
     async def _run_runbook(self) -> None:
+        """The runbook's steps, as the engine when a rule started the rollback (the
+        events say so), as the driver when an operator did."""
+        self._acting = self._runbook_actor()
+        try:
+            await self._runbook_steps()
+        finally:
+            self._acting = None
+
+    async def _runbook_steps(self) -> None:
         await self.prime()
         for step_state in self.state.runbook:
             if step_state.status in ("done", "skipped"):
@@ -759,6 +824,11 @@ class Engine:
             if not ok:
                 return
         self.emit(RollbackFinished(weight=self.state.weight_confirmed))
+
+    def _runbook_actor(self) -> str | None:
+        """A runbook started by a rule runs as the engine; one an operator started, as
+        the driver (a person's decision on a failed step is always theirs)."""
+        return ENGINE_ACTOR if self.state.rollback_trigger in ("criterion", "guard") else None
 
     async def runbook_decision(self, step_id: str, decision: str, reason: str) -> None:
         if decision not in ("retry", "skip"):

@@ -35,8 +35,8 @@ __all__ = [
     "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
     "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
     "RunbookStepFinished", "RunbookDecision",
-    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed",
-    "WeightDrifted", "WeightVerified",
+    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed", "Note",
+    "PauseRequested", "WeightDrifted", "WeightVerified",
 ]
 
 SUMMARY_LIMIT = 200
@@ -59,9 +59,12 @@ def _dur(seconds: float) -> str:
 
 
 class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
-    """What every event body has: a one-line description and its free-text fields."""
+    """What every event body has: a one-line description and its free-text fields.
+    ``omit_empty`` names fields added later that are left out of ``data`` while empty,
+    so that an event which does not use them records exactly what it always did."""
 
     free_text: ClassVar[frozenset[str]] = frozenset()
+    omit_empty: ClassVar[frozenset[str]] = frozenset()
 
     def describe(self) -> str:
         raise NotImplementedError  # every kind below says how it reads
@@ -71,6 +74,8 @@ class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
 class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A check result as the journal records it (``CheckResult.to_dict()``); the runner
     has already redacted it."""
+
+    omit_empty: ClassVar[frozenset[str]] = frozenset({"skip_if"})
 
     id: str
     status: Status
@@ -84,6 +89,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0
+    skip_if: str = ""  # the skip_if reference that skipped it ("" when it ran)
 
     @classmethod
     def of(cls, result: CheckResult) -> CheckResultRecord:
@@ -95,6 +101,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
             required=self.required, status=self.status, summary=self.summary,
             details=self.details, evidence=dict(self.evidence), duration_ms=self.duration_ms,
             attempts=self.attempts, finished_at=self.finished_at,
+            skip_if=self.skip_if,
         )
 
 
@@ -137,10 +144,15 @@ class SessionStarted(BaseBody, tag="session_started", frozen=True, kw_only=True)
 
 
 class SessionResumed(BaseBody, tag="session_resumed", frozen=True, kw_only=True):
+    """A driver opened the session again; ``took_over_from``: the one who drove it
+    before, when that was someone else (the event's actor is the new driver)."""
+
     speed: float = 1.0
+    took_over_from: str = ""
 
     def describe(self) -> str:
-        return f"session resumed, speed x{self.speed:g}"
+        taken = f", taking over from {self.took_over_from}" if self.took_over_from else ""
+        return f"session resumed, speed x{self.speed:g}{taken}"
 
 
 # Checklist -------------------------------------------------------------------------
@@ -466,6 +478,28 @@ class ReleaseStable(BaseBody, tag="release_stable", frozen=True, kw_only=True):
         return f"release {self.release} marked STABLE"
 
 
+class Note(BaseBody, tag="note", frozen=True, kw_only=True):
+    """A note someone added to the session (the event's actor is its author)."""
+
+    free_text = frozenset({"text"})
+
+    text: str
+
+    def describe(self) -> str:
+        return f"note: {self.text}"[:LONG_SUMMARY_LIMIT]
+
+
+class PauseRequested(BaseBody, tag="pause_requested", frozen=True, kw_only=True):
+    """Someone other than the driver asks for a pause (the actor); the driver decides."""
+
+    free_text = frozenset({"reason"})
+
+    reason: str = ""
+
+    def describe(self) -> str:
+        return "PAUSE REQUESTED" + (f": {self.reason}" if self.reason else "")
+
+
 class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
     """The session's hash chain is an HMAC under a key; the reference says where the
     key lives (``env:``/``file:``/``vault:``), never what it is."""
@@ -502,7 +536,8 @@ EventBody: TypeAlias = (
     | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
     | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable | ChainKeyed | NotifyFailed | WeightDrifted | WeightVerified
+    | ReleaseStable | ChainKeyed | NotifyFailed | Note | PauseRequested | WeightDrifted
+    | WeightVerified
 )
 
 KINDS: Mapping[str, type[EventBody]] = {
@@ -531,10 +566,29 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _omit_empty(struct: msgspec.Struct, data: Any) -> None:
+    """Drop ``struct``'s empty ``omit_empty`` fields from its builtins ``data``, and those
+    of the records it holds."""
+    if not isinstance(data, dict):
+        return
+    for name in getattr(struct, "omit_empty", ()):
+        if name in data and data[name] in (None, "", {}, []):
+            del data[name]
+    for name in struct.__struct_fields__:
+        value, sub = getattr(struct, name), data.get(name)
+        if isinstance(value, msgspec.Struct):
+            _omit_empty(value, sub)
+        elif isinstance(value, dict) and isinstance(sub, dict):
+            for k, v in value.items():
+                if isinstance(v, msgspec.Struct):
+                    _omit_empty(v, sub.get(str(k)))
+
+
 def encode(body: BaseBody) -> dict[str, Any]:
     """The ``data`` a journal line records for ``body`` (its fields, without the tag)."""
     data = msgspec.to_builtins(body, enc_hook=str)
     data.pop("kind", None)
+    _omit_empty(body, data)
     return cast(dict[str, Any], plain(data))
 
 

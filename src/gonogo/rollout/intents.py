@@ -19,26 +19,32 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
 from gonogo.safefs import PrivateDir, UnsafePath, open_private_dir
 
-__all__ = ["Intent", "Answer", "Inbox", "INBOX_DIR", "INTENT_LIMIT"]
+__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "IntentInbox", "INBOX_DIR", "INTENT_LIMIT"]
 
 INBOX_DIR = "intents"
 INTENT_LIMIT = 16 * 1024
 TEXT_LIMIT = 2000  # a note, a name
 
 
+IntentKind = Literal["signoff", "note", "pause", "rollback"]
+
+
 class Intent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``signoff`` a check (applied when the submitter owns its role); add a ``note``;
+    request a ``pause`` or propose a ``rollback`` (journaled, then the driver decides)."""
+
     id: str
-    kind: Literal["signoff"]
+    kind: IntentKind
     actor: str  # who submits it; the journal records the intent under this name
     submitted_at: float
     check_id: str = ""
-    note: str = ""
+    note: str = ""  # the sign-off's note, the note's text, the request's reason
 
 
 class Answer(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +52,7 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     applied: bool
     detail: str
     seq: int = 0  # the journal event that recorded it
+    delay_s: float = 0.0  # from submission to the driver's answer (wall clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,24 @@ class Received:
     id: str
     intent: Intent | None
     problem: str = ""
+
+
+class IntentInbox(Protocol):
+    """What the engine and ``gonogo signoff`` need of an inbox: ``Inbox`` (a session
+    directory) or ``pgstore.PgInbox`` (a PostgreSQL session)."""
+
+    def submit(self, kind: IntentKind, actor: str, *, check_id: str = "", note: str = "",
+               now: float | None = None) -> Intent: ...
+
+    def answer_for(self, intent_id: str) -> Answer | None: ...
+
+    def wait(self, intent_id: str, timeout: float, poll: float = 0.1) -> Answer | None: ...
+
+    def withdraw(self, intent_id: str) -> bool: ...
+
+    def take(self) -> Iterator[Received]: ...
+
+    def answer(self, answer: Answer) -> None: ...
 
 
 def _valid_id(name: str) -> bool:
@@ -71,7 +96,7 @@ class Inbox:
         return open_private_dir(self.path, create=create)
 
     # Submitter side ------------------------------------------------------
-    def submit(self, kind: Literal["signoff"], actor: str, *, check_id: str = "", note: str = "",
+    def submit(self, kind: IntentKind, actor: str, *, check_id: str = "", note: str = "",
                now: float | None = None) -> Intent:
         intent = Intent(id=f"{int(time.time() * 1000):x}-{secrets.token_hex(4)}", kind=kind,
                         actor=actor[:TEXT_LIMIT], submitted_at=time.time() if now is None else now,

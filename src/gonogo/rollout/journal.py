@@ -226,9 +226,11 @@ def _find_head(lines: list[bytes], head: str) -> int | None:
     return None
 
 
-def _verify_chain(lines: list[bytes], key: bytes | None) -> Verification:
-    prev = GENESIS
-    for n, raw in enumerate(lines, start=1):
+def _verify_chain(lines: list[bytes], key: bytes | None, after: int = 0,
+                  prev: str = GENESIS) -> Verification:
+    """``after``/``prev``: the lines continue a chain whose event ``after`` has hash ``prev``
+    (a follower verifies only what was appended since it last looked)."""
+    for n, raw in enumerate(lines, start=after + 1):
         if not raw.endswith(b"\n"):
             return Verification(False, n - 1, n, f"event {n}: incomplete last line (torn write)")
         try:
@@ -248,7 +250,8 @@ def _verify_chain(lines: list[bytes], key: bytes | None) -> Verification:
             why = "content edited or chain recomputed without the key" if key else "content edited"
             return Verification(False, n - 1, n, f"event {n} ({event.kind}): {why} (hash mismatch)")
         prev = event.hash
-    return Verification(True, len(lines), head_seq=len(lines), head_hash=prev if lines else "")
+    return Verification(True, after + len(lines), head_seq=after + len(lines),
+                        head_hash=prev if lines or after else "")
 
 
 class JournalStore(Protocol):

@@ -208,7 +208,7 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
         for cid in ids:
             r = state.results.get(cid)
             fresh = state.result_seq.get(cid, 0) > state.stage_seq
-            if r is not None and r.status.ok and fresh:
+            if r is not None and r.lets_go and fresh:
                 checks_passed += 1
             elif _is_manual(plan, cid) and cid not in state.signoffs:
                 signoffs.append(_needed(plan, state, cid))

@@ -25,9 +25,11 @@ from gonogo.rollout.events import (
     CriterionTripped,
     GuardFailed,
     HoldCompleted,
+    Note,
     NotifyFailed,
     OwnerSet,
     Paused,
+    PauseRequested,
     ProposalDeclined,
     Reconciled,
     ReleaseStable,
@@ -114,6 +116,7 @@ class RolloutState:
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
     stopped_at: int | None = None  # the stage the last rollback took traffic back from
+    rollback_trigger: str = ""  # what started the last rollback: operator, criterion, guard
     # Blind time: in a stage under canary analysis the hold accrues only while
     # conclusive data covers it (a frozen source must not let the hold run out).
     hold_needs_data: bool = False
@@ -131,6 +134,8 @@ class RolloutState:
     # Declined proposals: key -> (real time until which it is not proposed again, value
     # declined); a worse value proposes again at once.
     snoozed: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
+    # Open requests from people who do not drive: (who, reason) of each pause request
+    pause_requests: tuple[tuple[str, str], ...] = ()
     last_hash: str = ""
     # The reality check found the router at another weight than the journal's: the
     # message ("weight drifted: journal 5 %, gateway 0 %"); None once verified again
@@ -275,9 +280,10 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return {
                 "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
+                "rollback_trigger": body.trigger,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
-                "proposal": None, "snoozed": {}, "drift": None,
+                "proposal": None, "snoozed": {}, "pause_requests": (), "drift": None,
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
             }
         case RunbookStepStarted():
@@ -304,8 +310,10 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case WeightVerified():
             return {"drift": None,
                     "stop_reason": None if s.stop_reason == s.drift else s.stop_reason}
-        case ChainKeyed() | NotifyFailed():
+        case ChainKeyed() | NotifyFailed() | Note():
             return {}
+        case PauseRequested():
+            return {"pause_requests": (*s.pause_requests, (e.actor, body.reason))}
         case _:
             assert_never(body)
 
@@ -351,8 +359,9 @@ def _traffic_failed(s: RolloutState, e: Event, body: TrafficFailed) -> dict[str,
 
 def _paused(s: RolloutState, e: Event) -> dict[str, Any]:
     if s.phase == Phase.PAUSED:
-        return {}
-    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase}
+        return {"pause_requests": ()}
+    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase,
+            "pause_requests": ()}
 
 
 def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:

@@ -53,12 +53,14 @@ def waiting_for(state: RolloutState, preview: AdvancePreview, now: float) -> Wai
         others = [b for b in others if b != need.blocker()]
         others.append(f"sign-off of {need.check_id} by {need.who} (s on the check in the panel, or "
                       f"gonogo signoff {need.check_id} --as NAME --note TEXT)")
+    for who, reason in state.pause_requests:
+        parts.append(f"PAUSE REQUESTED by {who}" + (f": {reason}" if reason else ""))
     if others:
         parts.append("waiting for: " + "; ".join(others))
     elif preview.can_advance and phase in (Phase.HOLDING, Phase.READY):
         parts.append(f"ready to advance to {preview.to_stage or 'stable'}")
     key = (
-        phase, state.stage_index, state.rollback_proposed,
+        phase, state.stage_index, state.rollback_proposed, state.pause_requests,
         tuple(sorted((m, e.state) for m, e in state.evaluations.items())),
         tuple(n.check_id for n in preview.signoffs),
         tuple(b.split(":", 1)[0] for b in preview.blockers if not b.startswith("hold:")),

@@ -155,6 +155,15 @@ def hold_line(state: RolloutState, now: float) -> str:
     return " · ".join(parts)
 
 
+def who_line(actor: str, driving: bool, state: RolloutState, line: str) -> str:
+    """``line`` with who you are: a watcher's first (``WATCHING Rosa Diaz's rollout as
+    Tomas · …``), the driver's last (``… · you: Rosa Diaz (driving)``)."""
+    if not driving:
+        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} "
+                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}")
+    return f"{line} · you: {actor} (driving)"
+
+
 def operator_prompt(state: RolloutState) -> str:
     """What the engine is waiting for from the operator, if anything (keys per the footer)."""
     phase = state.phase
@@ -163,7 +172,10 @@ def operator_prompt(state: RolloutState) -> str:
     if phase is Phase.SHIFTING:
         return f"set the weight to {fmt_weight(state.weight_intended)}, then C to confirm"
     if phase is Phase.PAUSED and state.rollback_proposed:
-        return "stop criterion tripped: R to roll back, p to resume"
+        return "rollback proposed: R to roll back, p to decline"
+    if state.pause_requests:
+        who, reason = state.pause_requests[-1]
+        return f"PAUSE REQUESTED by {who}" + (f": {reason}" if reason else "") + " (p pauses)"
     if phase is Phase.ROLLED_BACK:
         open_items = [k for k, done in state.reconciliation.items() if not done]
         if open_items:
