@@ -117,7 +117,7 @@ async def test_a_watcher_follows_live_and_its_intents_are_journaled_under_its_na
             await stop(driver)
     events = read_events(session)
     followed = [e for e in events if first < e.seq and e.time < stopped - 1.0]
-    assert len(followed) >= 8  # the canary stage: entered, samples, notes, requests
+    assert len(followed) >= 4  # at least: the shift, the stage entered, the note, the request
     late = [e.seq for e in followed if e.seq not in seen or seen[e.seq] - e.time > 1.0]
     assert late == [], "events the watcher saw more than 1 s after they were journaled"
     note = next(e for e in events if e.kind == "note")
