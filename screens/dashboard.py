@@ -92,7 +92,7 @@ class DashboardScreen(PanelScreen):
         bar = self.query_one(StageBar)
         bar.cells = stage_cells(app.state, stopped_index(app.state))
         bar.hold = who_line(app.control.actor, app.control.driving, app.state,
-                            hold_line(app.state, app.now()))
+                            hold_line(app.state, app.now()), app.watchers)
         # ages move on without new events (coarse: the grid repaints once a minute at most)
         self.query_one(HealthGrid).rows = health_rows(app.plan, app.state.results, app.now())
 

@@ -34,6 +34,7 @@ from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, displ
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
 
+WATCHERS_EVERY_S = 5.0
 
 class GonogoApp(App[int]):
     TITLE = "gonogo"
@@ -74,6 +75,8 @@ class GonogoApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
+        self.watchers: list[str] = []  # who else follows this session (refreshed every few s)
+        self._watchers_at = 0.0
         self._notices = list(notices)  # shown once on open (e.g. the sandbox's real servers)
 
     def notify(
@@ -190,6 +193,9 @@ class GonogoApp(App[int]):
     async def _tick_once(self) -> None:
         try:
             await self.control.tick()
+            if time.monotonic() - self._watchers_at >= WATCHERS_EVERY_S:
+                self._watchers_at = time.monotonic()
+                self.watchers = list(self.control.watchers())
         except Exception as exc:  # a failed poll is shown; the next tick tries again
             self.post_message(IntentFailed("metrics poll", _describe(exc)))
         finally:

@@ -29,6 +29,7 @@ class ControlDouble:
         """``state``: ``fold(events, plan)`` when the caller already has it."""
         self.actor = "ada"
         self.driving = True
+        self.watching: list[str] = []
         self.plan = plan
         self.now = now
         self._events = list(events)
@@ -45,6 +46,9 @@ class ControlDouble:
     @property
     def steps(self) -> Mapping[str, RunbookStep]:
         return self._steps
+
+    def watchers(self) -> list[str]:
+        return list(self.watching)
 
     def verdict(self) -> Verdict:
         return decide(self.plan, self._state.results, self._state.owners, now=self.now())

@@ -173,18 +173,23 @@ async def signed_then_p0(thread: FleetThread, config: Path, session: Path, drive
     assert admin(thread, "GET", "/admin/state").json()["weight"] == 0.0
 
 
-async def test_a_service_turning_unhealthy_mid_hold_proposes_a_rollback(
-    fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path
+@pytest.mark.parametrize(("fault", "on_stop", "guard"), [
+    ("unhealthy-service", "propose", "health-all"),
+    ("unhealthy-service", "auto", "health-all"),
+    ("open-p0", "propose", "open-p0-p1"),
+])
+async def test_a_guard_failing_mid_hold_acts_per_on_stop(
+    fleet: tuple[FleetThread, SandboxFiles], tmp_path: Path, fault: str, on_stop: str, guard: str
 ) -> None:
     thread, files = fleet
     scenario(thread, "healthy")
-    config, session = plan(files, tmp_path, "propose"), tmp_path / "s"
+    config, session = plan(files, tmp_path, on_stop), tmp_path / "s"
     driver = await drive("--config", str(config), "--session", str(session), "--yes",
                          "--auto-signoff", "--speed", f"{SPEED:g}")
     try:
         await entered(session, "canary", timeout=90)
         await asyncio.sleep(1.0)
-        switched = scenario(thread, "unhealthy-service")
+        switched = scenario(thread, fault)
         code = await driver.finish(timeout=120)
     finally:
         scenario(thread, "healthy")
@@ -192,10 +197,19 @@ async def test_a_service_turning_unhealthy_mid_hold_proposes_a_rollback(
     assert code == 3, "".join(driver.err)[-3000:]
     events = read_events(session)
     kinds = [e.kind for e in events]
-    proposed = next(e for e in events if e.kind == "rollback_proposed")
-    assert proposed.data["check"] == "health-all" and "analytics" in proposed.data["reason"]
-    assert kinds.index("guard_failed") < kinds.index("rollback_proposed") < kinds.index("rollback_started")
-    guard = next(e for e in events if e.kind == "guard_failed")
-    assert guard.data["action"] == "propose"
-    assert proposed.time - switched <= GUARD_INTERVAL_S / SPEED + 1.0 + 3.0  # + the health run
+    failed = next(e for e in events if e.kind == "guard_failed")
+    assert failed.data["check"] == guard and failed.data["stage"] == "canary"
+    assert failed.data["action"] == ("propose" if on_stop == "propose" else "rollback")
+    started = next(e for e in events if e.kind == "rollback_started")
+    if on_stop == "propose":  # the driver (--yes) accepts what the guard proposed
+        proposed = next(e for e in events if e.kind == "rollback_proposed")
+        assert proposed.data["check"] == guard
+        assert kinds.index("guard_failed") < kinds.index("rollback_proposed") < kinds.index("rollback_started")
+        assert started.data["trigger"] == "operator"
+    else:
+        assert started.data["trigger"] == "guard" and started.seq == failed.seq + 1
+    run = next(e for e in events if e.seq < failed.seq and e.kind == "check_result"
+               and e.data["result"]["id"] == guard and e.data["result"]["status"] in ("fail", "error"))
+    took = run.data["result"]["duration_ms"] / 1000
+    assert failed.time - switched <= GUARD_INTERVAL_S / SPEED + 1.0 + took, (failed.time - switched, took)
     assert admin(thread, "GET", "/admin/state").json()["weight"] == 0.0

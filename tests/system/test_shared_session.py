@@ -117,9 +117,11 @@ async def test_a_watcher_follows_live_and_its_intents_are_journaled_under_its_na
             await stop(driver)
     events = read_events(session)
     followed = [e for e in events if first < e.seq and e.time < stopped - 1.0]
-    assert len(followed) >= 8  # the canary stage: entered, samples, notes, requests
-    late = [e.seq for e in followed if e.seq not in seen or seen[e.seq] - e.time > 1.0]
-    assert late == [], "events the watcher saw more than 1 s after they were journaled"
+    assert len(followed) >= 4  # at least: the shift, the stage entered, the note, the request
+    assert all(e.seq in seen for e in followed), "an event the watcher never saw"
+    lags = sorted(seen[e.seq] - e.time for e in followed)
+    p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))]
+    assert p95 <= 1.0 and lags[-1] <= 2.0, lags  # each new event on screen within a second
     note = next(e for e in events if e.kind == "note")
     assert (note.actor, note.data["text"]) == ("Grace Hopper", "SRE on the bridge")
     request = next(e for e in events if e.kind == "pause_requested")
@@ -150,3 +152,21 @@ async def test_propose_rollback_from_another_process_is_journaled_and_acted_on(t
     started = journaled(session, "rollback_started")[0]
     assert started.seq > proposed.seq and started.actor == "Ada Lovelace"  # the driver's decision
     assert admin.weights[-1] == 0.0
+
+
+async def test_the_driver_sees_who_watches(tmp_path: Path) -> None:
+    admin = ScriptedAdmin()
+    session = tmp_path / "s"
+    async with serve(admin.app) as base:
+        plan_path = write_cli_plan(tmp_path, base)
+        plan = load_plan(plan_path)
+        driver = await start_driver(plan_path, session)
+        try:
+            await until(lambda: journaled(session, "session_started"), "the session")
+            sre = WatchControl(plan, FileFollower(session), Inbox(session), actor="Grace Hopper")
+            await sre.tick()
+            assert sre.watchers() == ["Grace Hopper"]  # what the driver's panel lists
+            await sre.aclose()
+            assert sre.watchers() == []  # gone once the watcher closed
+        finally:
+            await stop(driver)

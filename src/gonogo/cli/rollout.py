@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from gonogo.untrusted import printable as p
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.engine import Engine
 
+log = logging.getLogger(__name__)
 CHECK_RETRIES = 3  # exit checks re-run this many times before the driver gives up
 TRAFFIC_RETRIES = 3
 MIN_POLL_S = 0.2
@@ -129,7 +131,11 @@ async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: 
     try:
         engine.start(speed=speed)
         await engine.recover()
-        code = await _loop(engine, speed, yes, auto, reporter)
+        pump = asyncio.create_task(_take_intents(engine))
+        try:
+            code = await _loop(engine, speed, yes, auto, reporter)
+        finally:
+            pump.cancel()
         automatic = [k for k, v in engine.state.signoffs.items() if v.automatic]
         if automatic:
             err(f"sign-offs given AUTOMATICALLY ({AUTO_SIGNOFF}), by no person: "
@@ -242,15 +248,18 @@ async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: R
         wait = waiting_for(engine.state, engine.advance_preview(), engine.clock())
         reporter.waiting(wait.key, wait.text)
         remaining = engine.state.hold_remaining(engine.clock()) / speed
-        await _nap(engine, min(interval, max(0.02, remaining)) if remaining > 0 else interval)
+        await asyncio.sleep(min(interval, max(0.02, remaining)) if remaining > 0 else interval)
 
 
-async def _nap(engine: Engine, seconds: float) -> None:
-    """Sleep, taking what others submit (a sign-off, a note) every quarter second."""
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        await asyncio.sleep(min(INTENT_POLL_S, left))
-        await engine.take_intents()
+async def _take_intents(engine: Engine) -> None:
+    """What others submit (a sign-off, a note, a request) is taken every quarter second,
+    whatever the loop is busy with (a guard run, a shift): within a second of sending."""
+    while True:
+        await asyncio.sleep(INTENT_POLL_S)
+        try:
+            await engine.take_intents()
+        except Exception:  # the loop reports what matters; an intent must not kill the driver
+            log.exception("taking intents failed; trying again")
 
 
 async def _sign(engine: Engine, what: str) -> bool:

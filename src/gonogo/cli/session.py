@@ -300,7 +300,11 @@ def open_session(
         lock = DriverLock(plan.release.name, actor=engine.actor, session=place.name)
     except SessionBusy as exc:
         journal.close()
-        raise SessionRefused(str(exc), busy=True, place=place) from None
+        # the release is driven from another session: that one is what to watch
+        holder = place
+        if exc.holder_session and place.dsn is None:
+            holder = Place(exc.holder_session, Path(exc.holder_session))
+        raise SessionRefused(str(exc), busy=True, place=holder) from None
 
     async def release() -> None:
         lock.release_lock()

@@ -87,9 +87,10 @@ def run_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: str
         err(str(exc))
         if not exc.busy:
             return PanelRun(exits.USAGE, None, None)
-        watchable = exc.place is not None and (session or exc.place.dsn is not None)
+        watchable = exc.place is not None
         if watchable and sys.stdin.isatty() and _yes("watch it read-only instead? [Y/n] "):
-            return PanelRun(watch_panel(plan, session, actor=actor, theme=theme, store=store),
+            watched = exc.place.session if exc.place is not None and exc.place.dsn is None else session
+            return PanelRun(watch_panel(plan, watched, actor=actor, theme=theme, store=store),
                             None, None)
         where_args = exc.place.resume_args if exc.place is not None else f"--session {session or '<dir>'}"
         err(f"watch it with: gonogo watch --config {plan.source} {where_args}")

@@ -53,6 +53,10 @@ class RolloutControl(Protocol):
         """The rollback runbook's steps by id (their ``action`` says who completes them)."""
         ...
 
+    def watchers(self) -> Sequence[str]:
+        """Who is watching this session now (as far as it can tell)."""
+        ...
+
     def verdict(self) -> Verdict:
         """The checklist's go/no-go verdict for the current results and owners."""
         ...

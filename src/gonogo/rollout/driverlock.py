@@ -57,10 +57,11 @@ class DriverLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _describe(os.pread(fd, 4096, 0))
+                raw = os.pread(fd, 4096, 0)
                 os.close(fd)
-                raise SessionBusy(f"release {release} is driven by {holder}; watch it with "
-                                  "`gonogo watch`, or take over once it stops") from None
+                raise SessionBusy(f"release {release} is driven by {_describe(raw)}; watch it with "
+                                  "`gonogo watch`, or take over once it stops",
+                                  holder_session=_session_of(raw)) from None
             record = {"actor": actor, "session": session, "host": socket.gethostname(),
                       "pid": os.getpid(), "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             os.ftruncate(fd, 0)
@@ -72,6 +73,13 @@ class DriverLock:
             os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing drops the flock
             self._fd = -1
+
+
+def _session_of(raw: bytes) -> str:
+    try:
+        return str(json.loads(raw.decode("utf-8"))["session"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return ""
 
 
 def _describe(raw: bytes) -> str:

@@ -60,7 +60,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
-from gonogo.rollout.intents import Answer, IntentInbox, Received
+from gonogo.rollout.intents import Answer, Inbox, IntentInbox, Presence, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, make_source
 from gonogo.rollout.phases import (
@@ -238,6 +238,12 @@ class Engine:
     def events(self) -> list[Event]:
         """The session's events so far, oldest first."""
         return self.journal.read()
+
+    def watchers(self) -> list[str]:
+        """Who watches this session (``gonogo watch`` on a file session says so)."""
+        if self.inbox is None or not isinstance(self.inbox, Inbox):
+            return []
+        return Presence(self.session_dir).present()
 
     def verdict(self) -> Verdict:
         """The checklist verdict on the results as they are now (stale ones block). A

@@ -25,7 +25,7 @@ import msgspec
 
 from gonogo.safefs import PrivateDir, UnsafePath, open_private_dir
 
-__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "IntentInbox", "INBOX_DIR", "INTENT_LIMIT"]
+__all__ = ["Intent", "IntentKind", "Answer", "Inbox", "IntentInbox", "Presence", "INBOX_DIR", "INTENT_LIMIT"]
 
 INBOX_DIR = "intents"
 INTENT_LIMIT = 16 * 1024
@@ -192,3 +192,53 @@ def _unlink(d: PrivateDir, name: str) -> None:
         os.unlink(name, dir_fd=d.fd)
     except FileNotFoundError:
         pass
+
+
+PRESENCE_DIR = "watchers"
+PRESENCE_TTL_S = 15.0  # a watcher not heard from for this long has gone
+
+
+class Presence:
+    """Who is watching a file session: each watcher touches ``SESSION/watchers/ID``
+    every few seconds; the driver lists the ones heard from lately. Best effort: a
+    watcher that cannot write there is simply not listed."""
+
+    def __init__(self, session_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(session_dir) / PRESENCE_DIR
+        self._name = f"{os.getpid()}-{secrets.token_hex(3)}.json"
+
+    def beat(self, actor: str, now: float | None = None) -> None:
+        record = {"actor": actor[:TEXT_LIMIT], "at": time.time() if now is None else now}
+        try:
+            with open_private_dir(self.path, create=True) as d:
+                d.write_file(self._name, msgspec.json.encode(record))
+        except (UnsafePath, OSError):
+            pass
+
+    def leave(self) -> None:
+        try:
+            with open_private_dir(self.path, create=False) as d:
+                _unlink(d, self._name)
+        except (UnsafePath, OSError):
+            pass
+
+    def present(self, now: float | None = None) -> list[str]:
+        """The names of the watchers heard from in the last ``PRESENCE_TTL_S`` seconds."""
+        now = time.time() if now is None else now
+        if not self.path.is_dir():
+            return []
+        names: list[str] = []
+        try:
+            with open_private_dir(self.path, create=False) as d:
+                for name in sorted(os.listdir(d.fd)):
+                    if not name.endswith(".json"):
+                        continue
+                    try:
+                        record = msgspec.json.decode(_read(d, name))
+                        if now - float(record["at"]) <= PRESENCE_TTL_S:
+                            names.append(str(record["actor"]))
+                    except (OSError, UnsafePath, msgspec.DecodeError, KeyError, TypeError, ValueError):
+                        continue
+        except (UnsafePath, OSError):
+            return []
+        return sorted(set(names))

@@ -53,7 +53,12 @@ class JournalError(Exception):
 
 
 class SessionBusy(JournalError):
-    """Another process drives the session (holds its journal's lock)."""
+    """Another process drives the session (holds its journal's lock), or the release
+    (``holder_session``: the session it drives, when known)."""
+
+    def __init__(self, message: str, *, holder_session: str = "") -> None:
+        super().__init__(message)
+        self.holder_session = holder_session
 
 
 def canonical(obj: Any) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from gonogo.config import Plan, RunbookStep
 from gonogo.rollout.engine import EngineRefused
 from gonogo.rollout.follow import Follower
-from gonogo.rollout.intents import IntentInbox, IntentKind
+from gonogo.rollout.intents import Inbox, IntentInbox, IntentKind, Presence
 from gonogo.rollout.journal import Event
 from gonogo.rollout.phases import AdvancePreview, preview
 from gonogo.rollout.stages import plan_runbook
@@ -46,6 +46,9 @@ class WatchControl:
         self._events: list[Event] = follower.read()
         self._state = fold(self._events, plan)
         self._subs: list[Listener] = []
+        # a file session hears who watches it (a store's watchers are not listed yet)
+        self._presence = Presence(follower.location) if isinstance(inbox, Inbox) else None
+        self._beat_at = 0.0
         self.steps: Mapping[str, RunbookStep] = {s.id: s for s in plan_runbook(plan)}
 
     # Views ------------------------------------------------------------------
@@ -76,8 +79,14 @@ class WatchControl:
         return unsubscribe
 
     # Following ----------------------------------------------------------------
+    def watchers(self) -> list[str]:
+        return self._presence.present() if self._presence is not None else []
+
     async def tick(self) -> None:
-        """Pick up what the driver journaled since the last tick."""
+        """Pick up what the driver journaled since the last tick (and say we are here)."""
+        if self._presence is not None and time.time() - self._beat_at >= 5.0:
+            self._beat_at = time.time()
+            self._presence.beat(self.actor)
         for event in self.follower.poll():
             self._events.append(event)
             self._state = apply(self._state, event, self.plan)
@@ -88,6 +97,8 @@ class WatchControl:
         return None  # the driver recovers its own session
 
     async def aclose(self) -> None:
+        if self._presence is not None:
+            self._presence.leave()
         self.follower.close()
 
     # Intents a watcher may submit ----------------------------------------------

@@ -155,13 +155,17 @@ def hold_line(state: RolloutState, now: float) -> str:
     return " · ".join(parts)
 
 
-def who_line(actor: str, driving: bool, state: RolloutState, line: str) -> str:
-    """``line`` with who you are: a watcher's first (``WATCHING Rosa Diaz's rollout as
-    Tomas · …``), the driver's last (``… · you: Rosa Diaz (driving)``)."""
+def who_line(actor: str, driving: bool, state: RolloutState, line: str,
+             watchers: Sequence[str] = ()) -> str:
+    """``line`` with who you are and who watches: a watcher's first (``WATCHING Rosa
+    Diaz as Tomas · …``), the driver's last (``… · you: Rosa Diaz (driving) · watching:
+    Tomas, Mei``)."""
+    others = [w for w in watchers if w != actor or driving]
+    seen = f" · watching: {', '.join(others)}" if others else ""
     if not driving:
         return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} "
-                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}")
-    return f"{line} · you: {actor} (driving)"
+                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}{seen}")
+    return f"{line} · you: {actor} (driving){seen}"
 
 
 def operator_prompt(state: RolloutState) -> str:
