@@ -246,6 +246,28 @@ RuleName = Literal["ratio_above", "above", "rising", "nonzero"]
 
 
 class CanaryMetric(Frozen, frozen=True, kw_only=True):
+    """One ``[[canary.metrics]]`` entry: a canary query, its baseline, and the rule.
+
+    How missing data reads (a metric is *inconclusive* while it cannot be judged: it
+    blocks the advance and never counts as healthy):
+
+    - ``no_data``: what an *empty* query result (no series at all) means. ``"inconclusive"``
+      (default): nothing is known. ``"zero"``: the value is 0, for counters that only
+      exist once something happened (``sum(increase(failed_writes_total[5m]))`` has no
+      series until the first failed write). A ``NaN`` (0/0: the denominator had no
+      traffic) and an unreachable source are always inconclusive, whatever this says.
+      For a ratio, write the numerator as ``(sum(rate(...)) or vector(0))`` so that an
+      empty numerator over a denominator with traffic reads 0 and an empty denominator
+      stays empty.
+    - ``min_requests``: canary requests the evaluation window must hold before the
+      metric is judged (below it: inconclusive, "canary saw 14 requests < 200"); a
+      positive ``nonzero`` reading is judged at any traffic. Default: ``[canary]
+      min_requests``; 0 switches it off for this metric (a gauge like a queue lag).
+    - ``requests``: the PromQL giving the canary's request count over the evaluation
+      window (``sum(increase(http_requests_total{track="canary"}[5m]))``); default
+      ``[canary] requests``. The sandbox source counts the requests it observed.
+    """
+
     id: Id
     title: str = ""
     canary: str  # PromQL
@@ -257,17 +279,42 @@ class CanaryMetric(Frozen, frozen=True, kw_only=True):
     window: Duration = Duration(600.0)  # rising: the window judged
     min_samples: Annotated[int, Meta(ge=1)] = 3
     unit: str = ""
-    stop: bool = True
-    sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)  # a breach is a stop criterion (else only shown)
+    stop: bool = True  # a breach is a stop criterion (else only shown: a dry run)
+    sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)
+    no_data: Literal["inconclusive", "zero"] = "inconclusive"
+    min_requests: Annotated[int, Meta(ge=0)] | None = None  # None: [canary] min_requests
+    requests: str = ""  # PromQL: canary requests in the window; "": [canary] requests
 
 
 class Canary(Frozen, frozen=True, kw_only=True):
+    """``[canary]``: where the metrics come from and what happens when they cannot be judged.
+
+    - ``min_requests`` / ``requests``: the defaults of every metric's keys of the same
+      name (0: no minimum).
+    - ``max_inconclusive``: how long a stop criterion may stay inconclusive before the
+      rollout reports ``stalled: <metric>: <why>`` (journaled, shown in the panel and the
+      CLI). Default: the current stage's hold, and never less than ``min_samples`` + 2 polls.
+    - ``on_inconclusive``: what a stall then does. ``"hold"`` keeps waiting (visibly);
+      ``"propose"`` proposes a rollback with the reason (the driver decides);
+      ``"rollback"`` stops as a tripped criterion would (per ``[rollout] on_stop``).
+    """
+
     source: Literal["prometheus", "sandbox"] = "prometheus"
     url: Value | None = None  # sandbox source: the fleet's analysis endpoint
     interval: Duration = Duration(15.0)
     step: Duration = Duration(15.0)
-    on_inconclusive: Literal["hold", "rollback"] = "hold"
+    on_inconclusive: Literal["hold", "propose", "rollback"] = "hold"
+    max_inconclusive: Duration | None = None
+    min_requests: Annotated[int, Meta(ge=0)] = 0
+    requests: str = ""
     metrics: tuple[CanaryMetric, ...] = ()
+
+    def min_requests_of(self, metric: CanaryMetric) -> int:
+        """The canary requests ``metric`` needs per window (0: no minimum)."""
+        return self.min_requests if metric.min_requests is None else metric.min_requests
+
+    def requests_query(self, metric: CanaryMetric) -> str:
+        return metric.requests or self.requests
 
 
 class RunbookStep(Frozen, frozen=True, kw_only=True):
@@ -682,6 +729,14 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(
                 Problem(f"canary.metrics[{mi}].baseline", "ratio_above needs a baseline query")
             )
+        if (doc.canary.source == "prometheus" and doc.canary.min_requests_of(metric) > 0
+                and not doc.canary.requests_query(metric)):
+            problems.append(Problem(
+                f"canary.metrics[{mi}].min_requests",
+                "min_requests needs a request-count query: set requests = "
+                "'sum(increase(http_requests_total{track=\"canary\"}[5m]))' on the metric or "
+                "in [canary] (or min_requests = 0)",
+            ))
     step_ids: set[str] = set()
     for ri, step in enumerate(doc.runbook.steps):
         if step.id in step_ids:

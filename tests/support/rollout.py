@@ -154,18 +154,27 @@ class Clock:
 
 class ScriptedSource:
     """Canary/baseline values decided by the test: ``values[metric_id] = (c, b)``;
-    ``down = True`` answers like an unreachable server (no data, with a reason)."""
+    ``down = True`` answers like an unreachable server (no data, with a reason);
+    ``requests`` is the canary's request count in the window (``None``: not counted);
+    ``baseline_traffic = False`` answers no baseline value, as at 100 %."""
 
     def __init__(self, values: dict[str, tuple[float | None, float | None]] | None = None) -> None:
         self.values = dict(values or {})
         self.down = False
         self.polls = 0
+        self.requests: float | None = None
+        self.baseline_traffic = True
 
     async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
         self.polls += 1
         if self.down:
             return {m.id: Reading(None, None, "cannot connect to metrics source") for m in metrics}
-        return {m.id: Reading(*self.values.get(m.id, (None, None))) for m in metrics}
+        out = {}
+        for m in metrics:
+            canary, baseline = self.values.get(m.id, (None, None))
+            out[m.id] = Reading(canary, baseline if self.baseline_traffic else None,
+                                requests=self.requests)
+        return out
 
     async def aclose(self) -> None:
         return None

@@ -266,9 +266,10 @@ def test_the_v1_fixtures_cover_every_event_kind_and_re_encode_byte_for_byte() ->
 
 
 # kinds the v1 code could not write: keyed sessions, guards, declined proposals,
-# notifications, notes, pause requests and the reality check came later
+# notifications, notes, pause requests, the reality check and stalls came later
 SINCE_V1 = {"chain_keyed", "guard_failed", "proposal_declined", "notify_failed", "note",
-            "pause_requested", "weight_drifted", "weight_verified"}
+            "pause_requested", "weight_drifted", "weight_verified",
+            "stalled"}
 
 DESCRIBED = {  # one recorded event of each kind and the line the log shows for it
     "session_started": "session started for shop-2.4.0 (9f1c2ab), speed x1",

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,7 @@ from gonogo.config import TBD, Plan, owner_problem, set_owner
 from gonogo.context import CheckContext, make_context
 from gonogo.errors import describe_error
 from gonogo.model import Status
+from gonogo.rollout.analysis import stall_limit_s
 from gonogo.rollout.events import (
     AdvanceConfirmed,
     ChainKeyed,
@@ -55,6 +56,7 @@ from gonogo.rollout.events import (
     SessionStarted,
     SignedOff,
     StageEntered,
+    Stalled,
     TrafficConfirmed,
     TrafficFailed,
     TrafficIntended,
@@ -62,7 +64,7 @@ from gonogo.rollout.events import (
 )
 from gonogo.rollout.intents import Answer, Inbox, IntentInbox, Presence, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
-from gonogo.rollout.metrics import MetricsSource, make_source
+from gonogo.rollout.metrics import MetricsSource, Reading, make_source
 from gonogo.rollout.phases import (
     AdvancePreview,
     Phase,
@@ -86,6 +88,7 @@ from gonogo.rollout.stages import (
 from gonogo.rollout.state import RolloutState, apply, fold
 from gonogo.rollout.traffic import TrafficDriver, WeightReading, make_driver
 from gonogo.runner import prime, run_checks, select
+from gonogo.values import Duration
 from gonogo.verdict import Verdict, decide
 
 __all__ = ["Engine", "EngineRefused", "Callback", "default_actor", "ENGINE_ACTOR", "same_person"]
@@ -596,8 +599,8 @@ class Engine:
         until, declined = entry
         if self.clock() >= until:
             return False
-        worse = (value is not None and declined is not None
-                 and abs(value) > abs(declined) * WORSE + 1e-12)
+        # declined without a value (a stall: nothing was measured), a measured breach is worse
+        worse = value is not None and (declined is None or abs(value) > abs(declined) * WORSE + 1e-12)
         return not worse
 
     # Polling -----------------------------------------------------------
@@ -641,6 +644,8 @@ class Engine:
                         await self._fail_safe(exc, reason=tripped.reason)
                         raise
                     return
+                if await self._watch_stalls():
+                    return
         s = self.state
         if s.phase == Phase.HOLDING and s.hold_remaining(self.clock()) <= 0:
             stage = self.stages[s.stage_index]
@@ -651,12 +656,7 @@ class Engine:
 
     async def _poll(self) -> Samples:
         await self.prime()
-        readings = await self.source.poll(self.metrics, self.clock())
-        return Samples(
-            values={k: ((r.canary, r.baseline) if r.canary is not None or r.baseline is not None
-                        else None) for k, r in readings.items()},
-            errors={k: r.error for k, r in readings.items() if r.error},
-        )
+        return self._polled(await self.source.poll(self.metrics, self.clock()))
 
     def _poll_due(self) -> bool:
         """Metrics are polled once per ``canary.interval`` (plan time): a driver may tick
@@ -754,22 +754,89 @@ class Engine:
         raise JournalError(message) from exc
 
     def _tripped(self, state: RolloutState | None = None) -> CriterionTripped | None:
-        rollback_on_blind = self.plan.canary.on_inconclusive == "rollback"
         for ev in (state or self.state).evaluations.values():
-            if not ev.stop:
-                continue
-            blind = (rollback_on_blind and ev.state == "inconclusive"
-                     and ev.inconclusive_s >= max(ev.required_s, 1e-9))
-            if ev.state == "tripped" or blind:
-                why = ev.reason if ev.state == "tripped" else f"inconclusive too long: {ev.reason}"
+            if ev.stop and ev.state == "tripped":
                 return CriterionTripped(
                     metric=ev.metric_id, title=ev.title, rule=ev.rule, state=ev.state,
                     canary=ev.canary, baseline=ev.baseline, threshold=ev.threshold,
                     breach_s=round(ev.breach_s, 3), required_s=ev.required_s,
-                    reason=f"stop criterion {ev.metric_id} ({ev.title}): {why}",
+                    reason=f"stop criterion {ev.metric_id} ({ev.title}): {ev.reason}",
                     series=ev.series[-12:],
                 )
         return None
+
+    def _polled(self, readings: Mapping[str, Reading]) -> Samples:
+        """One poll as the journal records it. Where the baseline gets no traffic (the
+        canary at 100 %), ratio rules get the baseline last measured with traffic, and
+        the event names the stage it came from."""
+        s = self.state
+        no_baseline_traffic = s.weight_confirmed >= 100.0
+        metrics = {m.id: m for m in self.metrics}
+        values: dict[str, tuple[float | None, float | None] | None] = {}
+        errors: dict[str, str] = {}
+        requests: dict[str, float] = {}
+        carried: dict[str, str] = {}
+        for k, r in readings.items():
+            m = metrics.get(k)
+            baseline, error = r.baseline, r.error
+            if m is not None and no_baseline_traffic and m.rule == "ratio_above":
+                kept = s.baselines.get(k)
+                if kept is not None:
+                    baseline, carried[k] = kept
+                else:
+                    baseline = None
+                    error = error or ("the baseline gets no traffic at 100% and no earlier stage "
+                                      "measured it")
+            values[k] = (r.canary, baseline) if r.canary is not None or baseline is not None else None
+            if error:
+                errors[k] = error
+            if r.requests is not None and m is not None and self.plan.canary.min_requests_of(m) > 0:
+                requests[k] = r.requests
+        return Samples(values=values, errors=errors, requests=requests, carried=carried)
+
+    async def _watch_stalls(self) -> bool:
+        """Report each stop criterion inconclusive past ``max_inconclusive`` (a ``stalled``
+        event, once per stall and stage), then act per ``[canary] on_inconclusive``: hold
+        (keep waiting, visibly), propose a rollback, or stop as a tripped criterion would.
+        True when it stopped the rollout (a proposal or a rollback)."""
+        s = self.state
+        stage = s.stage
+        if stage is None:
+            return False
+        canary = self.plan.canary
+        hold_s = self.stages[stage.index].hold.seconds
+        first: tuple[str, str, float, float] | None = None
+        for m in self.metrics:
+            ev = s.evaluations.get(m.id)
+            if not m.stop or ev is None or ev.state != "inconclusive" or m.id in s.stalled:
+                continue  # a dry run (stop = false) never stalls the rollout
+            limit = stall_limit_s(canary, m, hold_s)
+            if ev.inconclusive_s < limit:
+                continue
+            self.emit(Stalled(metric=m.id, reason=ev.reason, stage=stage.id,
+                              inconclusive_s=round(ev.inconclusive_s, 3), limit_s=limit,
+                              action=canary.on_inconclusive), actor=ENGINE_ACTOR)
+            first = first or (m.id, ev.reason, ev.inconclusive_s, limit)
+        if first is None or canary.on_inconclusive == "hold":
+            return False
+        metric_id, why, spent, limit = first
+        reason = (f"stalled: {metric_id}: {why} (inconclusive for {Duration(spent)}, "
+                  f"max_inconclusive {Duration(limit)})")
+        if canary.on_inconclusive == "propose":
+            self.emit(RollbackProposed(reason=reason, metric=metric_id), actor=ENGINE_ACTOR)
+            return True
+        ev = s.evaluations[metric_id]
+        tripped = CriterionTripped(
+            metric=metric_id, title=ev.title, rule=ev.rule, state=ev.state, canary=ev.canary,
+            baseline=ev.baseline, threshold=ev.threshold, breach_s=0.0, required_s=limit,
+            reason=f"stop criterion {metric_id} ({ev.title}): {reason}", series=ev.series[-12:],
+        )
+        try:
+            await self._stop(tripped)
+        except JournalError as exc:
+            await self._fail_safe(exc, reason=tripped.reason)
+            raise
+        return True
 
     async def _stop(self, tripped: CriterionTripped, *, record: bool = True) -> None:
         if record:

@@ -32,7 +32,8 @@ __all__ = [
     "CheckResultRecord", "EvaluationRecord",
     "SessionStarted", "SessionResumed", "CheckRecorded", "OwnerSet", "SignedOff",
     "AdvanceConfirmed", "TrafficIntended", "TrafficConfirmed", "TrafficFailed", "StageEntered",
-    "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
+    "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "Stalled",
+    "RollbackProposed",
     "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
     "RunbookStepFinished", "RunbookDecision",
     "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed", "Note",
@@ -109,6 +110,7 @@ class EvaluationRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One metric's judgement at rollback time (``RuleEvaluation.to_dict()``)."""
 
     free_text: ClassVar[frozenset[str]] = frozenset({"title", "reason", "unit"})
+    omit_empty: ClassVar[frozenset[str]] = frozenset({"baseline_from", "requests"})
 
     metric: str
     title: str = ""
@@ -121,6 +123,8 @@ class EvaluationRecord(msgspec.Struct, frozen=True, kw_only=True):
     required_s: float = 0.0
     reason: str = ""
     unit: str = ""
+    baseline_from: str = ""
+    requests: float | None = None
     series: tuple[Point, ...] = ()
 
     @classmethod
@@ -330,21 +334,33 @@ class WeightVerified(BaseBody, tag="weight_verified", frozen=True, kw_only=True)
 # Canary analysis -------------------------------------------------------------------
 class Samples(BaseBody, tag="samples", frozen=True, kw_only=True):
     """One poll: ``values[metric] = (canary, baseline)``, ``None`` when the source had no
-    data for the metric, with the reason in ``errors``."""
+    data for the metric, with the reason in ``errors``. ``requests[metric]``: the canary
+    requests in the evaluation window, for metrics with a ``min_requests``.
+    ``carried[metric]``: the stage whose baseline stands in for one with no traffic
+    now (at 100 %), the value itself being in ``values``."""
 
     free_text = frozenset({"errors"})
+    omit_empty = frozenset({"requests", "carried"})
 
     values: dict[str, Pair | None] = {}
     errors: dict[str, str] = {}
+    requests: dict[str, float] = {}
+    carried: dict[str, str] = {}
 
     def describe(self) -> str:
+        def value(v: float | None) -> str:
+            return "none" if v is None else format(v, ".4g")
+
         def one(metric: str, pair: Pair | None) -> str:
-            if pair is not None and pair[0] is not None and pair[1] is not None:
-                return f"{metric}={pair[0]:.4g}/{pair[1]:.4g}"
-            return f"{metric}={'n/a' if pair is None or pair[0] is None else format(pair[0], '.4g')}"
+            if pair is None:
+                return f"{metric}=n/a"
+            mark = "*" if metric in self.carried else ""
+            return f"{metric}={value(pair[0])}/{value(pair[1])}{mark}"
 
         shown = ", ".join(one(m, v) for m, v in self.values.items())
-        return f"metrics (canary/baseline): {shown}"[:SUMMARY_LIMIT]
+        if self.carried:
+            shown += f" (* baseline from {', '.join(sorted(set(self.carried.values())))})"
+        return f"metrics (canary/baseline): {shown}"[:LONG_SUMMARY_LIMIT]
 
 
 class CriterionTripped(BaseBody, tag="criterion_tripped", frozen=True, kw_only=True):
@@ -365,6 +381,29 @@ class CriterionTripped(BaseBody, tag="criterion_tripped", frozen=True, kw_only=T
     def describe(self) -> str:
         return (f"STOP {self.metric}: canary {self.canary} baseline {self.baseline} "
                 f"threshold {self.threshold} - {self.reason}")[:LONG_SUMMARY_LIMIT]
+
+
+class Stalled(BaseBody, tag="stalled", frozen=True, kw_only=True):
+    """A stop criterion inconclusive for longer than ``[canary] max_inconclusive`` (default:
+    the stage's hold): the rollout says what it waits for, then ``on_inconclusive``
+    (``action``) decides. The fold lists it in ``RolloutState.stalled`` until the metric
+    is conclusive again."""
+
+    free_text = frozenset({"reason"})
+
+    metric: str
+    reason: str = ""
+    stage: str = ""
+    inconclusive_s: float = 0.0
+    limit_s: float = 0.0
+    action: Literal["hold", "propose", "rollback"] = "hold"
+
+    def describe(self) -> str:
+        then = {"hold": "holding", "propose": "proposing a rollback",
+                "rollback": "rolling back"}[self.action]
+        return (f"stalled: {self.metric}: {self.reason} (inconclusive for "
+                f"{Duration(self.inconclusive_s)}, max {Duration(self.limit_s)}; {then})"
+                )[:LONG_SUMMARY_LIMIT]
 
 
 # Rollback --------------------------------------------------------------------------
@@ -533,7 +572,7 @@ class NotifyFailed(BaseBody, tag="notify_failed", frozen=True, kw_only=True):
 EventBody: TypeAlias = (
     SessionStarted | SessionResumed | CheckRecorded | OwnerSet | SignedOff | AdvanceConfirmed
     | TrafficIntended | TrafficConfirmed | TrafficFailed | StageEntered | HoldCompleted | Paused
-    | Resumed | Samples | CriterionTripped | RollbackProposed | ProposalDeclined | GuardFailed
+    | Resumed | Samples | CriterionTripped | Stalled | RollbackProposed | ProposalDeclined | GuardFailed
     | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
     | ReleaseStable | ChainKeyed | NotifyFailed | Note | PauseRequested | WeightDrifted

@@ -220,14 +220,16 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
                 and all(n.check_id != current.signoff for n in signoffs)):
             signoffs.append(_needed(plan, state, current.signoff))
         blockers.extend(n.blocker() for n in signoffs)
-        if current.analysis:
+        if current.analysis:  # dry-run metrics (stop = false) are shown, never waited for
             for m in plan_metrics(plan):
-                if m.id not in state.evaluations:
+                if m.stop and m.id not in state.evaluations:
                     blockers.append(f"metric {m.id} inconclusive: no data yet")
             for ev in state.evaluations.values():
+                if not ev.stop:
+                    continue
                 if ev.state == "inconclusive":
                     blockers.append(f"metric {ev.metric_id} inconclusive: {ev.reason}")
-                elif ev.state in ("breaching", "tripped") and ev.stop:
+                elif ev.state in ("breaching", "tripped"):
                     blockers.append(f"metric {ev.metric_id} {ev.state}: {ev.reason}")
     if not verdict.go:
         blockers.append("verdict NO-GO: " + "; ".join(b.id for b in verdict.blocking[:6]))
