@@ -227,8 +227,9 @@ class ScriptedAdmin:
     ``regress_at`` (a deterministic stand-in where the real fleet's noise would make
     runs incomparable)."""
 
-    def __init__(self, regress_at: float | None = None) -> None:
+    def __init__(self, regress_at: float | None = None, canary_requests: int | None = None) -> None:
         self.regress_at = regress_at
+        self.canary_requests = canary_requests  # reported as the window's canary count when set
         self.weight = 0.0
         self.weights: list[float] = []
         self.app = web.Application()
@@ -247,10 +248,13 @@ class ScriptedAdmin:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         bad = self.regress_at is not None and self.weight >= self.regress_at
-        return web.json_response({"sim_time": 0, "weight": self.weight, "metrics": {
+        body: dict[str, object] = {"sim_time": 0, "weight": self.weight, "metrics": {
             "http_5xx_ratio": {"canary": 0.05 if bad else 0.002, "baseline": 0.002},
             "failed_writes": {"canary": 0.0, "baseline": 0.0},
-        }})
+        }}
+        if self.canary_requests is not None:
+            body["samples"] = {"canary": self.canary_requests, "baseline": 1000}
+        return web.json_response(body)
 
 
 CLI_PLAN = """

@@ -302,6 +302,25 @@ def test_failed_writes_scenario_shows_canary_failed_writes(busy: FleetThread) ->
     assert found["baseline"] == 0.0
 
 
+def test_a_5_percent_canary_gets_enough_requests_to_judge(busy: FleetThread) -> None:
+    """5 % of the generator's traffic is about one request a second: canary load pinned by
+    header tops the canary up to its floor, so sandbox.toml's min_requests (50 per
+    window) is met within a 5 % stage; the baseline keeps only its organic share."""
+    from gonogo.config import load_plan
+    from gonogo.sandbox.layout import builtin_config
+
+    busy.set_scenario("healthy")
+    busy.set_weight(5)
+    need = load_plan(builtin_config()).canary.min_requests
+    got = wait_until(lambda: (b := admin(busy, "GET", "/admin/metrics").json())["samples"]["canary"] >= need
+                     and b, 20, f"{need} canary requests in the window")
+    counts = got["samples"]
+    assert counts["canary"] < counts["baseline"]  # still the smaller track
+    busy.set_weight(100)
+    wait_until(lambda: admin(busy, "GET", "/admin/metrics").json()["samples"]["baseline"] == 0, 30,
+               "the baseline to get no traffic at 100 %")
+
+
 def test_queue_backlog_lag_rises_continuously(busy: FleetThread) -> None:
     busy.set_scenario("queue-backlog")
     busy.set_weight(50)

@@ -397,3 +397,22 @@ async def test_sandbox_source_reads_the_canary_request_count(tmp_path: Path) -> 
         finally:
             await ctx.aclose()
     assert r["http-5xx"].canary == 0.0 and r["http-5xx"].baseline is None and r["http-5xx"].requests == 14.0
+
+
+# -- the sandbox's canary load --------------------------------------------------------
+def test_the_sandbox_tops_the_canary_up_only_while_its_share_is_small() -> None:
+    from types import SimpleNamespace
+
+    from gonogo.sandbox.traffic import TrafficGenerator
+
+    state = SimpleNamespace(weight=0.0)
+    fleet = SimpleNamespace(state=state, layout=SimpleNamespace(gateway=SimpleNamespace(url="http://x")))
+    gen = TrafficGenerator(fleet, rate=15.0, canary_floor=8.0)  # type: ignore[arg-type]
+    loads = {}
+    for w in (0.0, 5.0, 25.0, 60.0, 100.0):
+        state.weight = w
+        loads[w] = gen.canary_load()
+    assert loads == {0.0: 0.0, 5.0: 7.25, 25.0: 4.25, 60.0: 0.0, 100.0: 0.0}
+    state.weight = 5.0
+    pinned = sum(gen._pinned(7.25) for _ in range(2225))  # 100 s of 22.25 requests/s
+    assert abs(pinned - 725) <= 1  # the extra load, evenly spread: 0.75 + 7.25 = 8 canary requests/s

@@ -414,7 +414,7 @@ def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, 
         if (metric.rule == "ratio_above" and stage is not None and not sample.baseline_from
                 and baseline is not None and math.isfinite(baseline)):
             baselines[metric.id] = (baseline, stage.id)
-        if metric.stop and canary is not None and traffic_shortfall(metric, sample, min_requests):
+        if metric.stop and traffic_shortfall(metric, sample, min_requests):
             short.append(metric.id)
     out: dict[str, Any] = {
         "samples": samples, "evaluations": evaluations, "inconclusive_since": since,
