@@ -293,7 +293,8 @@ class Canary(Frozen, frozen=True, kw_only=True):
       name (0: no minimum).
     - ``max_inconclusive``: how long a stop criterion may stay inconclusive before the
       rollout reports ``stalled: <metric>: <why>`` (journaled, shown in the panel and the
-      CLI). Default: the current stage's hold, and never less than ``min_samples`` + 2 polls.
+      CLI). Default: the current stage's hold, and never less than ``min_samples`` + 2 polls
+      (nor before that many polls were tried, however compressed the rehearsal).
     - ``on_inconclusive``: what a stall then does. ``"hold"`` keeps waiting (visibly);
       ``"propose"`` proposes a rollback with the reason (the driver decides);
       ``"rollback"`` stops as a tripped criterion would (per ``[rollout] on_stop``).

@@ -20,7 +20,7 @@ async def test_too_few_canary_requests_stall_then_propose_a_rollback(tmp_path: P
             'interval = "12s"\nmin_requests = 200\non_inconclusive = "propose"\nmax_inconclusive = "3m"'))
         session = tmp_path / "s"
         rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session),
-                                     "--yes", "--speed", "60")
+                                     "--yes", "--auto-signoff", "--speed", "60")
     assert rc == 3, f"exit {rc}\n{out[-2000:]}\n{err[-1000:]}"
     stalls = [ln for ln in out.splitlines() if ": stalled: " in ln]
     assert stalls and "stalled: http-5xx: canary saw 14 requests < 200 (inconclusive for 3m" in stalls[0]

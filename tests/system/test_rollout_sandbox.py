@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine, EngineRefused
@@ -314,11 +315,11 @@ async def test_prometheus_source_healthy_reaches_stable_and_a_regression_rolls_b
     assert polls and all(p is not None and p[0] == 0.0 for p in polls), polls[:5]
     assert any(e.data.get("carried", {}).get("http-5xx") == "ramp-50" for e in events if e.kind == "samples")
 
-    # The PromQL shapes, on the same Prometheus: the old ratio is an empty vector while
-    # there is no 5xx; `or vector(0)` reads 0 over a denominator with traffic, and stays
-    # empty over one without.
+    # The PromQL shapes, on the same Prometheus: a ratio whose numerator has no series
+    # (no request ever answered 599) is an empty vector; `or vector(0)` reads 0 over a
+    # denominator with traffic, and stays empty over one without.
     prom = tomllib.loads(files.config.read_text())["integrations"]["prometheus"]["url"]
-    num = 'sum(rate(http_requests_total{track="%s",code=~"5.."}[20s]))'
+    num = 'sum(rate(http_requests_total{track="%s",code="599"}[20s]))'
     den = 'sum(rate(http_requests_total{track="%s"}[20s]))'
     assert prom_query(prom, f"{num % 'canary'} / {den % 'canary'}") == []
     fixed = prom_query(prom, f"({num % 'canary'} or vector(0)) / {den % 'canary'}")
@@ -332,6 +333,8 @@ async def test_prometheus_source_healthy_reaches_stable_and_a_regression_rolls_b
     events = read_events(tmp_path / "bad")
     trips = [e for e in events if e.kind == "criterion_tripped"]
     assert trips and trips[0].data["metric"] == "http-5xx", [t.data["reason"] for t in trips]
+    stage = [e.data["stage"] for e in events if e.kind == "stage_entered" and e.seq < trips[0].seq][-1]
+    assert stage == "ramp-25", f"tripped at {stage}"  # where the regression starts
     assert admin(thread, "GET", "/admin/state").json()["weight"] == 0.0
     print(f"prometheus source at x{SPEED:g}: healthy to stable in {healthy_s:.1f}s; "
           f"canary-regression tripped at {[e.data['stage'] for e in events if e.kind == 'stage_entered'][-1]}")

@@ -416,3 +416,21 @@ def test_the_sandbox_tops_the_canary_up_only_while_its_share_is_small() -> None:
     state.weight = 5.0
     pinned = sum(gen._pinned(7.25) for _ in range(2225))  # 100 s of 22.25 requests/s
     assert abs(pinned - 725) <= 1  # the extra load, evenly spread: 0.75 + 7.25 = 8 canary requests/s
+
+
+async def test_a_compressed_rehearsal_does_not_stall_on_polls_it_did_not_make(tmp_path: Path) -> None:
+    """At a high --speed one real poll spans minutes of plan time: a metric waiting for
+    its third sample is not stalled until it had min_samples + 2 polls to become
+    conclusive."""
+    plan = write_plan(tmp_path)
+    plan.write_text(plan.read_text().replace('hold = "30m"', 'hold = "1m"', 1))
+    clock = Clock()
+    engine = make_engine(plan, tmp_path / "s", clock, ScriptedSource({"failed-writes": (0.0, 0.0)}))
+    await start(engine)
+    await engine.advance()
+    await poll_for(engine, clock, 4 * 120, step=120)  # 4 polls, 2 minutes of plan time apart
+    assert engine.state.evaluations["http-5xx"].inconclusive_s >= 360
+    assert engine.state.stalled == {}
+    await poll_for(engine, clock, 120, step=120)  # the fifth try
+    assert "http-5xx" in engine.state.stalled
+    await engine.aclose()

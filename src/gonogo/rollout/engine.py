@@ -811,7 +811,11 @@ class Engine:
             if not m.stop or ev is None or ev.state != "inconclusive" or m.id in s.stalled:
                 continue  # a dry run (stop = false) never stalls the rollout
             limit = stall_limit_s(canary, m, hold_s)
-            if ev.inconclusive_s < limit:
+            since = s.inconclusive_since.get(m.id, 0.0)
+            tries = sum(1 for x in s.samples.get(m.id, ()) if x.t >= since)
+            # long enough, and polled often enough to have had a fair chance: a compressed
+            # rehearsal polls less often (in plan time) than the metric's interval
+            if ev.inconclusive_s < limit or tries < m.min_samples + 2:
                 continue
             self.emit(Stalled(metric=m.id, reason=ev.reason, stage=stage.id,
                               inconclusive_s=round(ev.inconclusive_s, 3), limit_s=limit,
