@@ -281,7 +281,7 @@ class CanaryMetric(Frozen, frozen=True, kw_only=True):
     unit: str = ""
     stop: bool = True  # a breach is a stop criterion (else only shown: a dry run)
     sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)
-    no_data: Literal["inconclusive", "zero"] = "inconclusive"
+    no_data: Literal["inconclusive", "zero"] = "inconclusive"  # an empty query result: no data, or 0
     min_requests: Annotated[int, Meta(ge=0)] | None = None  # None: [canary] min_requests
     requests: str = ""  # PromQL: canary requests in the window; "": [canary] requests
 
@@ -305,9 +305,9 @@ class Canary(Frozen, frozen=True, kw_only=True):
     interval: Duration = Duration(15.0)
     step: Duration = Duration(15.0)
     on_inconclusive: Literal["hold", "propose", "rollback"] = "hold"
-    max_inconclusive: Duration | None = None
-    min_requests: Annotated[int, Meta(ge=0)] = 0
-    requests: str = ""
+    max_inconclusive: Duration | None = None  # stop criterion inconclusive this long: stalled
+    min_requests: Annotated[int, Meta(ge=0)] = 0  # canary requests per window before judging
+    requests: str = ""  # PromQL: the canary's request count over the window
     metrics: tuple[CanaryMetric, ...] = ()
 
     def min_requests_of(self, metric: CanaryMetric) -> int:
