@@ -72,8 +72,8 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
     assert "Manual smoke scenarios from 1.6 signed off on staging" in signed
     term.keys("Escape", "Escape")
 
-    # 4. advance through staging and the 5% canary to 25%, each confirmed in the dialog
-    for stage, marker in (("staging", "▶ Staging"), ("canary", "▶ Canary 5%"), ("ramp-25", "▶ 25%")):
+    # 4. advance through staging into the 5% canary, each confirmed in the dialog
+    for stage, marker in (("staging", "▶ Staging"), ("canary", "▶ Canary 5%")):
         for attempt in range(3):
             ready = term.wait_for_screen(lambda s: "IDLE" in s or "READY" in s, f"ready to leave for {stage}",
                                          timeout=120)
@@ -93,10 +93,12 @@ def test_demo_canary_regression_trips_and_rolls_back(terminal, tmp_path: Path) -
         assert "Traffic:" in dialog and "Checks:" in dialog and "Hold:" in dialog
         term.shot(f"advance-to-{stage}")
         term.keys("y")
-        term.wait_for_screen(lambda s, m=marker: m in s and "HOLDING" in s, f"holding in {stage}", timeout=60)
+        # at 120x the canary's regression may trip before the screen shows it holding
+        term.wait_for_screen(lambda s, m=marker: (m in s and "HOLDING" in s) or "ROLLING BACK" in s
+                             or "ROLLED BACK" in s, f"holding in {stage}", timeout=60)
         term.shot(f"holding-{stage}")
 
-    # 5. at 25% the canary's 5xx climbs past 2x baseline: the stop criterion trips,
+    # 5. at 5% the canary's 5xx climbs past 2x baseline: the stop criterion trips,
     #    the runbook runs on its own and the panel shows it
     # (at 120x speed the 5 minute breach lasts 2.5 s: the screen may already show the runbook)
     term.wait_for_screen(lambda s: "breaching" in s or "TRIPPED" in s or "Rollback runbook" in s,

@@ -138,10 +138,10 @@ async def test_sandbox_canary_regression_alerts_and_tells_every_target_in_order(
     print(f"the trip's alert was listed firing {len(firing)} times in a {window:.2f} s rollback")
     assert firing, "the trip's alert was never listed as firing"
     labels = firing[0]["labels"]
-    assert labels["release"] == release and labels["stage"] == "ramp-25"
+    assert labels["release"] == release and labels["stage"] == "canary"
     assert labels["alertname"] == "GonogoCriterionTripped" and labels["metric"] == "http-5xx"
     assert [a["labels"]["event"] for a in after] == ["rollback_finished"]  # the trip: resolved
-    assert after[0]["labels"]["stage"] == "ramp-25"
+    assert after[0]["labels"]["stage"] == "canary"
 
     hooks = rx.bodies("/hook")
     slack = rx.bodies(SLACK_PATH)

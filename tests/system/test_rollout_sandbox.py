@@ -45,7 +45,7 @@ FAULTS = {
     "failed-writes": "failed-writes",
 }
 # The stage each fault is caught in: the first where it shows (sandbox scenarios).
-FAULT_STAGE = {"canary-regression": "ramp-25", "auth-failures": "canary", "queue-backlog": "canary",
+FAULT_STAGE = {"canary-regression": "canary", "auth-failures": "canary", "queue-backlog": "canary",
                "failed-writes": "canary"}
 # The module's runs take minutes at --speed 120; under ``--dist loadgroup`` they are
 # spread over three workers, each with its own fleet (free ports, its own temp dirs).
@@ -334,7 +334,9 @@ async def test_prometheus_source_healthy_reaches_stable_and_a_regression_rolls_b
     trips = [e for e in events if e.kind == "criterion_tripped"]
     assert trips and trips[0].data["metric"] == "http-5xx", [t.data["reason"] for t in trips]
     stage = [e.data["stage"] for e in events if e.kind == "stage_entered" and e.seq < trips[0].seq][-1]
-    assert stage == "ramp-25", f"tripped at {stage}"  # where the regression starts
+    # the regression starts with the canary's first traffic; the Prometheus source sees it
+    # a scrape or two later, so on a busy machine it may trip early in the next stage
+    assert stage in ("canary", "ramp-25"), f"tripped at {stage}"
     assert admin(thread, "GET", "/admin/state").json()["weight"] == 0.0
     print(f"prometheus source at x{SPEED:g}: healthy to stable in {healthy_s:.1f}s; "
           f"canary-regression tripped at {[e.data['stage'] for e in events if e.kind == 'stage_entered'][-1]}")

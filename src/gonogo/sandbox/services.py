@@ -108,8 +108,9 @@ class FleetContext:
         return self.state.scenario
 
     def canary_5xx_probability(self) -> float:
-        """canary-regression: from weight 25 % on, the canary 5xx ratio climbs to 10x."""
-        if self.scenario != "canary-regression" or self.state.weight < 25:
+        """canary-regression: as soon as the canary takes traffic (5 %), its 5xx ratio
+        climbs to 10x the baseline's."""
+        if self.scenario != "canary-regression" or self.state.weight <= 0:
             return 0.0
         ramp = min(1.0, self.state.weight_age() / 120.0)  # two simulated minutes
         return 0.01 + 0.04 * ramp
