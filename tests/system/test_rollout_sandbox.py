@@ -141,18 +141,25 @@ async def test_canary_fault_trips_its_criterion_and_rolls_back(
         metric = next(m for m in plan.canary.metrics if m.id == "http-5xx")
         assert crit["baseline"] is not None
         start = next(e for e in events if e.kind == "rollback_started")
-        # The poll before the breach run began: the ratio crossed 2x after it.
-        polls = [e for e in events if e.kind == "samples" and e.seq < start.seq]
-        first_bad = None
-        for e in reversed(polls):
-            c, b = (e.data["values"].get("http-5xx") or [None, None])
-            if c is None or b is None:
-                continue
-            if c <= max(metric.factor * b, metric.threshold):
+        # From the first poll judged in breach (the rule saw enough samples and requests
+        # to judge, and the canary crossed 2x baseline) to the rollback: the rule's
+        # duration and a poll, not more.
+        from gonogo.rollout.state import apply, initial_state
+
+        state, first_bad = initial_state(plan), None
+        for e in events:
+            state = apply(state, e, plan)
+            if e.seq >= start.seq:
                 break
-            first_bad = e
+            ev = state.evaluations.get("http-5xx")
+            if e.kind == "samples" and ev is not None:
+                if ev.state in ("breaching", "tripped"):
+                    first_bad = first_bad or e
+                elif ev.state == "ok":
+                    first_bad = None  # a poll under the limit ends the run (a gap does not)
         assert first_bad is not None
-        before = max(e.time for e in polls if e.seq < first_bad.seq)
+        polls = [e for e in events if e.kind == "samples" and e.seq < first_bad.seq]
+        before = polls[-1].time if polls else first_bad.time
         poll_s = max(0.2, plan.canary.interval.seconds / SPEED)
         assert start.time - before <= metric.duration.seconds / SPEED + poll_s + 0.5
 
