@@ -352,7 +352,7 @@ class KnownIssue(Frozen, frozen=True, kw_only=True):
 NotifyEvent = Literal[
     "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped", "guard_failed",
     "rollback_proposed", "rollback_started", "rollback_finished", "release_stable",
-    "weight_drifted",
+    "weight_drifted", "stalled",
 ]
 NOTIFY_EVENTS: tuple[str, ...] = typing.get_args(NotifyEvent)
 Severity = Literal["info", "warning", "critical"]

@@ -38,6 +38,7 @@ from gonogo.rollout.events import (
     RollbackStarted,
     SignedOff,
     StageEntered,
+    Stalled,
     WeightDrifted,
     WeightVerified,
     encode,
@@ -338,5 +339,6 @@ RULES: Mapping[type[BaseBody], Rule] = {
                         build=_release_stable),
     # the reality check: the router is not at the journal's weight; the rollout is held
     WeightDrifted: Rule("weight_drifted", "critical", "Weight drifted", lasting=True),
+    Stalled: Rule("stalled", "warning", "Canary analysis stalled", lasting=True, key=("metric",)),
     WeightVerified: Rule(None, ends=("weight_drifted",)),
 }
