@@ -3,6 +3,8 @@ cells, rule states, the header, health rows, braille."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.state import RolloutState, StageView, fold
 from gonogo.widgets import braille
@@ -100,6 +102,9 @@ def test_the_header_never_claims_go_once_a_rollback_started() -> None:
     proposed = header(folded("rollback-proposed"), go=True, blocking=[])
     assert proposed.rollout_label == "HELD · ROLLBACK PROPOSED" and proposed.rollout_tone == "fail"
     assert not proposed.go and not proposed.verdict_shown and "http-5xx" in proposed.reason
+    stalled = dataclasses.replace(folded("holding"), stalled={"queue-lag": "no data for 40m > 30m"})
+    head = header(stalled, go=True, blocking=[])
+    assert head.rollout_label == "STALLED at 25%" and head.reason == "queue-lag: no data for 40m > 30m"
     fresh = header(folded("idle"), go=False, blocking=["smoke"], checked=False)
     assert not fresh.checked and fresh.rollout_label == "NOT STARTED"  # the bar: NOT CHECKED
 

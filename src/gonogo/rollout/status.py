@@ -53,6 +53,8 @@ def waiting_for(state: RolloutState, preview: AdvancePreview, now: float) -> Wai
         others = [b for b in others if b != need.blocker()]
         others.append(f"sign-off of {need.check_id} by {need.who} (s on the check in the panel, or "
                       f"gonogo signoff {need.check_id} --as NAME --note TEXT)")
+    for metric, why in state.stalled.items():
+        parts.append(f"STALLED: {metric}: {why}")
     for who, reason in state.pause_requests:
         parts.append(f"PAUSE REQUESTED by {who}" + (f": {reason}" if reason else ""))
     if others:
@@ -61,6 +63,7 @@ def waiting_for(state: RolloutState, preview: AdvancePreview, now: float) -> Wai
         parts.append(f"ready to advance to {preview.to_stage or 'stable'}")
     key = (
         phase, state.stage_index, state.rollback_proposed, state.pause_requests,
+        tuple(sorted(state.stalled)),
         tuple(sorted((m, e.state) for m, e in state.evaluations.items())),
         tuple(n.check_id for n in preview.signoffs),
         tuple(b.split(":", 1)[0] for b in preview.blockers if not b.startswith("hold:")),

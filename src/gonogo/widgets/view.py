@@ -368,6 +368,9 @@ def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
     reason = state.stop_reason or ""
     if state.phase in (Phase.HOLDING, Phase.READY):
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
+    if state.phase in (Phase.HOLDING, Phase.READY) and state.stalled:
+        glyph, label, tone = "?", f"STALLED at {fmt_weight(state.weight_confirmed)}", "warn"
+        reason = "; ".join(f"{metric}: {why}" for metric, why in state.stalled.items())
     if state.phase is Phase.PAUSED:
         reason = reason or "paused by the operator"
         label = f"HELD at {fmt_weight(state.weight_confirmed)}"
