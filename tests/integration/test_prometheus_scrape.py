@@ -75,7 +75,16 @@ def test_every_service_is_up(scraped: tuple[FleetThread, PrometheusServer]) -> N
     assert len(expected) == 16  # the seed's 15 services and the gateway
 
 
-@pytest.mark.parametrize("weight, ratio", [(25, 1 / 3), (50, 1.0)])
+def expected_ratio(weight: float) -> float:
+    """canary / baseline requests at ``weight``: the canary's organic share, topped up
+    to the generator's floor while it is small (load pinned to the canary)."""
+    from gonogo.sandbox.traffic import CANARY_FLOOR, DEFAULT_RATE
+
+    canary = max(DEFAULT_RATE * weight / 100, CANARY_FLOOR)
+    return canary / (DEFAULT_RATE * (100 - weight) / 100)
+
+
+@pytest.mark.parametrize("weight, ratio", [(25, expected_ratio(25)), (50, expected_ratio(50))])
 def test_canary_baseline_rate_ratio_follows_the_weight(
     weight: int, ratio: float, scraped: tuple[FleetThread, PrometheusServer]
 ) -> None:

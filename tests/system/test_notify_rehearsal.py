@@ -66,7 +66,8 @@ def target_env(base: str, am: str = "") -> dict[str, str]:
 def notified(events: list[Event]) -> list[int]:
     """The seq of each journal event a notification comes from, in journal order."""
     kinds = {"stage_entered", "hold_completed", "criterion_tripped", "rollback_proposed",
-             "rollback_started", "rollback_finished", "release_stable"}
+             "rollback_started", "rollback_finished", "release_stable", "stalled", "guard_failed",
+             "weight_drifted"}
     return [e.seq for e in events if e.kind in kinds]
 
 

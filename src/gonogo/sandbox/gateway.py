@@ -86,7 +86,9 @@ class Gateway:
                 for k, v in upstream.headers.items():
                     if k.lower() not in HOP_BY_HOP and k.lower() not in ("date", "server"):
                         out.headers[k] = v
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, TimeoutError, RuntimeError):
+            # RuntimeError: the fleet's client session closed under a request in flight
+            # while the sandbox stops: a 502, like any upstream gone away, not a traceback
             out = web.json_response({"error": "bad gateway", "service": service}, status=502)
         out.headers[TRACK_HEADER] = track
         self.requests.labels(service, track, str(out.status)).inc()
