@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
+from gonogo.aiotransport import AiohttpTransport
 from gonogo.httpcap import CappedTransport
 from gonogo.integrations.vault import VaultHandle
 from gonogo.model import Outcome
@@ -109,9 +110,12 @@ def make_context(
     redactor = Redactor()
     base_dir = os.path.dirname(os.path.abspath(plan.source)) if plan.source else "."
     resolver = SecretResolver(redactor, environ=environ, base_dir=base_dir)
-    limits = httpx.Limits(max_connections=max(plan.settings.concurrency * 2, 20))
+    # Enough connections for a health check fanning out to many services at once; the
+    # pool is aiohttp's, whose cost per request does not grow with its size (httpcore's
+    # does: ``aiotransport``).
+    network = AiohttpTransport(max_connections=max(plan.settings.concurrency * 4, 100))
     http = httpx.AsyncClient(
-        transport=CappedTransport(transport or httpx.AsyncHTTPTransport(limits=limits)),
+        transport=CappedTransport(transport or network),
         timeout=httpx.Timeout(plan.settings.timeout.seconds),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,

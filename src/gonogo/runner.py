@@ -132,14 +132,15 @@ async def warm_up(kind_names: Iterable[str]) -> None:
 
     An import on the event loop (psycopg, pandas via prometheus-api-client: 0.1-0.3 s
     each) stalls every check in flight and inflates the latencies they measure.
-    Kinds list them in an optional ``imports`` class attribute.
+    Kinds list them in an optional ``imports`` class attribute; aiohttp, under every
+    check's HTTP client (``aiotransport``), is always one of them.
     """
     from gonogo.registry import kinds
 
     registry = kinds()
     modules = sorted(
         {m for name in kind_names if name in registry for m in getattr(registry[name], "imports", ())}
-        - set(sys.modules)
+        .union({"aiohttp"}) - set(sys.modules)
     )
     if not modules:
         return
