@@ -72,6 +72,25 @@ class GonogoApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
+        self._start_theme()
+
+    def _start_theme(self) -> None:
+        """The theme in place before the first stylesheet parse: switching it in
+        ``on_mount`` re-parsed every stylesheet three more times (~100 ms each here)
+        before the first frame. What ``App._watch_theme`` does, less that re-parse."""
+        for theme in build_themes():
+            self.register_theme(theme)
+        name = self._wanted_theme if self._wanted_theme in self.available_themes else DEFAULT_THEME
+        self.set_reactive(App.theme, name)
+        # nothing is parsed yet: the variables App.__init__ took from its default theme
+        self.stylesheet.set_variables(self.get_css_variables())
+        dark = self.current_theme.dark
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        self.set_class(True, f"-theme-{name}", update=False)
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
+        if refresh_filter is not None:  # ANSI colours mapped for a light or dark theme
+            refresh_filter(self.ansi_theme)
 
     def notify(
         self,
@@ -94,12 +113,7 @@ class GonogoApp(App[int]):
         return dict(APP_VARIABLES)
 
     def on_mount(self) -> None:
-        for theme in build_themes():
-            self.register_theme(theme)
-        if self._wanted_theme in self.available_themes:
-            self.theme = self._wanted_theme
-        else:
-            self.theme = DEFAULT_THEME
+        if self.theme != self._wanted_theme:
             self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
                         f"using {DEFAULT_THEME}", severity="warning")
         self._apply_keymap(self.plan.doc.keys)
