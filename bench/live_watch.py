@@ -116,6 +116,10 @@ def main() -> None:
             time.sleep(1)
             small_bps, small_cpu, _ = measure(tmux, name, pid, tmp / "small.out", 8.0)
             small_canary = "Canary 5%" in tmux.screen(name)
+            keep = os.environ.get("BENCH_KEEP")  # a directory: keep what the terminal received
+            if keep:
+                for part in ("idle", "canary", "small"):
+                    (Path(keep) / f"live-{part}.out").write_bytes((tmp / f"{part}.out").read_bytes())
     finally:
         tmux.close()
     per_update = total_bytes / polls if polls else float("nan")

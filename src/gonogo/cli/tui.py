@@ -21,6 +21,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from gonogo.config import Plan
 
 
+# The panel polls (and so redraws) at most once a second: a time-compressed demo (5 s
+# at speed 60) redrew 5 times a second, faster than anyone reads and 5x the bytes
+# over SSH; a stop criterion is still seen within a second of its data.
+MIN_TICK_S = 1.0
+
+
 def run_tui(args: argparse.Namespace) -> int:
     plan = load_or_report(args.config)
     if plan is None:
@@ -55,7 +61,7 @@ def open_panel(plan: Plan, *, session: str | None, speed: float = 1.0, theme: st
     hint = f"session {where} kept; resume with: gonogo tui --config {plan.source} --session {where}"
     app = GonogoApp(
         plan, engine, clock=engine.clock,
-        tick_interval=max(0.2, plan.canary.interval.seconds / speed),
+        tick_interval=max(MIN_TICK_S, plan.canary.interval.seconds / speed),
         theme=theme, session_dir=str(where), on_exit_hint=hint, warnings=warnings,
     )
     code = app.run()
