@@ -30,6 +30,7 @@ from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
+from gonogo.widgets.chops import cropped
 from gonogo.widgets.keys import FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
@@ -105,6 +106,10 @@ class GonogoApp(App[int]):
         markup: messages carry stop reasons, server errors and names from the config."""
         super().notify(printable(message, newlines=True), title=printable(title),
                        severity=severity, timeout=timeout, markup=False)
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        # a partial update writes the changed cells only (widgets.chops)
+        super()._display(screen, cropped(renderable))
 
     # start-up ------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:

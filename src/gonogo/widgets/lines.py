@@ -31,7 +31,7 @@ class LineView(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._key: tuple[object, ...] | None = None
+        self._key: tuple[int, str, object] | None = None  # (width, theme, layout_key())
         self._strips: list[Strip] = []
 
     # what a subclass provides ----------------------------------------------
@@ -77,7 +77,7 @@ class LineView(Widget):
         if not self.is_mounted or self._key is None:
             self.refresh(layout=True)
             return
-        width = int(self._key[0])  # type: ignore[call-overload]
+        width = self._key[0]
         old, new = self._strips, self._draw(width)
         self._strips = new
         if len(old) != len(new) or (self.app.theme, self.layout_key()) != self._key[1:]:
