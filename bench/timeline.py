@@ -82,6 +82,9 @@ def main() -> None:
         size = len(data.encode())
         mark(f"write #{writes}: {size} bytes")
         big += size > 2000
+        if big == 1 and size > 2000 and os.environ.get("TIMELINE_MODULES"):
+            with open(os.environ["TIMELINE_MODULES"], "w") as fh:
+                fh.write("\n".join(sorted(k for k, v in sys.modules.items() if v is not None)))
         if profiler is not None and big == 3:
             profiler.disable()
             profiler.dump_stats(profile_to)

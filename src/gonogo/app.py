@@ -131,10 +131,16 @@ class GonogoApp(App[int]):
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
         if self.live:
-            self.set_interval(1.0, self._refresh_clock)
-            # finish what a crash interrupted (a shift, a runbook)
-            self.intent("resume session", self.control.recover())
-            self.set_timer(0.1, self._tick)
+            # after the first frame: resuming teaches the redactor every secret first,
+            # which imports hvac (~0.2 s) for vault: references and would hold the
+            # first frame back
+            self.call_after_refresh(self._go_live)
+
+    def _go_live(self) -> None:
+        self.set_interval(1.0, self._refresh_clock)
+        # finish what a crash interrupted (a shift, a runbook)
+        self.intent("resume session", self.control.recover())
+        self.set_timer(0.1, self._tick)
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter"}

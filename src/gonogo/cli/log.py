@@ -8,14 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from gonogo.cli import exits
 from gonogo.cli.common import err
-from gonogo.rollout.export import to_json, to_toml
+from gonogo.rollout.events import BodyError
+from gonogo.rollout.export import Summary, json_chunks, toml_chunks
 from gonogo.rollout.journal import (
+    Event,
     JournalError,
+    iter_events,
     read_declared_key_ref,
-    read_events,
     session_file,
     verify_file,
 )
@@ -58,23 +61,39 @@ def run_log(args: argparse.Namespace) -> int:
         where = f" at event {result.first_bad}" if result.first_bad else ""
         print(f"{path}: FAILED{where}: {printable(result.problem)}")
         return exits.FAILED
+    # Streamed: one pass verifies (and sums up the header), a second writes each event
+    # as it is read, so memory does not grow with the journal (955 MB for 100,000
+    # events when the whole export was built first).
+    summary = Summary()
+
+    def known(record: dict[str, Any]) -> None:  # every kind known before a byte is written
+        summary.add(record)
+        try:
+            Event.from_dict(record)
+        except BodyError as exc:
+            raise JournalError(f"{path} line {summary.events}: {exc}") from None
+
     try:
-        events = read_events(args.session, key=key, key_ref=key_ref)
+        check = verify_file(path, key=key, key_ref=key_ref, on_record=known)
     except JournalError as exc:
         err(f"{exc}; not exported")
         return exits.FAILED
-    check = verify_file(path, key=key, key_ref=key_ref)
-    text = to_toml(events, check) if args.format == "toml" else to_json(events, check)
+    if not check.ok and not check.torn_tail:  # a torn last line is left out, and said so
+        err(f"{path}: {check.problem}; not exported")
+        return exits.FAILED
+    render = toml_chunks if args.format == "toml" else json_chunks
+    chunks = render(iter_events(path), summary, check)
     if args.out:
         try:
-            write_private_file(args.out, text)
+            write_private_file(args.out, chunks)
         except UnsafePath as exc:
             err(f"cannot write {args.out}: {exc}")
             return exits.USAGE
         except OSError as exc:
             err(f"cannot write {args.out}: {exc.strerror}")
             return exits.USAGE
-        print(f"exported {len(events)} events to {args.out}", file=sys.stderr)
+        print(f"exported {summary.events} events to {args.out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
     return exits.OK

@@ -182,10 +182,20 @@ def _fresh_runbook(plan: Plan) -> tuple[RunbookStepState, ...]:
 
 
 def fold(events: Iterable[Event], plan: Plan) -> RolloutState:
+    """The state after ``events``; the same as ``apply`` one event at a time, with a run
+    of consecutive polls folded at once (``_apply_polls``): a long canary is mostly
+    polls, and judging every rule after each one made a replay O(polls × window)."""
     state = initial_state(plan)
+    polls: list[Event] = []
     for event in events:
+        if isinstance(event.body, Samples):
+            polls.append(event)
+            continue
+        if polls:
+            state = _apply_polls(state, polls, plan)
+            polls = []
         state = apply(state, event, plan)
-    return state
+    return _apply_polls(state, polls, plan) if polls else state
 
 
 def apply(state: RolloutState, event: Event, plan: Plan) -> RolloutState:
@@ -359,6 +369,49 @@ def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, 
             out["hold_blind_s"] = s.hold_blind_s + uncovered
         out.update(cover_mark=e.time, last_blind=blind)
     return out
+
+
+def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutState:
+    """``apply`` of each poll in turn, without the work a later poll of the run undoes:
+    only the last ``MAX_SAMPLES`` samples of the run are kept, and each rule is judged
+    once, on the run's last poll (nothing between two polls reads an evaluation)."""
+    metrics = plan_metrics(plan)
+    samples = dict(s.samples)
+    evaluations = dict(s.evaluations)
+    kept = polls[-MAX_SAMPLES:]
+    for metric in metrics:
+        new = []
+        for e in kept:
+            body = _poll_body(e.body)
+            canary, baseline = body.values.get(metric.id) or (None, None)
+            new.append(Sample(e.time, canary, baseline, body.errors.get(metric.id, "")))
+        series = (*samples.get(metric.id, ()), *new)[-MAX_SAMPLES:]
+        samples[metric.id] = series
+        evaluations[metric.id] = evaluate(metric, series, speed=s.speed)
+    out: dict[str, Any] = {"samples": samples, "evaluations": evaluations}
+    if s.hold_needs_data and s.hold_started_at is not None:
+        stops = [m.id for m in metrics if m.stop]
+        holding = s.phase == Phase.HOLDING
+        blind_s, mark, last_blind = s.hold_blind_s, s.cover_mark, s.last_blind
+        for e in polls:  # as _samples, poll by poll: the blind time adds up along the run
+            body = _poll_body(e.body)
+            blind = any(i in body.errors for i in stops) or (
+                bool(stops) and all((body.values.get(i) or (None, None))[0] is None for i in stops))
+            if holding and mark is not None:
+                since = max(0.0, e.time - mark)
+                uncovered = since if (blind or last_blind) else max(0.0, since - s.cover_gap_s)
+                blind_s += uncovered
+                out["hold_blind_s"] = blind_s
+            mark, last_blind = e.time, blind
+        out.update(cover_mark=mark, last_blind=last_blind)
+    last = polls[-1]
+    out.update(events=s.events + len(polls), last_event_at=last.time, last_hash=last.hash)
+    return dataclasses.replace(s, **out)
+
+
+def _poll_body(body: object) -> Samples:
+    assert isinstance(body, Samples)
+    return body
 
 
 def _step(s: RolloutState, step_id: str, **changes: Any) -> tuple[RunbookStepState, ...]:
