@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, assert_never
+from typing import Any, Literal, assert_never, cast
 
 from gonogo.config import Plan
 from gonogo.context import SignOff
@@ -378,25 +378,33 @@ def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutStat
     metrics = plan_metrics(plan)
     samples = dict(s.samples)
     evaluations = dict(s.evaluations)
-    kept = polls[-MAX_SAMPLES:]
+    kept = [(e.time, cast(Samples, e.body)) for e in polls[-MAX_SAMPLES:]]
     for metric in metrics:
+        mid = metric.id
         new = []
-        for e in kept:
-            body = _poll_body(e.body)
-            canary, baseline = body.values.get(metric.id) or (None, None)
-            new.append(Sample(e.time, canary, baseline, body.errors.get(metric.id, "")))
-        series = (*samples.get(metric.id, ()), *new)[-MAX_SAMPLES:]
-        samples[metric.id] = series
-        evaluations[metric.id] = evaluate(metric, series, speed=s.speed)
+        for t, body in kept:
+            canary, baseline = body.values.get(mid) or (None, None)
+            new.append(Sample(t, canary, baseline, body.errors.get(mid, "")))
+        series = (*samples.get(mid, ()), *new)[-MAX_SAMPLES:]
+        samples[mid] = series
+        evaluations[mid] = evaluate(metric, series, speed=s.speed)
     out: dict[str, Any] = {"samples": samples, "evaluations": evaluations}
     if s.hold_needs_data and s.hold_started_at is not None:
         stops = [m.id for m in metrics if m.stop]
         holding = s.phase == Phase.HOLDING
         blind_s, mark, last_blind = s.hold_blind_s, s.cover_mark, s.last_blind
         for e in polls:  # as _samples, poll by poll: the blind time adds up along the run
-            body = _poll_body(e.body)
-            blind = any(i in body.errors for i in stops) or (
-                bool(stops) and all((body.values.get(i) or (None, None))[0] is None for i in stops))
+            body = cast(Samples, e.body)
+            errors, values = body.errors, body.values
+            if errors and any(i in errors for i in stops):
+                blind = True
+            else:  # blind when the source answered for none of the stop criteria
+                blind = bool(stops)
+                for i in stops:
+                    pair = values.get(i)
+                    if pair is not None and pair[0] is not None:
+                        blind = False
+                        break
             if holding and mark is not None:
                 since = max(0.0, e.time - mark)
                 uncovered = since if (blind or last_blind) else max(0.0, since - s.cover_gap_s)
@@ -407,11 +415,6 @@ def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutStat
     last = polls[-1]
     out.update(events=s.events + len(polls), last_event_at=last.time, last_hash=last.hash)
     return dataclasses.replace(s, **out)
-
-
-def _poll_body(body: object) -> Samples:
-    assert isinstance(body, Samples)
-    return body
 
 
 def _step(s: RolloutState, step_id: str, **changes: Any) -> tuple[RunbookStepState, ...]:
