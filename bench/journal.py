@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from common import VENV_BIN, report
+
 from gonogo.config import Plan, load_plan
 from gonogo.model import Status
 from gonogo.rollout.events import (

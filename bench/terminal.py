@@ -29,7 +29,9 @@ class Tmux:
         """A new session running ``argv``; returns its name."""
         self.count += 1
         name = f"s{self.count}"
-        unset = "-u COLUMNS -u LINES"
+        # COLUMNS/LINES would override the pane's size; bytecode is cached as on a user's
+        # machine (a shell with PYTHONDONTWRITEBYTECODE compiles gonogo at every start)
+        unset = "-u COLUMNS -u LINES -u PYTHONDONTWRITEBYTECODE"
         extra = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
         command = f"env {unset} {extra} {shlex.join(argv)}; sleep 600"
         self._run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),

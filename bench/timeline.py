@@ -125,8 +125,9 @@ def main() -> None:
         wrap(Stylesheet, "parse", "stylesheet parse")
         wrap(Stylesheet, "update_nodes", "stylesheet update_nodes")
         try:
-            import gonogo.app as gapp
             from gonogo.screens import dashboard
+
+            import gonogo.app as gapp
 
             wrap(gapp.GonogoApp, "on_mount", "GonogoApp.on_mount")
             wrap(dashboard.DashboardScreen, "compose", "Dashboard.compose")

@@ -8,17 +8,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
 import msgspec
 
-from gonogo.aiotransport import SENT_AT
 from gonogo.config import Service
-from gonogo.context import CheckContext
 from gonogo.errors import describe_error
 from gonogo.model import Outcome
 from gonogo.values import Duration
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.context import CheckContext
 
 FANOUT = 64  # requests in flight per check; the shared pool has at least 100 connections
 
@@ -39,6 +39,8 @@ class HttpHealthParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 @functools.lru_cache(maxsize=4096)  # parsing is most of a probe's cost at 1,000 services
 def shown_url(url: str) -> str:
     """A URL fit for evidence: no ``user:password@`` and no query (tokens live there)."""
+    import httpx  # here and in ``_probe``: loading the config does not need httpx
+
     try:
         return str(httpx.URL(url).copy_with(userinfo=b"", query=None))
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -88,6 +90,10 @@ class HttpHealth:
         self, svc: Service, params: HttpHealthParams, ctx: CheckContext
     ) -> tuple[str, dict[str, Any], str]:
         """(service, evidence row, problem or "")."""
+        import httpx
+
+        from gonogo.aiotransport import SENT_AT
+
         url = await ctx.resolver.value(svc.health_url)
         started = time.perf_counter()
         try:

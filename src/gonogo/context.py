@@ -16,16 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import httpx
-
-from gonogo.aiotransport import AiohttpTransport
-from gonogo.httpcap import CappedTransport
 from gonogo.integrations.vault import VaultHandle
 from gonogo.model import Outcome
 from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
 from gonogo.values import SecretRef
 
 if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
     from gonogo.config import Plan
 
 USER_AGENT = "gonogo"
@@ -107,6 +105,12 @@ def make_context(
     hash_key: bytes | None = None,
 ) -> CheckContext:
     """Build the shared clients for a run of ``plan``."""
+    # imported here, not with the module: the panel's first frame does not need httpx
+    import httpx
+
+    from gonogo.aiotransport import AiohttpTransport
+    from gonogo.httpcap import CappedTransport
+
     redactor = Redactor()
     base_dir = os.path.dirname(os.path.abspath(plan.source)) if plan.source else "."
     resolver = SecretResolver(redactor, environ=environ, base_dir=base_dir)

@@ -61,8 +61,9 @@ class CanaryPanel(LineView):
     evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, repaint=False)
     """The latest judgement per metric id (the fold keeps the same mapping between polls)."""
 
-    def __init__(self, metrics: Sequence[CanaryMetric], *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, metrics: Sequence[CanaryMetric], *, title: str = "", id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(title=title, id=id, classes=classes)
         self.metrics = tuple(metrics)
         self._windows: dict[str, PagedWindow] = {}
 

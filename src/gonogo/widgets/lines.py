@@ -23,14 +23,18 @@ from textual.widget import Widget
 
 class LineView(Widget):
     """Subclasses draw their lines in ``lines(width)`` and call ``changed()`` when
-    their data changed (from a reactive's watcher)."""
+    their data changed (from a reactive's watcher). A ``title`` is the first line
+    (a panel's heading, without a widget of its own)."""
 
+    COMPONENT_CLASSES = {"lineview--title"}
     DEFAULT_CSS = """
     LineView { height: auto; }
+    LineView > .lineview--title { color: $text-muted; text-style: bold; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, title: str = "", id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title = title
         self._key: tuple[int, str, object] | None = None  # (width, theme, layout_key())
         self._strips: list[Strip] = []
 
@@ -48,7 +52,8 @@ class LineView(Widget):
         console = self.app.console
         base = self.rich_style  # the widget's colours under every segment's own
         strips = []
-        for text in self.lines(width):
+        heading = [Text(self.title, style=self.get_component_rich_style("lineview--title"))]
+        for text in (heading if self.title else []) + self.lines(width):
             if "\n" in text.plain:  # one line each: a stray newline would tear the strip
                 text = text.split("\n")[0]
             text.no_wrap = True
