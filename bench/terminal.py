@@ -86,3 +86,13 @@ class Tmux:
 
     def close(self) -> None:
         self._run("kill-server", check=False)
+
+
+def child_cpu_seconds(shell_pid: int) -> float:
+    """CPU seconds (user + system) of the program a pane's shell runs: its first child."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{shell_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+    return float("nan")

@@ -126,15 +126,15 @@ class GonogoApp(App[int]):
         from gonogo.screens.dashboard import DashboardScreen
 
         self.events = list(self.control.events())
-        self.push_screen(DashboardScreen())
+        dashboard = DashboardScreen()
+        self.push_screen(dashboard)
         self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
         if self.live:
-            # after the first frame: resuming teaches the redactor every secret first,
-            # which imports hvac (~0.2 s) for vault: references and would hold the
-            # first frame back
-            self.call_after_refresh(self._go_live)
+            # after the dashboard's first frame: resuming teaches the redactor every
+            # secret first (hvac for vault: references, httpx: ~0.2 s of imports)
+            dashboard.call_after_refresh(self._go_live)
 
     def _go_live(self) -> None:
         self.set_interval(1.0, self._refresh_clock)
