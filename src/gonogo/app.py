@@ -69,7 +69,7 @@ class GonogoApp(App[int]):
         self.exit_hint = on_exit_hint
         self.state: RolloutState = control.state
         self.verdict = control.verdict()
-        self.events: list[Event] = []
+        self.events: list[Event] = list(control.events())
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
@@ -117,17 +117,20 @@ class GonogoApp(App[int]):
 
         return dict(APP_VARIABLES)
 
+    def get_default_screen(self) -> Screen[Any]:
+        # the dashboard is the app's first screen, not pushed over an empty default one
+        # (whose mount, layout and frame came first)
+        from gonogo.screens.dashboard import DashboardScreen
+
+        return DashboardScreen()
+
     def on_mount(self) -> None:
         if self.theme != self._wanted_theme:
             self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
                         f"using {DEFAULT_THEME}", severity="warning")
         self._apply_keymap(self.plan.doc.keys)
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        from gonogo.screens.dashboard import DashboardScreen
-
-        self.events = list(self.control.events())
-        dashboard = DashboardScreen()
-        self.push_screen(dashboard)
+        dashboard = self.screen
         self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
@@ -334,7 +337,7 @@ class GonogoApp(App[int]):
     def action_filter(self) -> None:
         from gonogo.screens.dashboard import DashboardScreen
 
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
             self.pop_screen()
         if isinstance(self.screen, DashboardScreen):
             self.screen.open_filter()

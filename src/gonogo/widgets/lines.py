@@ -56,6 +56,9 @@ class LineView(Widget):
         for text in (heading if self.title else []) + self.lines(width):
             if "\n" in text.plain:  # one line each: a stray newline would tear the strip
                 text = text.split("\n")[0]
+            if text.style:  # Text.render leaves a text's own style to its caller
+                text.stylize_before(text.style)
+                text.style = ""
             text.no_wrap = True
             text.truncate(width, overflow=text.overflow or "ellipsis", pad=True)
             segments = [s for s in text.render(console, end="") if s.text]
