@@ -59,7 +59,8 @@ def loopback(count: int, delay_s: float = 0.0) -> Iterator[list[int]]:
 
 
 def env_for_child() -> dict[str, str]:
+    """This environment for a gonogo command, bytecode cached as on a user's machine."""
     env = dict(os.environ)
-    env.pop("COLUMNS", None)
-    env.pop("LINES", None)
+    for name in ("COLUMNS", "LINES", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
     return env

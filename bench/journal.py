@@ -25,7 +25,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from common import VENV_BIN, report
+from common import VENV_BIN, env_for_child, report
 
 from gonogo.config import Plan, load_plan
 from gonogo.model import Status
@@ -101,7 +101,7 @@ def timed_cli(*args: str) -> tuple[float, int, int]:
     """(wall seconds, exit code, peak RSS in KB) of one ``gonogo`` run."""
     started = time.perf_counter()
     out = subprocess.run([str(VENV_BIN / "gonogo"), *args], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, check=False, env={**os.environ, "COLUMNS": "80"})
+                         stderr=subprocess.DEVNULL, check=False, env=env_for_child())
     wall = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
     return wall, out.returncode, rss
@@ -112,7 +112,7 @@ def peak_rss(*args: str) -> int:
     code = ("import resource,subprocess,sys;subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
             "stderr=subprocess.DEVNULL);print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", code, str(VENV_BIN / "gonogo"), *args],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env=env_for_child())
     return int(out.stdout.strip())
 
 
