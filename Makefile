@@ -15,7 +15,7 @@ xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadgroup)
 FAST_XDIST := $(call xdist,$(or $(JOBS),auto))
 FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))))
 
-.PHONY: install demo test test-fast lint wheel clean bench
+.PHONY: install demo docs test test-fast lint wheel clean bench
 
 # A strict editable install is a tree of links under build/, so that mypy and
 # import-linter find gonogo.checks, gonogo.screens and gonogo.themes under their import
@@ -33,8 +33,23 @@ $(VENV)/.installed: pyproject.toml $(MANIFEST)
 
 install: $(VENV)/.installed
 
-demo: $(VENV)/.installed
+# The demo needs the panel only: without the test extras (pytest, hypothesis, ruff,
+# mypy, build...). A venv that already has them (make install/test) is used as it is.
+$(VENV)/.installed-demo: pyproject.toml $(MANIFEST)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e . --config-settings editable_mode=strict
+	touch $@
+
+DEMO_VENV := $(if $(wildcard $(VENV)/.installed),$(VENV)/.installed,$(VENV)/.installed-demo)
+
+demo: $(DEMO_VENV)
 	$(VENV)/bin/gonogo demo
+
+# The generated parts of docs/ (config keys, check kinds, CLI, exit codes, environment
+# variables); the hand-written descriptions are kept.
+docs: $(VENV)/.installed
+	$(PY) docs/generate.py
 
 # ruff, mypy (strict on the core) and the import-linter contracts; all three always run.
 lint: $(VENV)/.installed

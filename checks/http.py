@@ -129,7 +129,8 @@ class HttpHealth:
                 return (
                     svc.name,
                     row,
-                    f"{svc.name}: {params.json_field}={found!r}, expected {params.json_equals!r}",
+                    f"{svc.name}: {params.json_field}={ctx.redactor.excerpt(repr(found), 120)}, "
+                    f"expected {params.json_equals!r}",
                 )
         if latency > params.latency_budget.seconds:
             return svc.name, row, f"{svc.name}: {latency * 1000:.0f}ms > budget {params.latency_budget}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 import msgspec
@@ -48,6 +49,7 @@ class Command:
         # split on newlines only: str.splitlines() also splits on \v, \f, \x1c.. and
         # \u2028, which a hostile program can use to hide its real last line
         lines = run.output.rstrip("\n").split("\n")[-OUTPUT_TAIL_LINES:] if run.output.strip() else []
+        lines = [ctx.redactor.text(line) for line in lines]  # a program's output is untrusted
         last = next((line for line in reversed(lines) if line.strip()), "")
         evidence = {"argv": list(params.argv), "exit": run.exit_code, "seconds": round(elapsed, 2)}
         name = os.path.basename(params.argv[0])
@@ -77,14 +79,28 @@ class Manual:
 
     async def run(self, params: ManualParams, ctx: CheckContext) -> Outcome:
         signoff = ctx.signoffs.get(ctx.check_id)
-        who = ctx.plan.owners.get(params.who, params.who) if params.who else "an operator"
         if signoff is None:
             return Outcome(
                 Status.PENDING,
-                f"awaiting sign-off by {who}",
+                f"awaiting sign-off by {signer(params.who, ctx.plan.owners)}: s on this check in "
+                f"the panel, or gonogo signoff {ctx.check_id} --as NAME --note TEXT",
                 (params.instructions,) if params.instructions else (),
             )
-        return Outcome.passed(f"signed off by {signoff.actor}", signoff.note, actor=signoff.actor, at=signoff.at)
+        if signoff.automatic:
+            return Outcome.passed(
+                f"signed off AUTOMATICALLY ({signoff.rule or 'rule'}): no person ran this",
+                signoff.note, actor=signoff.actor, at=signoff.at, automatic=True)
+        role = f" as {signoff.role}" if signoff.role else ""
+        return Outcome.passed(f"signed off by {signoff.actor}{role}", signoff.note,
+                              actor=signoff.actor, at=signoff.at, role=signoff.role)
+
+
+def signer(role: str, owners: Mapping[str, str]) -> str:
+    """``release_manager (Rosa Diaz)``; ``an operator`` when the check names no role."""
+    if not role:
+        return "an operator"
+    name = owners.get(role, "")
+    return f"{role} ({name})" if name else role
 
 
 class VolumesParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

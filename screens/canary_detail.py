@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from gonogo.untrusted import printable
-from gonogo.widgets.canary import legend, metric_chart
+from gonogo.widgets.canary import legend, metric_chart, values_line
 from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.palette import rule_style
 from gonogo.widgets.view import (
@@ -18,7 +18,6 @@ from gonogo.widgets.view import (
     fmt_span,
     fmt_value,
     rule_state_text,
-    rule_values_text,
 )
 
 
@@ -55,7 +54,7 @@ class CanaryDetailScreen(DetailScreen):
                 line = Text()
                 line.append(f"{RULE_GLYPH.get(state, '?')} {rule_state_text(ev)}  ",
                             style=f"bold {rule_style(self.app, state)}")
-                line.append(printable(rule_values_text(ev, metric.unit or ev.unit)))
+                line.append(printable(values_line(ev, metric.unit or ev.unit)))
                 if ev.reason:
                     line.append(f"  — {printable(ev.reason)}", style="dim")
                 body = Group(head, line, metric_chart(self.app, ev, height), legend(self.app))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from gonogo.screens.base import DetailScreen
+from gonogo.screens.confirm import SignOffDialog
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -80,7 +81,9 @@ class CheckDetailScreen(DetailScreen):
             summary.append(f"\nchecklist item: {printable(spec.seed)}", style="dim")
         signoff = self.panel.state.signoffs.get(self.check_id)
         if signoff is not None:
-            said = f"signed off by {signoff.actor}" + (f": {signoff.note}" if signoff.note else "")
+            who = (f"AUTOMATICALLY ({signoff.rule}), by no person" if signoff.automatic
+                   else f"by {signoff.actor}" + (f" as {signoff.role}" if signoff.role else ""))
+            said = f"signed off {who}" + (f": {signoff.note}" if signoff.note else "")
             summary.append("\n" + printable(said))
         self.query_one("#detail-summary", Static).update(summary)
         details = ("\n".join(line for d in result.details for line in printable_lines(d))
@@ -105,4 +108,14 @@ class CheckDetailScreen(DetailScreen):
         if spec.kind != "manual":
             self.notify("only manual checks take a sign-off", severity="warning")
             return
-        self.panel.intent("sign off", self.panel.control.sign_off(self.check_id, ""))
+        role = str(getattr(spec.params, "who", "") or "")
+        owner = self.panel.state.owners.get(role, "") if role else ""
+        signer = self.panel.control.actor
+        dialog = SignOffDialog(self.check_id, spec.title, role, owner, signer,
+                               str(getattr(spec.params, "instructions", "") or ""))
+
+        def signed(note: str | None) -> None:
+            if note:
+                self.panel.intent("sign off", self.panel.control.sign_off(self.check_id, note))
+
+        self.app.push_screen(dialog, signed)

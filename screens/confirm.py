@@ -138,17 +138,71 @@ class TypedConfirm(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class SignOffDialog(ModalScreen[str | None]):
+    """A sign-off needs a note; the dialog says who signs and for which role."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm_cancel"),
+    ]
+
+    def __init__(self, check_id: str, title: str, role: str, owner: str, signer: str,
+                 instructions: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self.check_id = check_id
+        self.lines = [f"{title}  [{check_id}]"]
+        if role:
+            self.lines.append(f"Signed by its owner role {role}: {owner or 'no owner named yet'}.")
+        self.lines.append(f"You sign as {signer}.")
+        if instructions:
+            self.lines.append(f"To do: {instructions}")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(printable(f"Sign off {self.check_id}")), classes="dialog-title")
+            yield Static(Text("\n".join(printable(line) for line in self.lines)))
+            yield Label("Note (required; goes into the session log): what was checked, and how")
+            yield Input(placeholder="e.g. walked the six journeys on staging, all fine", id="note")
+            yield Static("", id="note-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Sign off (enter)", variant="primary", id="yes")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._try()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self._try()
+        else:
+            self.dismiss(None)
+
+    def _try(self) -> None:
+        note = self.query_one("#note", Input).value.strip()
+        if not note:
+            self.query_one("#note-error", Static).update(Text("✘ a sign-off needs a note"))
+            return
+        self.dismiss(note)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class QuitConfirm(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Stay", id="confirm_cancel"),
         Binding("y", "confirm", "Quit", id="confirm_yes"),
     ]
 
-    def __init__(self, state: RolloutState, session_dir: str, config: str) -> None:
+    def __init__(self, state: RolloutState, session_dir: str, config: str, *,
+                 resume: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.state = state
         self.session_dir = session_dir
         self.config = config
+        self.resume = resume  # the command that resumes this session, when the CLI knows it
 
     def compose(self) -> ComposeResult:
         stage = current_stage(self.state)
@@ -157,8 +211,9 @@ class QuitConfirm(ModalScreen[bool]):
             f"The rollout is {phase_text(self.state.phase).lower()} at {where} "
             f"with {fmt_weight(self.state.weight_confirmed)} of traffic.\n"
             "Quitting does not stop or roll back the rollout: traffic stays where it is.\n"
-            f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
-            + (f" --session {self.session_dir}" if self.session_dir else "")
+            + (f"Resume with:  {self.resume}" if self.resume else
+               f"Resume from the journal with:  gonogo tui --config {self.config or '<config>'}"
+               + (f" --session {self.session_dir}" if self.session_dir else ""))
         )
         with Vertical(classes="dialog"):
             yield Label("Quit while a rollout is active?", classes="dialog-title")

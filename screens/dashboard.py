@@ -31,6 +31,7 @@ from gonogo.widgets.view import (
     owner_rows,
     stage_cells,
     stopped_index,
+    who_line,
 )
 
 
@@ -71,12 +72,13 @@ class DashboardScreen(PanelScreen):
         """Hand every panel its current inputs (cheap; panels repaint only on change)."""
         app = self.panel
         state, plan, verdict = app.state, app.plan, app.verdict
+        checked = any(c.id in state.results for _, c in plan.checklist())
         self.query_one(VerdictBar).head = header(state, verdict.go,
-                                                 [b.id for b in verdict.blocking])
+                                                 [b.id for b in verdict.blocking], checked=checked)
         self.refresh_clock()
         self.query_one(ChecklistTree).results = state.results
         self.query_one(CanaryPanel).evaluations = state.evaluations
-        self.query_one(HealthGrid).rows = health_rows(plan, state.results)
+        self.query_one(HealthGrid).rows = health_rows(plan, state.results, app.now())
         self.query_one(OwnersPanel).rows = owner_rows(state.owners)
         self.query_one(ActivityLog).events = recent(app.events, max(4, self.app.size.height // 3))
 
@@ -84,7 +86,10 @@ class DashboardScreen(PanelScreen):
         app = self.panel
         bar = self.query_one(StageBar)
         bar.cells = stage_cells(app.state, stopped_index(app.state))
-        bar.hold = hold_line(app.state, app.now())
+        bar.hold = who_line(app.control.actor, app.control.driving, app.state,
+                            hold_line(app.state, app.now()), app.watchers)
+        # ages move on without new events (coarse: the grid repaints once a minute at most)
+        self.query_one(HealthGrid).rows = health_rows(app.plan, app.state.results, app.now())
 
     # the checklist filter ------------------------------------------------
     def open_filter(self) -> None:

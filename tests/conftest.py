@@ -55,3 +55,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.rsplit("::", 1)[0]))
         elif scope is not None:
             item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own gonogo state directory (the per-release driver locks live
+    there): tests rehearsing the same release in parallel must not hold each other's
+    role. A test about the lock itself sets the variable explicitly for each process."""
+    monkeypatch.setenv("GONOGO_STATE_DIR", str(tmp_path_factory.mktemp("state")))

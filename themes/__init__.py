@@ -25,20 +25,38 @@ APP_VARIABLES: dict[str, str] = {
     "inconclusive": "#a277ff",
 }
 
+
+
+# Textual's own design variables a theme may set besides APP_VARIABLES.
+TEXTUAL_VARIABLES = frozenset({"block-cursor-background", "block-cursor-foreground"})
+
+
+def _cursor(background: str) -> dict[str, str]:
+    """Textual's focused-row colours: white on ``background`` (Textual's default, the
+    primary colour, left dimmed text at 2.2:1)."""
+    return {"block-cursor-background": background, "block-cursor-foreground": "#ffffff"}
+
+
 # name -> (Theme keyword arguments, overrides of APP_VARIABLES)
 _PALETTES: dict[str, tuple[dict[str, object], dict[str, str]]] = {
+    # Text reads at 4.5:1 or more on every background it is drawn on, dimmed text and
+    # the focused row included (tests/ui/test_contrast.py measures the rendered panel):
+    # the focused row is a dark blue under white text, and primary buttons are dark
+    # enough for their text (Textual draws it at 87 % over the primary colour).
     "gonogo-dark": (
-        dict(primary="#2f81f7", secondary="#1f4f8f", accent="#f5a623", warning="#e0b341",
-             error="#e5534b", success="#4ebf71", foreground="#e6e6e6",
-             background="#0e1116", surface="#161b22", panel="#1f2630", dark=True),
-        {},
+        dict(primary="#1860d0", secondary="#1f4f8f", accent="#f5a623", warning="#e0b341",
+             error="#ff7b72", success="#4ebf71", foreground="#e6e6e6",
+             background="#0e1116", surface="#161b22", panel="#1f2630", dark=True,
+             variables=_cursor("#1f4f8f")),
+        {"fail": "#ff7b72"},
     ),
     "gonogo-light": (
-        dict(primary="#0958c9", secondary="#5a7fb5", accent="#b35c00", warning="#8a6100",
-             error="#b3261e", success="#1a7f37", foreground="#1f2328",
-             background="#ffffff", surface="#f3f5f8", panel="#e6eaf0", dark=False),
-        {"canary": "#b35c00", "baseline": "#0958c9", "threshold": "#57606a",
-         "pass": "#1a7f37", "fail": "#b3261e", "warn": "#8a6100", "inconclusive": "#6f42c1"},
+        dict(primary="#0958c9", secondary="#5a7fb5", accent="#953800", warning="#7a5600",
+             error="#b3261e", success="#116329", foreground="#1f2328",
+             background="#ffffff", surface="#f3f5f8", panel="#e6eaf0", dark=False,
+             variables=_cursor("#09438a")),
+        {"canary": "#953800", "baseline": "#0958c9", "threshold": "#57606a",
+         "pass": "#116329", "fail": "#b3261e", "warn": "#7a5600", "inconclusive": "#6f42c1"},
     ),
     "gonogo-high-contrast": (
         dict(primary="#ffff00", secondary="#00ffff", accent="#ffff00", warning="#ffff00",
@@ -49,12 +67,14 @@ _PALETTES: dict[str, tuple[dict[str, object], dict[str, str]]] = {
          "pass": "#00ff00", "fail": "#ff5555", "warn": "#ffff00", "inconclusive": "#ff00ff"},
     ),
     # Okabe-Ito palette: distinguishable with deuteranopia, protanopia and tritanopia.
+    # (vermillion and bluish green lifted a little, and the panel darkened, for 4.5:1)
     "gonogo-colorblind": (
-        dict(primary="#0072b2", secondary="#56b4e9", accent="#e69f00", warning="#e69f00",
-             error="#d55e00", success="#009e73", foreground="#f0f0f0",
-             background="#101418", surface="#181d23", panel="#222a33", dark=True),
+        dict(primary="#0068a8", secondary="#56b4e9", accent="#e69f00", warning="#e69f00",
+             error="#f07b3f", success="#00b386", foreground="#f0f0f0",
+             background="#101418", surface="#171c22", panel="#1d232b", dark=True,
+             variables=_cursor("#004f7c")),
         {"canary": "#e69f00", "baseline": "#56b4e9", "threshold": "#f0f0f0",
-         "pass": "#009e73", "fail": "#d55e00", "warn": "#f0e442", "inconclusive": "#cc79a7"},
+         "pass": "#00b386", "fail": "#f07b3f", "warn": "#f0e442", "inconclusive": "#cc79a7"},
     ),
 }
 
@@ -68,7 +88,10 @@ def build_themes() -> list[Theme]:
 
     themes = []
     for name, (kwargs, overrides) in _PALETTES.items():
-        themes.append(Theme(name=name, variables={**APP_VARIABLES, **overrides}, **kwargs))  # type: ignore[arg-type]
+        options = dict(kwargs)
+        textual_vars = dict(options.pop("variables", {}))  # type: ignore[call-overload]
+        themes.append(Theme(name=name, variables={**APP_VARIABLES, **overrides, **textual_vars},
+                            **options))  # type: ignore[arg-type]
     return themes
 
 

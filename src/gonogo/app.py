@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.markup import escape
@@ -25,16 +24,18 @@ from textual.theme import Theme
 from gonogo.config import Plan
 from gonogo.errors import describe_error
 from gonogo.rollout.control import EngineRefused, RolloutControl
+from gonogo.rollout.events import NotifyFailed
 from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
 from gonogo.widgets.chops import cropped
-from gonogo.widgets.keys import FOOTER_IDS, KEYS, MODAL_SAFE, display_key
+from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
 
+WATCHERS_EVERY_S = 5.0
 
 class GonogoApp(App[int]):
     TITLE = "gonogo"
@@ -58,6 +59,7 @@ class GonogoApp(App[int]):
         live: bool = True,
         on_exit_hint: str = "",
         warnings: Iterable[str] = (),
+        notices: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.plan = plan
@@ -66,6 +68,7 @@ class GonogoApp(App[int]):
         self.tick_interval = max(0.05, tick_interval)
         self.session_dir = session_dir
         self.live = live  # False in snapshot tests: no timers, no polling
+        # how to resume this session (the quit dialog shows it; the CLI prints it once)
         self.exit_hint = on_exit_hint
         self.state: RolloutState = control.state
         self.verdict = control.verdict()
@@ -73,6 +76,9 @@ class GonogoApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
+        self.watchers: list[str] = []  # who else follows this session (refreshed every few s)
+        self._watchers_at = 0.0
+        self._notices = list(notices)  # shown once on open (e.g. the sandbox's real servers)
         self._start_theme()
 
     def _start_theme(self) -> None:
@@ -134,6 +140,8 @@ class GonogoApp(App[int]):
         self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
+        for notice in self._notices:
+            self.notify(notice, title="sandbox", timeout=20)
         if self.live:
             # after the dashboard's first frame: resuming teaches the redactor every
             # secret first (hvac for vault: references, httpx: ~0.2 s of imports)
@@ -165,6 +173,9 @@ class GonogoApp(App[int]):
     def _on_engine_event(self, event: Event, state: RolloutState) -> None:
         self.events.append(event)
         self.post_message(StateChanged(state, event))
+        if isinstance(event.body, NotifyFailed):  # journaled; said where people look too
+            self.notify(event.body.describe(), title="notification not delivered",
+                        severity="warning", timeout=10)
 
     def on_state_changed(self, message: StateChanged) -> None:
         before = self.state.phase
@@ -210,6 +221,9 @@ class GonogoApp(App[int]):
     async def _tick_once(self) -> None:
         try:
             await self.control.tick()
+            if time.monotonic() - self._watchers_at >= WATCHERS_EVERY_S:
+                self._watchers_at = time.monotonic()
+                self.watchers = list(self.control.watchers())
         except Exception as exc:  # a failed poll is shown; the next tick tries again
             self.post_message(IntentFailed("metrics poll", _describe(exc)))
         finally:
@@ -235,6 +249,8 @@ class GonogoApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ModalScreen) and action in {a for _, _, a, _ in KEYS}:
             return action in MODAL_SAFE
+        if not self.control.driving and action in DRIVER_ONLY:
+            return None  # shown, dimmed: the driver's key
         return True
 
     # actions (each a binding id above) ---------------------------------------
@@ -286,6 +302,10 @@ class GonogoApp(App[int]):
             self.intent("confirm traffic", self.control.confirm_traffic(""))
 
     def action_pause(self) -> None:
+        if not self.control.driving:
+            self.intent("pause request", self.control.pause(f"{self.control.actor} asks for a pause"))
+            self.notify("pause requested: the driver decides")
+            return
         if self.state.phase is Phase.PAUSED:
             self.intent("resume", self.control.resume())
         else:
@@ -302,7 +322,8 @@ class GonogoApp(App[int]):
                 self.intent("rollback", self.control.rollback(reason))
                 self.action_runbook()
 
-        self.push_screen(TypedConfirm("Roll back", body, self.plan.release.name), done)
+        title = "Roll back" if self.control.driving else "Propose a rollback to the driver"
+        self.push_screen(TypedConfirm(title, body, self.plan.release.name), done)
 
     def _show(self, screen_type: type[Screen[Any]], factory: Callable[[], Screen[Any]]) -> None:
         if isinstance(self.screen, screen_type):
@@ -353,16 +374,17 @@ class GonogoApp(App[int]):
         self.action_quit_panel()
 
     def action_quit_panel(self) -> None:
-        if not is_active(self.state):
+        if not is_active(self.state) or not self.control.driving:  # a watcher leaves freely
             self.exit(0)
             return
         from gonogo.screens.confirm import QuitConfirm
 
         def done(ok: bool | None) -> None:
             if ok:
-                self.exit(0, message=Text(printable(self.exit_hint)) if self.exit_hint else None)
+                self.exit(0)  # the command prints the resume hint, once
 
-        self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source), done)
+        self.push_screen(QuitConfirm(self.state, self.session_dir, self.plan.source,
+                                     resume=self.exit_hint), done)
 
     # the command palette offers every action ----------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

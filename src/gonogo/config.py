@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import stat
 import tempfile
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -19,7 +21,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from gonogo.schema import MISSING, Problem, Validator, join, printable, short, suggest, type_name
-from gonogo.values import Duration, SecretRef, Value
+from gonogo.values import Duration, SecretRef, Value, dsn_problem
 
 # tomlkit keeps every byte of layout and parses at roughly 15 µs/byte: 512 KiB (14x
 # the whole seed plan) stays under ~10 s even when hostile; a bigger file is refused.
@@ -50,12 +52,29 @@ class Settings(Frozen, frozen=True, kw_only=True):
     actor: str = ""  # the operator's name in the journal; default user@host
     theme: str = "gonogo-dark"
     hash_key: SecretRef | None = None  # key for comparing secrets; default per-process random
+    # A check result older than this is stale: it never counts as passing (a check's
+    # own ``stale_after`` overrides it). Guards re-run long before; a checklist run in
+    # the morning does not vouch for an evening release.
+    stale_after: Duration = Duration(6 * 3600.0)
 
 
 class SessionSettings(Frozen, frozen=True, kw_only=True):
     # a secret reference: makes the journal's hash chain an HMAC under this key, so
     # that nobody without it can edit the journal and recompute the chain
     key: SecretRef | None = None
+    # a PostgreSQL session store (docs/postgres-store.md): a postgresql:// URL without a
+    # password, or a reference to the DSN; unset, sessions are directories
+    store: Value | None = None
+
+
+class ServeSettings(Frozen, frozen=True, kw_only=True):
+    """``[serve]``: ``gonogo serve``, the panel in a browser. ``token`` (a secret
+    reference) is the access token every request must carry; without one, only a
+    loopback address is served. ``--host``, ``--port`` and ``--token-ref`` override."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8000
+    token: SecretRef | None = None
 
 
 class PrometheusIntegration(Frozen, frozen=True, kw_only=True):
@@ -147,9 +166,10 @@ class CheckSpec(Frozen, frozen=True, kw_only=True):
     seed: str = ""  # the checklist line this check implements, for traceability
     # A reference (env:NAME or file:PATH). When it resolves to a non-empty text the
     # check is not run but reported `skipped` with that text as the reason — e.g. the
-    # sandbox writes why it could not start PostgreSQL. A skipped required check still
-    # blocks GO: what was not verified never counts as verified.
+    # sandbox writes why it could not start PostgreSQL. That is the config's explicit
+    # decision: the check is listed as skipped, with its reason, and does not block GO.
     skip_if: Value | None = None
+    stale_after: Duration | None = None  # default [settings] stale_after
     params: Any = None  # the kind's own validated ``Params`` struct
 
 
@@ -170,6 +190,19 @@ class Gate(Frozen, frozen=True, kw_only=True):
 
 
 class TrafficConfig(Frozen, frozen=True, kw_only=True):
+    """``[rollout.traffic]``: how a stage's weight reaches the router, and how the
+    weight the router really has is read back (the reality check: before each shift
+    and on every resume, a weight other than the journal's stops the rollout).
+
+    Reading it back, per driver: ``sandbox`` reads GET /admin/state on its admin
+    address (nothing to set); ``http`` GETs ``get_url`` (same ``auth_header`` and
+    ``token``) and takes the weight at ``get_field`` in the JSON answer (a dotted
+    path, list indexes allowed, "" when the body is the number); ``command`` runs
+    ``get``, an argv (``{stage}``, ``{release}``; no shell) that prints the weight and
+    exits 0. ``manual`` cannot be read, nor an ``http``/``command`` driver without
+    ``get_url``/``get``: those are not checked.
+    """
+
     driver: Literal["manual", "command", "http", "sandbox"] = "manual"
     command: tuple[str, ...] = ()  # argv template: {weight} {stage} {release}
     url: Value | None = None  # http driver webhook / sandbox gateway admin URL
@@ -177,6 +210,9 @@ class TrafficConfig(Frozen, frozen=True, kw_only=True):
     token: SecretRef | None = None
     body: dict[str, Any] = {}
     timeout: Duration = Duration(30.0)
+    get: tuple[str, ...] = ()  # command driver: argv printing the current weight
+    get_url: Value | None = None  # http driver: GET answering the current weight (JSON)
+    get_field: str = "weight"  # http driver: dotted path of the weight in that answer
 
 
 class Stage(Frozen, frozen=True, kw_only=True):
@@ -189,18 +225,49 @@ class Stage(Frozen, frozen=True, kw_only=True):
     exit_checks: tuple[str, ...] = ()  # must be green before advancing
     signoff: str = ""  # a manual sign-off required before advancing, e.g. manual smoke
     description: str = ""
+    # Checks (or gates) re-run every ``guard_interval`` while traffic sits at this stage;
+    # unset: the rollout's default guards (open P0/P1 incidents, every service's health,
+    # and this stage's exit checks). A failing guard acts per ``rollout.on_stop``.
+    guards: tuple[str, ...] | None = None
+    guard_interval: Duration | None = None  # default rollout.guard_interval
 
 
 class Rollout(Frozen, frozen=True, kw_only=True):
     stages: tuple[Stage, ...] = ()
     traffic: TrafficConfig = TrafficConfig()
     on_stop: Literal["auto", "propose"] = "auto"
+    guard_interval: Duration = Duration(60.0)  # plan time between two runs of a stage's guards
+    # A declined rollback proposal is not made again for this long (plan time), unless
+    # what triggered it gets worse.
+    propose_snooze: Duration = Duration(300.0)
 
 
 RuleName = Literal["ratio_above", "above", "rising", "nonzero"]
 
 
 class CanaryMetric(Frozen, frozen=True, kw_only=True):
+    """One ``[[canary.metrics]]`` entry: a canary query, its baseline, and the rule.
+
+    How missing data reads (a metric is *inconclusive* while it cannot be judged: it
+    blocks the advance and never counts as healthy):
+
+    - ``no_data``: what an *empty* query result (no series at all) means. ``"inconclusive"``
+      (default): nothing is known. ``"zero"``: the value is 0, for counters that only
+      exist once something happened (``sum(increase(failed_writes_total[5m]))`` has no
+      series until the first failed write). A ``NaN`` (0/0: the denominator had no
+      traffic) and an unreachable source are always inconclusive, whatever this says.
+      For a ratio, write the numerator as ``(sum(rate(...)) or vector(0))`` so that an
+      empty numerator over a denominator with traffic reads 0 and an empty denominator
+      stays empty.
+    - ``min_requests``: canary requests the evaluation window must hold before the
+      metric is judged (below it: inconclusive, "canary saw 14 requests < 200"); a
+      positive ``nonzero`` reading is judged at any traffic. Default: ``[canary]
+      min_requests``; 0 switches it off for this metric (a gauge like a queue lag).
+    - ``requests``: the PromQL giving the canary's request count over the evaluation
+      window (``sum(increase(http_requests_total{track="canary"}[5m]))``); default
+      ``[canary] requests``. The sandbox source counts the requests it observed.
+    """
+
     id: Id
     title: str = ""
     canary: str  # PromQL
@@ -212,17 +279,43 @@ class CanaryMetric(Frozen, frozen=True, kw_only=True):
     window: Duration = Duration(600.0)  # rising: the window judged
     min_samples: Annotated[int, Meta(ge=1)] = 3
     unit: str = ""
-    stop: bool = True
-    sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)  # a breach is a stop criterion (else only shown)
+    stop: bool = True  # a breach is a stop criterion (else only shown: a dry run)
+    sandbox: str = ""  # sandbox source: the fleet's metric key (canary/baseline stay PromQL)
+    no_data: Literal["inconclusive", "zero"] = "inconclusive"  # an empty query result: no data, or 0
+    min_requests: Annotated[int, Meta(ge=0)] | None = None  # None: [canary] min_requests
+    requests: str = ""  # PromQL: canary requests in the window; "": [canary] requests
 
 
 class Canary(Frozen, frozen=True, kw_only=True):
+    """``[canary]``: where the metrics come from and what happens when they cannot be judged.
+
+    - ``min_requests`` / ``requests``: the defaults of every metric's keys of the same
+      name (0: no minimum).
+    - ``max_inconclusive``: how long a stop criterion may stay inconclusive before the
+      rollout reports ``stalled: <metric>: <why>`` (journaled, shown in the panel and the
+      CLI). Default: the current stage's hold, and never less than ``min_samples`` + 2 polls
+      (nor before that many polls were tried, however compressed the rehearsal).
+    - ``on_inconclusive``: what a stall then does. ``"hold"`` keeps waiting (visibly);
+      ``"propose"`` proposes a rollback with the reason (the driver decides);
+      ``"rollback"`` stops as a tripped criterion would (per ``[rollout] on_stop``).
+    """
+
     source: Literal["prometheus", "sandbox"] = "prometheus"
     url: Value | None = None  # sandbox source: the fleet's analysis endpoint
     interval: Duration = Duration(15.0)
     step: Duration = Duration(15.0)
-    on_inconclusive: Literal["hold", "rollback"] = "hold"
+    on_inconclusive: Literal["hold", "propose", "rollback"] = "hold"
+    max_inconclusive: Duration | None = None  # stop criterion inconclusive this long: stalled
+    min_requests: Annotated[int, Meta(ge=0)] = 0  # canary requests per window before judging
+    requests: str = ""  # PromQL: the canary's request count over the window
     metrics: tuple[CanaryMetric, ...] = ()
+
+    def min_requests_of(self, metric: CanaryMetric) -> int:
+        """The canary requests ``metric`` needs per window (0: no minimum)."""
+        return self.min_requests if metric.min_requests is None else metric.min_requests
+
+    def requests_query(self, metric: CanaryMetric) -> str:
+        return metric.requests or self.requests
 
 
 class RunbookStep(Frozen, frozen=True, kw_only=True):
@@ -254,6 +347,36 @@ class KnownIssue(Frozen, frozen=True, kw_only=True):
     status: Literal["open", "closed"] = "open"
 
 
+# What a ``[[notify]]`` target can be told about (``gonogo.notify`` maps journal events
+# to these; docs/notifications.md describes each payload).
+NotifyEvent = Literal[
+    "stage_entered", "hold_completed", "signoff_requested", "criterion_tripped", "guard_failed",
+    "rollback_proposed", "rollback_started", "rollback_finished", "release_stable",
+    "weight_drifted",
+]
+NOTIFY_EVENTS: tuple[str, ...] = typing.get_args(NotifyEvent)
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = typing.get_args(Severity)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+
+
+class NotifyTarget(Frozen, frozen=True, kw_only=True):
+    """One ``[[notify]]`` receiver. Its URL and token are secret references: a Slack
+    webhook URL is itself the credential, and neither is ever logged or shown."""
+
+    kind: Literal["alertmanager", "slack", "webhook"]
+    name: str = ""  # how the journal and `gonogo notify test` name it (default: KIND)
+    url: SecretRef | None = None  # alertmanager: default [integrations.alertmanager].url
+    token: SecretRef | None = None  # sent as "<auth_header>: Bearer <token>"
+    auth_header: str = "Authorization"
+    events: tuple[NotifyEvent, ...] = ()  # default: every event
+    min_severity: Severity = "info"
+    link: Value | None = None  # where a reader goes from a message (Alertmanager generatorURL)
+    timeout: Duration = Duration(5.0)  # per attempt, connect to last byte
+    retries: Annotated[int, Meta(ge=0, le=10)] = 3
+    resend: Duration = Duration(60.0)  # alertmanager: re-post firing alerts this often
+
+
 class PlanDoc(Frozen, frozen=True, kw_only=True):
     """The top-level TOML document."""
 
@@ -269,6 +392,8 @@ class PlanDoc(Frozen, frozen=True, kw_only=True):
     runbook: Runbook = Runbook()
     issues: tuple[KnownIssue, ...] = ()
     keys: dict[str, str] = {}  # binding id -> key, to rebind the panel's keys
+    notify: tuple[NotifyTarget, ...] = ()
+    serve: ServeSettings = ServeSettings()
 
 
 class Plan(Frozen, frozen=True, kw_only=True):
@@ -317,6 +442,10 @@ class Plan(Frozen, frozen=True, kw_only=True):
     @property
     def runbook(self) -> Runbook:
         return self.doc.runbook
+
+    @property
+    def notify(self) -> tuple[NotifyTarget, ...]:
+        return self.doc.notify
 
     def checks(self) -> Iterable[tuple[Gate, CheckSpec]]:
         for gate in self.doc.gates:
@@ -608,6 +737,7 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         stage_ids.add(stage.id)
         refs(stage.entry_checks, f"rollout.stages[{si}].entry_checks")
         refs(stage.exit_checks, f"rollout.stages[{si}].exit_checks")
+        refs(stage.guards or (), f"rollout.stages[{si}].guards")
         # a misspelt sign-off would block the stage forever, waiting for a check nobody can sign
         if stage.signoff and stage.signoff not in seen_checks:
             problems.append(
@@ -621,6 +751,12 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
         problems.append(Problem("rollout.traffic.command", "the command driver needs an argv list"))
     if t.driver == "http" and t.url is None:
         problems.append(Problem("rollout.traffic.url", "the http driver needs a url"))
+    if t.get and t.driver != "command":
+        problems.append(Problem("rollout.traffic.get", f"only the command driver reads the weight "
+                                f"with an argv; the {t.driver} driver " + _READS[t.driver]))
+    if t.get_url is not None and t.driver != "http":
+        problems.append(Problem("rollout.traffic.get_url", f"only the http driver reads the weight "
+                                f"from get_url; the {t.driver} driver " + _READS[t.driver]))
     metric_ids: set[str] = set()
     for mi, metric in enumerate(doc.canary.metrics):
         if metric.id in metric_ids:
@@ -630,6 +766,14 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(
                 Problem(f"canary.metrics[{mi}].baseline", "ratio_above needs a baseline query")
             )
+        if (doc.canary.source == "prometheus" and doc.canary.min_requests_of(metric) > 0
+                and not doc.canary.requests_query(metric)):
+            problems.append(Problem(
+                f"canary.metrics[{mi}].min_requests",
+                "min_requests needs a request-count query: set requests = "
+                "'sum(increase(http_requests_total{track=\"canary\"}[5m]))' on the metric or "
+                "in [canary] (or min_requests = 0)",
+            ))
     step_ids: set[str] = set()
     for ri, step in enumerate(doc.runbook.steps):
         if step.id in step_ids:
@@ -656,7 +800,83 @@ def _cross_check(doc: PlanDoc) -> list[Problem]:
             problems.append(Problem(f"owners.{role}", f"empty owner; write {TBD!r} until known"))
         elif (why := owner_problem(name)) is not None:
             problems.append(Problem(f"owners.{role}", why))
+    store = doc.session.store
+    if store is not None and store.literal is not None and (why := dsn_problem(store.literal)):
+        problems.append(Problem("session.store", why))
     problems += _check_param_refs(doc, names)
+    problems += _check_notify(doc)
+    problems += _check_runbook_and_signoff_refs(doc, names)
+    return problems
+
+
+_READS = {  # how each traffic driver's weight is read back (the reality check)
+    "sandbox": "reads GET /admin/state on its admin address by itself",
+    "http": "reads the weight from get_url (and get_field)",
+    "command": "reads the weight with the get argv",
+    "manual": "cannot be read back: the operator confirms each weight by hand",
+}
+
+
+def notify_name(target: NotifyTarget, index: int) -> str:
+    """How a ``[[notify]]`` target is named in the journal and in messages (never its URL)."""
+    return target.name or f"{target.kind}#{index}"
+
+
+def _check_notify(doc: PlanDoc) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    for i, target in enumerate(doc.notify):
+        here = f"notify[{i}]"
+        name = notify_name(target, i)
+        if name in names:
+            problems.append(Problem(f"{here}.name", f"duplicate notify target {name!r} "
+                                    f"(also notify[{names[name]}]); give each a name"))
+        names.setdefault(name, i)
+        if target.url is None:
+            if target.kind != "alertmanager":
+                problems.append(Problem(
+                    f"{here}.url", f"a {target.kind} target needs url = \"env:NAME\" (or file:PATH, "
+                    "vault:MOUNT/PATH#KEY): the webhook URL is a credential"))
+            elif doc.integrations.alertmanager is None:
+                problems.append(Problem(
+                    f"{here}.url", "an alertmanager target needs url = \"env:NAME\", or an "
+                    "[integrations.alertmanager] url to default to"))
+        if not _HEADER_NAME.match(target.auth_header):
+            problems.append(Problem(f"{here}.auth_header", "not an HTTP header name"))
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target.name):
+            problems.append(Problem(f"{here}.name", "contains control characters"))
+        if target.timeout.seconds <= 0:
+            problems.append(Problem(f"{here}.timeout", "must be greater than 0"))
+        if target.kind == "alertmanager" and not 1.0 <= target.resend.seconds <= 3600.0:
+            problems.append(Problem(f"{here}.resend", "must be between 1s and 1h (Alertmanager "
+                                    "resolves an alert that is not re-sent within its resolve_timeout)"))
+    return problems
+
+
+def _check_runbook_and_signoff_refs(doc: PlanDoc, services: set[str]) -> list[Problem]:
+    """What a stage's ``signoff`` and the runbook name beyond check ids: a sign-off is
+    given on a ``manual`` check; a ``checks`` step names what it runs; a reconciliation
+    item's ``service`` is a ``[[services]]`` entry (when the config lists services: a
+    plan without them names the service for the reader only)."""
+    problems: list[Problem] = []
+    kinds = {c.id: c.kind for g in doc.gates for c in g.checks if c.id}
+    for si, stage in enumerate(doc.rollout.stages):
+        kind = kinds.get(stage.signoff)
+        if kind and kind != "manual":
+            problems.append(Problem(
+                f"rollout.stages[{si}].signoff",
+                f"{stage.signoff!r} is a {kind} check; a sign-off is given on a manual check "
+                "(kind = \"manual\"): name one, or list this check in exit_checks"))
+    for ri, step in enumerate(doc.runbook.steps):
+        if step.action == "checks" and not step.checks:
+            problems.append(Problem(f"runbook.steps[{ri}].checks",
+                                    "a checks step needs the check or gate ids it runs"))
+    for ri, item in enumerate(doc.runbook.reconciliation):
+        if services and item.service and item.service not in services:
+            problems.append(Problem(
+                f"runbook.reconciliation[{ri}].service",
+                f"no service {item.service!r} in [[services]]"
+                + (suggest(item.service, services) or f" (known: {', '.join(sorted(services))})")))
     return problems
 
 

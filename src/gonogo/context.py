@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -31,9 +32,12 @@ USER_AGENT = "gonogo"
 
 @dataclass(frozen=True, slots=True)
 class SignOff:
-    actor: str
+    actor: str  # the person who signed (or the engine, for an automatic sign-off)
     at: float
     note: str = ""
+    role: str = ""  # the owner role signed for (the manual check's ``who``)
+    automatic: bool = False  # signed by a rule (``--auto-signoff``), not by a person
+    rule: str = ""
 
 
 HTTP = "http"  # the run's httpx client, in ``_shared`` once built
@@ -50,6 +54,7 @@ class CheckContext:
     redactor: Redactor
     base_dir: str = "."
     signoffs: dict[str, SignOff] = field(default_factory=dict)  # check id -> sign-off
+    wall_clock: Callable[[], float] = time.time  # a result's finished_at (its age is judged on it)
     check_id: str = ""  # set on the per-check copy made by ``for_check``
     # secret reference -> "" once taught to the redactor, else why not (``runner.prime``);
     # shared by every per-check copy

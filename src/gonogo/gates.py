@@ -29,8 +29,10 @@ it through, so a gate never looks better than what the verdict says about it.
 2. ``fail`` — the check judged and it is bad.
 3. ``pending`` — not run yet (or re-running): the gate is not finished, and GO
    is blocked until it is.
-4. ``skipped`` — a required check that did not run (``skip_if``): it blocks GO
-   (nothing was verified), but it is settled, so it ranks below pending.
+4. ``skipped`` — a required check a kind found nothing to run for: it blocks GO
+   (nothing was verified), but it is settled, so it ranks below pending. A check the
+   config skips through ``skip_if`` does not block, so it is not judged (a gate of
+   nothing else reads ``skipped``).
 5. ``warn`` — passed with a note: lets GO through, so it ranks below every
    blocking status but above a clean pass.
 6. ``pass``.
@@ -52,9 +54,16 @@ def gate_status(gate: Gate, results: Mapping[str, CheckResult]) -> Status:
 
     A required check without a result counts as ``pending``. A gate whose checks
     are all optional is judged on them instead (it cannot block, but it still says
-    how its checks went); a gate without checks is ``skipped``.
+    how its checks went); a gate without checks is ``skipped``, and so is one whose
+    judged checks were all skipped by the config (``skip_if``), which are otherwise
+    left out: the config decided they do not count.
     """
     if not gate.checks:
         return Status.SKIPPED
     judged = [c for c in gate.checks if c.required] or list(gate.checks)
-    return worst([results[c.id].status if c.id in results else Status.PENDING for c in judged])
+    statuses = [
+        results[c.id].status if c.id in results else Status.PENDING
+        for c in judged
+        if not (c.id in results and results[c.id].skipped_by_config)
+    ]
+    return worst(statuses) if statuses else Status.SKIPPED

@@ -86,6 +86,22 @@ class CheckResult:
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0  # unix time; 0 while pending
+    # the ``skip_if`` reference that skipped the check ("" when it ran): the config's
+    # own, explicit decision (the sandbox has no PostgreSQL here), not a gap in checking
+    skip_if: str = ""
+
+    @property
+    def lets_go(self) -> bool:
+        """Whether this result lets a required check through: ``pass`` or ``warn``, or
+        ``skipped`` by the config's own ``skip_if`` (listed, with its reason, but not
+        blocking). Any other ``skipped`` blocks: a check kind that found nothing to
+        check has not verified anything."""
+        return self.status.ok or self.skipped_by_config
+
+    @property
+    def skipped_by_config(self) -> bool:
+        """Skipped through the check's ``skip_if``: listed with its reason, not blocking."""
+        return self.status is Status.SKIPPED and bool(self.skip_if)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +117,7 @@ class CheckResult:
             "duration_ms": round(self.duration_ms, 1),
             "attempts": self.attempts,
             "finished_at": self.finished_at,
+            **({"skip_if": self.skip_if} if self.skip_if else {}),
         }
 
     @classmethod
@@ -118,6 +135,7 @@ class CheckResult:
             duration_ms=float(data.get("duration_ms", 0.0)),
             attempts=int(data.get("attempts", 0)),
             finished_at=float(data.get("finished_at", 0.0)),
+            skip_if=str(data.get("skip_if", "")),
         )
 
 

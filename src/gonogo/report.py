@@ -11,6 +11,7 @@ Markdown escapes its own syntax, JSON escapes what a terminal would act on.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,11 @@ STATUS_STYLE = {
 }
 
 
-def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) -> dict[str, Any]:
+def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict,
+            now: float | None = None) -> dict[str, Any]:
+    """The JSON report; each result with when it finished and how old it is at ``now``
+    (default: the time of the report)."""
+    now = time.time() if now is None else now
     gates = []
     for gate in plan.gates:
         checks = [
@@ -44,6 +49,8 @@ def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) ->
                 "required": r.required,
                 "duration_ms": round(r.duration_ms, 1),
                 "details": list(r.details),
+                "finished_at": r.finished_at or None,
+                "age_s": round(max(0.0, now - r.finished_at), 1) if r.finished_at else None,
             }
             for c in gate.checks
             if (r := results.get(c.id)) is not None
@@ -66,6 +73,9 @@ def to_dict(plan: Plan, results: Mapping[str, CheckResult], verdict: Verdict) ->
         "gates": gates,
         "blocking": [b.id for b in verdict.blocking],
         "blocking_reasons": {b.id: b.reason for b in verdict.blocking},
+        # required checks the config skipped through skip_if: not blocking, with why
+        "skipped": [b.id for b in verdict.skipped],
+        "skipped_reasons": {b.id: b.reason for b in verdict.skipped},
     }
 
 
@@ -145,6 +155,10 @@ def render_markdown(plan: Plan, results: Mapping[str, CheckResult], verdict: Ver
         lines += ["## Blocking", ""]
         lines += [f"- {markdown_text(b.id)}: {markdown_text(b.reason)}" for b in verdict.blocking]
         lines.append("")
+    if verdict.skipped:
+        lines += ["## Skipped by the config (skip_if, not blocking)", ""]
+        lines += [f"- {markdown_text(b.id)}: {markdown_text(b.reason)}" for b in verdict.skipped]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -199,6 +213,10 @@ def render_table(
             console.print(Text(f"  ✘ {printable(b.id)}: {printable(b.reason)}"))
     else:
         console.print()
+    if verdict.skipped:
+        console.print(Text(f"{len(verdict.skipped)} skipped by the config (skip_if), not blocking:"))
+        for b in verdict.skipped:
+            console.print(Text(f"  – {printable(b.id)}: {printable(b.reason)}"))
     return console.export_text(styles=color)
 
 

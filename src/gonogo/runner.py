@@ -68,7 +68,10 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
         kind = kinds()[spec.kind]
         reason = skip_reason(spec, ctx)
         if reason is not None:
-            return finish(gate, spec, ctx, Outcome.skipped(reason), time.perf_counter() - started, 0)
+            why = Outcome.skipped(reason, f"skip_if = {spec.skip_if}: the config skips this check "
+                                          "while that reference has text; it does not block GO")
+            return finish(gate, spec, ctx, why, time.perf_counter() - started, 0,
+                          skip_if=str(spec.skip_if))
         async with deadline:
             while True:
                 attempts += 1
@@ -101,14 +104,15 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
 
 
 def skip_reason(spec: CheckSpec, ctx: CheckContext) -> str | None:
-    """The check's ``skip_if`` text when it resolves to something, else ``None``."""
+    """The check's ``skip_if`` text (its first line) when it resolves to something, else
+    ``None``. The text is the reason, shown as the check's summary."""
     if spec.skip_if is None:
         return None
     try:
         text = ctx.resolver.value_sync(spec.skip_if).strip()
     except SecretError:
         return None  # nothing says to skip: run the check
-    return f"skipped: {ctx.redactor.excerpt(text.splitlines()[0], 200)}" if text else None
+    return ctx.redactor.excerpt(text.splitlines()[0], 200) if text else None
 
 
 def finish(
@@ -118,10 +122,15 @@ def finish(
     outcome: Outcome,
     elapsed_s: float,
     attempts: int,
+    *,
+    skip_if: str = "",
 ) -> CheckResult:
     red = ctx.redactor
     # Redacted, then made printable: stored and journaled safe (defence in depth; every
-    # renderer sanitises again, for journals written before this).
+    # renderer sanitises again, for journals written before this). Summary and details
+    # are the check's own sentences: whole secret values are masked there ("prose"),
+    # not fragments of ordinary words; the untrusted text a check quotes in them went
+    # through the redactor's excerpt/text first. Evidence is data: masked everywhere.
     evidence: Any = red.data(dict(outcome.evidence))
     return CheckResult(
         check_id=spec.id,
@@ -130,12 +139,13 @@ def finish(
         title=spec.title,
         required=spec.required,
         status=outcome.status,
-        summary=printable(red.text(str(outcome.summary))),
-        details=tuple(printable(red.text(str(d)), newlines=True) for d in outcome.details),
+        summary=printable(red.prose(str(outcome.summary))),
+        details=tuple(printable(red.prose(str(d)), newlines=True) for d in outcome.details),
         evidence=evidence,
         duration_ms=elapsed_s * 1000.0,
         attempts=attempts,
-        finished_at=time.time(),
+        finished_at=ctx.wall_clock(),
+        skip_if=skip_if,
     )
 
 

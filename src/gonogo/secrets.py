@@ -30,6 +30,7 @@ WITHHELD = "«excerpt withheld: it contains a secret too short to redact safely�
 _MIN_REDACT_LEN = 4  # shorter values would shred ordinary words
 _MIN_FRAGMENT_LEN = 6  # a base64 run shorter than this matches ordinary text by chance
 _HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_WORD = re.compile(r"\w")
 
 
 class SecretError(Exception):
@@ -92,6 +93,16 @@ class Redactor:
     contains it anywhere, saying so. A short value gonogo only guesses is a secret (a
     ``.env`` entry named like ``*KEY*``, a captured session id) is ignored: ``1`` or
     ``on`` would otherwise blank or withhold half of every report.
+
+    Two doors, for two kinds of text. ``text``/``excerpt``/``data`` are for text gonogo
+    did not write (bodies, command output, evidence): a secret is masked wherever it
+    stands, glued to other characters too, since a hostile echo may glue it.
+    ``prose`` is for the sentences gonogo writes itself (a check's summary and
+    details): it matches whole values only — a value is not masked where it is only
+    part of a longer word — so that a weak password ``short`` leaves "shorter than 16
+    characters" readable instead of "«redacted»er than 16 characters" (which would
+    also say where the secret was). Untrusted text a check quotes has been through
+    ``excerpt`` (or ``text``) before it reaches a sentence.
     """
 
     def __init__(self) -> None:
@@ -99,6 +110,7 @@ class Redactor:
         self._short: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._short_pattern: re.Pattern[str] | None = None
+        self._whole_pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add(self, value: str, *, declared: bool = False) -> None:
@@ -111,7 +123,7 @@ class Redactor:
             target = self._values if len(value) >= _MIN_REDACT_LEN else self._short
             if value not in target:
                 target.add(value)
-                self._pattern = self._short_pattern = None
+                self._pattern = self._short_pattern = self._whole_pattern = None
 
     def __len__(self) -> int:
         """How many secrets it knows (tests and diagnostics; never the values)."""
@@ -129,6 +141,26 @@ class Redactor:
                 alternatives = "|".join(re.escape(v) for v in ordered)
                 self._short_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
             return self._pattern, self._short_pattern
+
+    def _whole(self) -> re.Pattern[str] | None:
+        """Every form of every secret (short ones too), each matched only as a whole:
+        where a form begins (ends) with a word character, no word character may stand
+        right before (after) it."""
+        with self._lock:
+            if self._whole_pattern is None and (self._values or self._short):
+                forms = {f for v in self._values for f in encodings(v)} | set(self._short)
+                ordered = sorted(forms, key=len, reverse=True)
+                self._whole_pattern = re.compile("|".join(
+                    ("(?<!\\w)" if _WORD.match(f[0]) else "") + re.escape(f)
+                    + ("(?!\\w)" if _WORD.match(f[-1]) else "") for f in ordered))
+            return self._whole_pattern
+
+    def prose(self, text: str) -> str:
+        """``text`` written by gonogo (a summary, a detail line) with every secret masked
+        where it stands as a whole value; part of a longer word is left alone (see the
+        class docstring). Never use it on text gonogo did not write."""
+        pattern = self._whole()
+        return pattern.sub(REDACTED, text) if pattern is not None else text
 
     def text(self, text: str) -> str:
         pattern, short = self._compiled()

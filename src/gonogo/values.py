@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s|d)")
@@ -167,3 +168,23 @@ class Value:
 
     def __str__(self) -> str:
         return self.literal if self.literal is not None else str(self.ref)
+
+
+DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def dsn_problem(text: str) -> str | None:
+    """Why a DSN written literally (``--store``, ``[session] store``) is refused, or None."""
+    if not text.startswith(DSN_SCHEMES):
+        return ("expected a postgresql://USER@HOST:PORT/DBNAME URL, or a reference to one "
+                "(env:NAME, file:PATH, vault:MOUNT/PATH#KEY)")
+    try:
+        split = urllib.parse.urlsplit(text)
+        query = urllib.parse.parse_qs(split.query)
+    except ValueError:
+        return "not a valid postgresql:// URL"
+    if split.password or "password" in query:
+        # not echoed: the rest of the URL is harmless, but keep the message simple
+        return ("the URL holds a password: put the whole DSN in a reference (env:NAME, file:PATH, "
+                "vault:MOUNT/PATH#KEY), or leave the password to PGPASSWORD or ~/.pgpass")
+    return None

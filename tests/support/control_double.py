@@ -27,6 +27,9 @@ class ControlDouble:
     def __init__(self, plan: Plan, events: Sequence[Event], *, now: Callable[[], float],
                  state: RolloutState | None = None) -> None:
         """``state``: ``fold(events, plan)`` when the caller already has it."""
+        self.actor = "ada"
+        self.driving = True
+        self.watching: list[str] = []
         self.plan = plan
         self.now = now
         self._events = list(events)
@@ -44,8 +47,11 @@ class ControlDouble:
     def steps(self) -> Mapping[str, RunbookStep]:
         return self._steps
 
+    def watchers(self) -> list[str]:
+        return list(self.watching)
+
     def verdict(self) -> Verdict:
-        return decide(self.plan, self._state.results, self._state.owners)
+        return decide(self.plan, self._state.results, self._state.owners, now=self.now())
 
     def advance_preview(self) -> AdvancePreview:
         return preview(self._state, self.plan, self.now(), self.verdict())

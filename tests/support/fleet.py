@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import tomlkit
 
+from gonogo.config import load_plan
 from gonogo.sandbox.fleet import FleetThread
 from gonogo.sandbox.layout import DEFAULT_RUNTIME_DIR, builtin_config
 
@@ -85,3 +87,85 @@ def gonogo_check(config: Path, *extra: str, timeout: float = 120) -> tuple[int, 
     except ValueError:
         raise AssertionError(f"not JSON (exit {out.returncode}): {out.stdout[:500]} {out.stderr[:500]}") from None
     return out.returncode, report, out.stderr
+
+
+def trimmed(files: SandboxFiles, out: Path, *, holds: dict[str, str],
+            keep: tuple[str, ...] = (), rollout: dict[str, Any] | None = None) -> Path:
+    """sandbox.toml keeping only the checks its stages and runbook use (and ``keep``),
+    holds shortened, ``rollout`` keys (``on_stop``...) overridden."""
+    doc = tomlkit.parse(files.config.read_text(encoding="utf-8"))
+    data = doc.unwrap()
+    data["rollout"].update(rollout or {})
+    used: set[str] = set(keep)
+    for stage in data["rollout"]["stages"]:
+        used.update(stage.get("entry_checks", []), stage.get("exit_checks", []))
+        if stage.get("signoff"):
+            used.add(stage["signoff"])
+    for step in data["runbook"]["steps"]:
+        used.update(step.get("checks", []))
+    gates = []
+    for gate in data["gates"]:
+        if gate["id"] in used:
+            gates.append(gate)
+            continue
+        checks = [c for c in gate.get("checks", []) if c["id"] in used]
+        if checks:
+            gates.append({**gate, "checks": checks})
+    data["gates"] = gates
+    data["issues"] = []
+    for stage in data["rollout"]["stages"]:
+        stage["hold"] = holds.get(stage["id"], stage["hold"])
+    out.write_text(tomlkit.dumps(data), encoding="utf-8")
+    load_plan(out)  # still a valid plan
+    return out
+
+
+# -- a machine without the real servers ----------------------------------------------
+SERVER_BINARIES = ("prometheus", "prometheus-alertmanager")
+
+
+def without_servers(tmp: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment in which the sandbox finds none of its real servers, as on a
+    fresh machine: GONOGO_PG_BIN points at nothing, and PATH is the current one with
+    every directory holding ``prometheus`` or ``prometheus-alertmanager`` replaced by a
+    copy (of links) without them."""
+    import os
+
+    base = dict(os.environ if env is None else env)
+    dirs: list[str] = []
+    for i, entry in enumerate(base.get("PATH", "").split(os.pathsep)):
+        here = Path(entry)
+        if not any((here / b).exists() for b in SERVER_BINARIES):
+            dirs.append(entry)
+            continue
+        masked = tmp / f"path-{i}"
+        masked.mkdir(parents=True, exist_ok=True)
+        for item in here.iterdir():
+            if item.name not in SERVER_BINARIES and not (masked / item.name).exists():
+                (masked / item.name).symlink_to(item)
+        dirs.append(str(masked))
+    base["PATH"] = os.pathsep.join(dirs)
+    base["GONOGO_PG_BIN"] = str(tmp / "no-postgresql-here")
+    return base
+
+
+def free_port_base(span: int = 300) -> int:
+    """A port base N (for ``--port-base``) with all of N..N+span-1 free right now."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(20000, 60000 - span, 100)
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + span):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return base
+    raise RuntimeError("no free block of ports for a sandbox")

@@ -93,7 +93,7 @@ def open_engine(name: str, session: Path, *, clock: Clock | None = None,
         traffic=ScriptedTraffic(manual_traffic),
         metrics=source or ScriptedSource(healthy(T0)),
         context_factory=lambda: make_context(plan, transport=answers.transport()),
-        session_dir=str(session),
+        session_dir=str(session), wall_clock=clock,
     )
     app = GonogoApp(plan, engine, clock=clock, live=False, session_dir=str(session))
     return app, engine

@@ -39,7 +39,7 @@ if str(TESTS) not in sys.path:  # run as a script
 from gonogo.config import CheckSpec, Plan, load_plan  # noqa: E402
 from gonogo.context import CheckContext, make_context  # noqa: E402
 from gonogo.rollout.engine import Engine  # noqa: E402
-from gonogo.rollout.journal import FileJournal  # noqa: E402
+from gonogo.rollout.journal import Event, FileJournal  # noqa: E402
 from gonogo.rollout.state import Phase  # noqa: E402
 from gonogo.rollout.traffic import Shift  # noqa: E402
 from support.rollout import Clock, ScriptedSource  # noqa: E402
@@ -92,6 +92,9 @@ class ScriptedTraffic:
         self.weights.append(weight)
         return Shift(True, weight, f"weight {weight:g}% set")
 
+    async def read(self, stage: str, release: str) -> None:
+        return None  # not read back: the recorded journals hold no reality check
+
 
 @dataclass
 class Health:
@@ -139,7 +142,7 @@ class Recorder:
         self.engine = Engine(plan, FileJournal(workdir / self.session), clock=self.clock,
                              actor=ACTOR, traffic=ScriptedTraffic(manual_traffic),
                              metrics=self.source, context_factory=context,
-                             session_dir=str(self.session))
+                             session_dir=str(self.session), wall_clock=self.clock)
 
     async def poll(self, seconds: float, script: Script = healthy) -> None:
         """Tick every STEP plan seconds for ``seconds`` with values from ``script``."""
@@ -238,7 +241,12 @@ async def record_tripped(r: Recorder, *, health_after: int = 200) -> None:
     await r.advance()  # ramp-25
     await r.poll(300)
     start = r.clock.now
-    r.health.status = health_after  # what /health answers once the runbook checks it
+
+    def runbook_sees(event: Event, _state: object) -> None:  # what /health answers once the
+        if event.kind == "rollback_started":  # runbook checks it (the guards saw 200 until then)
+            r.health.status = health_after
+
+    r.engine.subscribe(runbook_sees)
 
     def tripped() -> bool:
         return r.engine.state.stop_reason is not None

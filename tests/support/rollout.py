@@ -154,18 +154,27 @@ class Clock:
 
 class ScriptedSource:
     """Canary/baseline values decided by the test: ``values[metric_id] = (c, b)``;
-    ``down = True`` answers like an unreachable server (no data, with a reason)."""
+    ``down = True`` answers like an unreachable server (no data, with a reason);
+    ``requests`` is the canary's request count in the window (``None``: not counted);
+    ``baseline_traffic = False`` answers no baseline value, as at 100 %."""
 
     def __init__(self, values: dict[str, tuple[float | None, float | None]] | None = None) -> None:
         self.values = dict(values or {})
         self.down = False
         self.polls = 0
+        self.requests: float | None = None
+        self.baseline_traffic = True
 
     async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
         self.polls += 1
         if self.down:
             return {m.id: Reading(None, None, "cannot connect to metrics source") for m in metrics}
-        return {m.id: Reading(*self.values.get(m.id, (None, None))) for m in metrics}
+        out = {}
+        for m in metrics:
+            canary, baseline = self.values.get(m.id, (None, None))
+            out[m.id] = Reading(canary, baseline if self.baseline_traffic else None,
+                                requests=self.requests)
+        return out
 
     async def aclose(self) -> None:
         return None
@@ -218,13 +227,15 @@ class ScriptedAdmin:
     ``regress_at`` (a deterministic stand-in where the real fleet's noise would make
     runs incomparable)."""
 
-    def __init__(self, regress_at: float | None = None) -> None:
+    def __init__(self, regress_at: float | None = None, canary_requests: int | None = None) -> None:
         self.regress_at = regress_at
+        self.canary_requests = canary_requests  # reported as the window's canary count when set
         self.weight = 0.0
         self.weights: list[float] = []
         self.app = web.Application()
         self.app.router.add_post("/admin/weight", self._weight)
         self.app.router.add_get("/admin/metrics", self._metrics)
+        self.app.router.add_get("/admin/state", self._state)
 
     async def _weight(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -232,12 +243,18 @@ class ScriptedAdmin:
         self.weights.append(self.weight)
         return web.json_response({"weight": self.weight})
 
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response({"scenario": "scripted", "weight": self.weight, "speed": 1.0})
+
     async def _metrics(self, request: web.Request) -> web.Response:
         bad = self.regress_at is not None and self.weight >= self.regress_at
-        return web.json_response({"sim_time": 0, "weight": self.weight, "metrics": {
+        body: dict[str, object] = {"sim_time": 0, "weight": self.weight, "metrics": {
             "http_5xx_ratio": {"canary": 0.05 if bad else 0.002, "baseline": 0.002},
             "failed_writes": {"canary": 0.0, "baseline": 0.0},
-        }})
+        }}
+        if self.canary_requests is not None:
+            body["samples"] = {"canary": self.canary_requests, "baseline": 1000}
+        return web.json_response(body)
 
 
 CLI_PLAN = """

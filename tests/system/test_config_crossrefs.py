@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONFIG = """
 [release]
 name = "shop-2.4.0"
@@ -57,3 +59,73 @@ def test_real_roles_services_and_people_pass(tmp_path: Path) -> None:
     for who in ("release_manager", "Ada Lovelace", "grace"):
         res = validate(tmp_path, who=who)
         assert res.returncode == 0, (who, res.stderr)
+
+
+ROLLOUT = CONFIG.format(services='"hello"', who="release_manager") + """
+  [[gates.checks]]
+  id = "deploy"
+  title = "deploy"
+  kind = "command"
+  argv = ["true"]
+[[gates]]
+id = "post"
+title = "Post-deploy"
+scope = "stage"
+  [[gates.checks]]
+  id = "post-health"
+  title = "health again"
+  kind = "http_health"
+[[rollout.stages]]
+id = "canary"
+weight = 5
+entry_checks = [{entry}]
+exit_checks = [{exit}]
+signoff = "{signoff}"
+[[runbook.steps]]
+id = "confirm"
+title = "confirm health"
+action = "checks"
+checks = [{runbook}]
+[[runbook.reconciliation]]
+id = "reconcile"
+title = "reconcile"
+service = "{service}"
+"""
+GOOD = {"entry": '"deploy"', "exit": '"health", "post"', "signoff": "smoke-by-hand",
+        "runbook": '"post"', "service": "hello"}
+
+
+def validate_rollout(tmp_path: Path, **changes: str) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "gonogo.toml"
+    cfg.write_text(ROLLOUT.format(**{**GOOD, **changes}), encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "gonogo", "config", "validate", str(cfg)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_rollout_and_runbook_references_pass_when_right(tmp_path: Path) -> None:
+    res = validate_rollout(tmp_path)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize(("change", "line"), [
+    ({"entry": '"deplyo"'}, "rollout.stages[0].entry_checks[0]: no check or gate 'deplyo'; "
+                            "did you mean 'deploy'?"),
+    ({"exit": '"health", "pots"'}, "rollout.stages[0].exit_checks[1]: no check or gate 'pots'; "
+                                   "did you mean 'post'?"),
+    ({"signoff": "smoke-by-hnd"}, "rollout.stages[0].signoff: no check 'smoke-by-hnd' to sign off; "
+                                  "did you mean 'smoke-by-hand'?"),
+    ({"signoff": "deploy"}, "rollout.stages[0].signoff: 'deploy' is a command check; a sign-off is "
+                            "given on a manual check"),
+    ({"runbook": '"post-helth"'}, "runbook.steps[0].checks[0]: no check or gate 'post-helth'; "
+                                  "did you mean 'post-health'?"),
+    ({"runbook": ""}, "runbook.steps[0].checks: a checks step needs the check or gate ids it runs"),
+    ({"service": "helo"}, "runbook.reconciliation[0].service: no service 'helo' in [[services]]; "
+                          "did you mean 'hello'?"),
+], ids=["entry_checks", "exit_checks", "signoff", "signoff-not-manual", "runbook-checks",
+        "runbook-no-checks", "reconciliation-service"])
+def test_a_broken_reference_is_a_config_error_naming_file_key_and_fix(
+        tmp_path: Path, change: dict[str, str], line: str) -> None:
+    res = validate_rollout(tmp_path, **change)
+    assert res.returncode == 2, res.stderr
+    assert f"{tmp_path / 'gonogo.toml'}: {line}" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -94,7 +94,7 @@ def test_a_chain_recomputed_without_the_key_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="recomputed without the key"):
         FileJournal(where, key=KEY.encode(), key_ref="env:GONOGO_JOURNAL_KEY")
     # the rollout command refuses to resume it (exit 2) and says why
-    res = gonogo("rollout", "--config", str(cfg), "--session", str(where), "--yes",
+    res = gonogo("rollout", "--config", str(cfg), "--session", str(where), "--yes", "--auto-signoff",
                  env={"GONOGO_JOURNAL_KEY": KEY})
     assert res.returncode == 2 and "recomputed without the key" in res.stderr, res.stderr
 

@@ -26,7 +26,7 @@ def plan_with_driver(tmp: Path, command: str, *, timeout: str = "30s", driver: s
 async def test_a_failing_driver_stops_after_its_retries_without_rerunning_the_checklist(tmp_path: Path) -> None:
     plan = plan_with_driver(tmp_path, '["sh", "-c", "echo router says no >&2; exit 1"]')
     session = tmp_path / "s"
-    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes",
+    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                  "--speed", "100", timeout=60)
     assert rc == 1, err
     assert "the traffic driver failed 3 times in a row" in err and "router says no" in err
@@ -44,7 +44,7 @@ async def test_a_hanging_driver_is_cut_off_by_its_timeout_and_stops_too(tmp_path
     plan = plan_with_driver(tmp_path, '["sleep", "30"]', timeout="1s")
     session = tmp_path / "s"
     started = time.monotonic()
-    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes",
+    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                  "--speed", "100", timeout=60)
     assert rc == 1 and "failed 3 times in a row" in err, err
     assert time.monotonic() - started < 20  # three 1 s timeouts and the retries' pauses
@@ -54,7 +54,7 @@ async def test_a_hanging_driver_is_cut_off_by_its_timeout_and_stops_too(tmp_path
 async def test_yes_never_confirms_a_manual_shift(tmp_path: Path) -> None:
     plan = write_plan(tmp_path, driver="manual")
     session = tmp_path / "s"
-    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes",
+    rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                  "--speed", "100", timeout=60)
     assert rc == 1
     assert "waiting for a manual traffic shift to 5%" in err
@@ -70,7 +70,7 @@ async def test_rollout_lines_show_a_drivers_escape_sequences_instead_of_acting_o
     plan = plan_with_driver(
         tmp_path, r'''["sh", "-c", "printf '\\033[2J\\033[H\\033[31;1mPWNED [/] \\233c'; exit 1"]''')
     rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(tmp_path / "s"),
-                                 "--yes", "--speed", "100", timeout=60)
+                                 "--yes", "--auto-signoff", "--speed", "100", timeout=60)
     assert rc == 1
     shown = [ln for ln in (out + err).splitlines() if "PWNED" in ln]
     assert shown, out + err

@@ -195,7 +195,7 @@ async def test_a_resumed_shift_journals_no_secret_the_driver_prints(tmp_path: Pa
     session = tmp_path / "session"
     async with served(vault_app) as vault, served(regressing_admin()) as admin:
         plan = write_plan(tmp_path, vault, admin)
-        args = ("rollout", "-c", str(plan), "--session", str(session), "--yes", "--speed", SPEED)
+        args = ("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff", "--speed", SPEED)
         rc1, out1, err1 = await gonogo(*args, env=env, cwd=tmp_path, kill_at="after:traffic_intended:1")
         assert rc1 == -signal.SIGKILL, masked(err1[-1500:], planted)
         rc2, out2, err2 = await gonogo(*args, env=env, cwd=tmp_path)

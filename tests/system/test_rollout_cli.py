@@ -16,13 +16,17 @@ async def test_healthy_rollout_is_stable_and_the_log_verifies(tmp_path: Path) ->
         plan = write_cli_plan(tmp_path, base)
         session = tmp_path / "session"
         rc, out, err = await run_cli("rollout", "--config", str(plan), "--session", str(session),
-                                     "--yes", "--speed", "60", "--actor", "Ada Lovelace")
+                                     "--yes", "--auto-signoff", "--speed", "60", "--actor", "Ada Lovelace")
     assert rc == 0, err
     assert "Traceback" not in err and "is stable" in err
     lines = out.strip().splitlines()
-    assert all(" #" in ln and "Ada Lovelace:" in ln for ln in lines)  # one line per event
+    # one line per event: the driver's, or the engine's for what a rule did
+    assert all(" #" in ln and ("Ada Lovelace:" in ln or " gonogo: " in ln) for ln in lines)
     assert any("stage half entered at 50%" in ln for ln in lines)
-    assert any("signed off smoke-signoff: auto-confirmed (--yes)" in ln for ln in lines)
+    signed = [ln for ln in lines if "signed off smoke-signoff" in ln]
+    assert len(signed) == 1 and " gonogo: " in signed[0]
+    assert "AUTOMATICALLY (--auto-signoff)" in signed[0] and "no person signed" in signed[0]
+    assert "sign-offs given AUTOMATICALLY (--auto-signoff), by no person: smoke-signoff" in err
     assert lines[-1].endswith("marked STABLE")
     assert admin.weights == [5.0, 50.0, 100.0]
 
@@ -42,6 +46,9 @@ async def test_healthy_rollout_is_stable_and_the_log_verifies(tmp_path: Path) ->
         advances = [e for e in doc["events"] if e["kind"] == "advance_confirmed"]
         assert [e["data"]["to_stage"] for e in advances] == ["canary", "half", "full", "stable"]
         assert doc["session"]["verified"] is True
+        signoff = next(e for e in doc["events"] if e["kind"] == "signed_off")
+        assert signoff["actor"] == "gonogo" and signoff["data"]["automatic"] is True
+        assert signoff["data"]["rule"] == "--auto-signoff" and "AUTOMATICALLY" in signoff["summary"]
 
 
 async def test_every_byte_edit_is_caught_by_log_verify(tmp_path: Path) -> None:
@@ -49,7 +56,7 @@ async def test_every_byte_edit_is_caught_by_log_verify(tmp_path: Path) -> None:
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp_path, base)
         session = tmp_path / "s"
-        rc, _, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
+        rc, _, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                    "--speed", "600")
     assert rc == 0, err
     path = session / "events.jsonl"
@@ -70,7 +77,7 @@ async def test_stop_criterion_rolls_back_with_exit_3(tmp_path: Path) -> None:
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp_path, base)
         session = tmp_path / "s"
-        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
+        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                      "--speed", "60")
     assert rc == 3, err
     assert "STOP http-5xx" in out and "ROLLBACK started (criterion)" in out
@@ -79,7 +86,7 @@ async def test_stop_criterion_rolls_back_with_exit_3(tmp_path: Path) -> None:
     assert incident["criterion"]["canary"] == 0.05 and incident["criterion"]["baseline"] == 0.002
     # A resumed session that has rolled back says so again, without doing anything new.
     async with serve(admin.app) as base:
-        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes")
+        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff")
     assert rc == 3 and "session resumed" in out and "rolled back" in err
 
 
@@ -88,7 +95,7 @@ async def test_failing_runbook_step_under_yes_records_and_stops(tmp_path: Path) 
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp_path, base, disable_argv='["sh", "-c", "echo registry 503; exit 1"]')
         session = tmp_path / "s"
-        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
+        rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                      "--speed", "60")
     assert rc == 3, err
     assert "runbook disable: failed" in out and "registry 503" in out
@@ -101,7 +108,7 @@ async def test_no_go_exits_1_naming_the_blocker(tmp_path: Path) -> None:
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp_path, base, unit_argv='["sh", "-c", "echo 3 failed; exit 1"]')
         rc, out, err = await run_cli("rollout", "-c", str(plan), "--session", str(tmp_path / "s"),
-                                     "--yes", "--speed", "60")
+                                     "--yes", "--auto-signoff", "--speed", "60")
     assert rc == 1
     assert "NO-GO" in err and "unit" in err
     assert admin.weights == []  # nothing shifted
@@ -131,7 +138,7 @@ async def test_usage_and_config_errors_exit_2(tmp_path: Path) -> None:
         assert rc == 2 and "is a file" in err
         other = write_cli_plan(tmp_path, base, name="other.toml")
         other.write_text(other.read_text().replace('name = "shop-2.4.0"', 'name = "billing-9.9"'))
-        rc, _, _ = await run_cli("rollout", "-c", str(plan), "--session", str(tmp_path / "s"), "--yes",
+        rc, _, _ = await run_cli("rollout", "-c", str(plan), "--session", str(tmp_path / "s"), "--yes", "--auto-signoff",
                                  "--speed", "600")
         assert rc == 0
         rc, _, err = await run_cli("rollout", "-c", str(other), "--session", str(tmp_path / "s"))
@@ -144,7 +151,7 @@ async def test_default_session_directory(tmp_path: Path) -> None:
     admin = ScriptedAdmin()
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp_path, base)
-        rc, _, err = await run_cli("rollout", "-c", str(plan), "--yes", "--speed", "600", cwd=tmp_path)
+        rc, _, err = await run_cli("rollout", "-c", str(plan), "--yes", "--auto-signoff", "--speed", "600", cwd=tmp_path)
     assert rc == 0, err
     (session,) = (tmp_path / "sessions").iterdir()
     assert session.name.startswith("shop-2.4.0-") and (session / "events.jsonl").exists()

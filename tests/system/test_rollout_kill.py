@@ -82,13 +82,13 @@ async def rollout(tmp: Path, name: str, regress_at: float | None, kill: str | No
     async with serve(admin.app) as base:
         plan = write_cli_plan(tmp, base, name=f"{name}.toml")
         session = tmp / name
-        rc, _, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
+        rc, _, err = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                    "--speed", SPEED, kill_at=kill)
         assert "Traceback" not in err, err
         if kill:
             assert rc == -signal.SIGKILL, f"{kill}: exit {rc}, {err}"
             # Resume against the same (stateful) admin API, as after a real crash.
-            rc2, out2, err2 = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes",
+            rc2, out2, err2 = await run_cli("rollout", "-c", str(plan), "--session", str(session), "--yes", "--auto-signoff",
                                             "--speed", SPEED)
             assert "Traceback" not in err2, err2
             return rc2, plan, session
@@ -110,8 +110,11 @@ async def check_flow(tmp: Path, regress_at: float | None, points: list[str], exp
             admin = ScriptedAdmin(regress_at=regress_at)
             async with serve(admin.app) as base:
                 p = write_cli_plan(tmp, base, name=f"{name}.toml")
-                rc, _, err = await run_cli("rollout", "-c", str(p), "--session", str(tmp / name), "--yes",
-                                           "--speed", SPEED, kill_at=point)
+                # each kill point is its own rehearsal of the release, run side by side: its
+                # own state directory, so that one's driver lock does not refuse another
+                state = {"GONOGO_STATE_DIR": str(tmp / f"state-{name}")}
+                rc, _, err = await run_cli("rollout", "-c", str(p), "--session", str(tmp / name), "--yes", "--auto-signoff",
+                                           "--speed", SPEED, kill_at=point, env=state)
                 assert rc == -signal.SIGKILL, f"{point}: exit {rc}: {err[-500:]}"
                 warnings: list[str] = []
                 journal = FileJournal(tmp / name, warn=warnings.append)
@@ -120,8 +123,8 @@ async def check_flow(tmp: Path, regress_at: float | None, points: list[str], exp
                 if point.startswith("torn:"):
                     assert warnings and "torn" in warnings[0], point
                 assert project(fold(at_death, plan)) == project(fold(cut(reference, point), plan)), point
-                rc, out, err = await run_cli("rollout", "-c", str(p), "--session", str(tmp / name), "--yes",
-                                             "--speed", SPEED)
+                rc, out, err = await run_cli("rollout", "-c", str(p), "--session", str(tmp / name), "--yes", "--auto-signoff",
+                                             "--speed", SPEED, env=state)
             assert rc == expected_rc, f"{point}: resumed run exited {rc}: {err[-800:]}"
             assert "session resumed" in out
             resumed = read_events(tmp / name)

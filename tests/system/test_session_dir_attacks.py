@@ -80,7 +80,7 @@ def incident(session: Path) -> dict[str, Any]:
 
 
 def journal_refused(session: Path) -> str:
-    res = gonogo("rollout", "--config", str(CONFIG), "--session", str(session), "--yes")
+    res = gonogo("rollout", "--config", str(CONFIG), "--session", str(session), "--yes", "--auto-signoff")
     assert res.returncode == 2, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     return res.stderr
@@ -121,7 +121,7 @@ def test_a_torn_tail_is_never_set_aside_through_a_planted_link(shared_tmp: Path,
     assert victim.read_text() == "export PATH=/usr/bin\n"
     # fixed as the message says, the session resumes and the link is still not followed
     session.chmod(0o700)
-    res = gonogo("rollout", "--config", str(CONFIG), "--session", str(session), "--yes")
+    res = gonogo("rollout", "--config", str(CONFIG), "--session", str(session), "--yes", "--auto-signoff")
     assert "is a symbolic link; refusing to follow it" in res.stderr, res.stderr
     assert victim.read_text() == "export PATH=/usr/bin\n"
 

@@ -1,4 +1,7 @@
-"""``skip_if``: a check is reported skipped, with the reason, when its reference resolves."""
+"""``skip_if``: a check is reported skipped, with the reason, when its reference resolves.
+
+That skip is the config's explicit decision: listed (with its reason), not blocking.
+A check kind that skips on its own (nothing to check) still blocks GO."""
 
 from __future__ import annotations
 
@@ -51,9 +54,25 @@ async def test_a_resolving_reference_skips_the_check_with_its_text(tmp_path: Pat
     (tmp_path / "unavailable").write_text("no PostgreSQL binaries on this machine\n")
     status, summary, ran, go = await run(tmp_path)
     assert status is Status.SKIPPED
-    assert summary == "skipped: no PostgreSQL binaries on this machine"
+    assert summary == "no PostgreSQL binaries on this machine"  # the status says "skipped"
     assert not ran, "a skipped check must not run"
-    assert not go, "a required check that was skipped must block GO"
+    assert go, "a check the config skips through skip_if must not block GO"
+
+
+async def test_a_kind_that_finds_nothing_to_check_still_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "gonogo.toml"
+    text = CONFIG.replace('kind = "command"', 'kind = "http_health"')
+    text = "\n".join(line for line in text.splitlines() if not line.strip().startswith(("argv", "skip_if")))
+    path.write_text(text, encoding="utf-8")
+    plan = load_plan(path)
+    ctx = make_context(plan)
+    try:
+        results = await run_all(ctx)
+    finally:
+        await ctx.aclose()
+    verdict = decide(plan, results)
+    assert results["probe"].status is Status.SKIPPED and not results["probe"].skipped_by_config
+    assert not verdict.go and [b.id for b in verdict.blocking] == ["probe"]
 
 
 async def test_without_the_marker_the_check_runs(tmp_path: Path) -> None:
@@ -82,4 +101,5 @@ def test_sandbox_without_postgres_skips_the_database_checks_with_the_reason(
     for check_id in ("postgres-reachable", "postgres-backup", "migrations"):
         assert checks[check_id]["status"] == "skipped", checks[check_id]
         assert "the sandbox has no PostgreSQL" in checks[check_id]["summary"]
-    assert code == 1 and "postgres-reachable" in report["blocking"]
+        assert "postgresql-15" in report["skipped_reasons"][check_id]
+    assert code == 0 and report["blocking"] == [], report["blocking_reasons"]

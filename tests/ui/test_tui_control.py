@@ -42,10 +42,10 @@ def signature_mismatches(implementation: object) -> list[str]:
 
 
 def test_the_protocol_is_the_panels_whole_surface() -> None:
-    assert {"state", "steps", "verdict", "advance_preview", "events", "subscribe", "run_checks",
+    assert {"actor", "driving", "state", "steps", "verdict", "advance_preview", "events", "subscribe", "run_checks",
             "advance", "force_advance", "pause", "resume", "rollback", "sign_off", "set_owner",
             "confirm_traffic", "confirm_step", "runbook_decision", "mark_reconciled", "tick",
-            "recover", "aclose"} == set(MEMBERS)
+            "recover", "aclose", "watchers"} == set(MEMBERS)
 
 
 def test_the_double_implements_the_protocol() -> None:

@@ -123,7 +123,7 @@ async def test_after_an_automatic_rollback_the_header_does_not_read_go(tmp_path:
         await pilot.press("escape")  # the runbook opened by itself; back to the dashboard
         await pilot.pause()
         lines = screen_text(app).splitlines()
-        assert "✘ ROLLED BACK" in lines[0] and "stop criterion http-5xx" in lines[0]
+        assert "✘ ROLLED BACK from Canary 5%" in lines[0] and "stop criterion http-5xx" in lines[0]
         assert "GO" not in lines[0].replace("NO-GO", "")
         assert "✘ Canary 5%" in lines[1]  # where the rollout stopped
         assert "ROLLED BACK" in lines[2] and "traffic 0%" in lines[2]

@@ -174,5 +174,7 @@ async def test_manual_is_pending_until_signed_off(tmp_path: Path) -> None:
         signed = await run_one(gate, spec, ctx)
     finally:
         await ctx.aclose()
-    assert (pending.status, pending.summary) == (Status.PENDING, "awaiting sign-off by Grace Hopper")
+    assert pending.status == Status.PENDING
+    assert pending.summary == ("awaiting sign-off by release_manager (Grace Hopper): s on this check "
+                               "in the panel, or gonogo signoff manual-smoke --as NAME --note TEXT")
     assert (signed.status, signed.summary) == (Status.PASS, "signed off by Grace Hopper")

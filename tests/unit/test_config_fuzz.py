@@ -121,6 +121,10 @@ def _rich() -> dict[str, Any]:
     for stage in doc["rollout"]["stages"]:
         stage["entry_checks"] = stage["exit_checks"] = []
     doc["runbook"]["steps"] = [s for s in doc["runbook"]["steps"] if s["action"] != "checks"]
+    kept = {s["name"] for s in doc["services"]}  # a reconciliation item names a [[services]] entry
+    for item in doc["runbook"].get("reconciliation", []):
+        if item.get("service") not in kept:
+            item.pop("service", None)
     return doc
 
 

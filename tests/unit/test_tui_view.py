@@ -73,7 +73,7 @@ def test_hold_line_counts_down_and_stops_while_paused() -> None:
     paused = folded("rollback-proposed")  # paused by the trip, 10:15 into the hold
     assert "hold 04:45 left" in hold_line(paused, T0)
     assert "hold 04:45 left" in hold_line(paused, T0 + 600)
-    assert "stop criterion tripped: R to roll back, p to resume" in hold_line(paused, T0)
+    assert "rollback proposed: R to roll back, p to decline" in hold_line(paused, T0)
     shifting = folded("shifting")
     assert "traffic 5% → 25%" in hold_line(shifting, T0)
     assert "C to confirm" in hold_line(shifting, T0)
@@ -88,7 +88,8 @@ def test_rule_states_read_as_the_operator_expects() -> None:
 
 
 def test_the_header_never_claims_go_once_a_rollback_started() -> None:
-    for name, label in (("runbook-failed", "ROLLING BACK"), ("rolled-back", "ROLLED BACK")):
+    for name, label in (("runbook-failed", "ROLLING BACK from 25%"),
+                        ("rolled-back", "ROLLED BACK from 25%")):
         state = folded(name)
         head = header(state, go=True, blocking=[])  # the checklist itself is all green
         assert head.rollout_label == label
@@ -99,6 +100,8 @@ def test_the_header_never_claims_go_once_a_rollback_started() -> None:
     proposed = header(folded("rollback-proposed"), go=True, blocking=[])
     assert proposed.rollout_label == "HELD · ROLLBACK PROPOSED" and proposed.rollout_tone == "fail"
     assert not proposed.go and not proposed.verdict_shown and "http-5xx" in proposed.reason
+    fresh = header(folded("idle"), go=False, blocking=["smoke"], checked=False)
+    assert not fresh.checked and fresh.rollout_label == "NOT STARTED"  # the bar: NOT CHECKED
 
 
 def test_health_rows_from_check_evidence() -> None:

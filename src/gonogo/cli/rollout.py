@@ -1,8 +1,16 @@
 """``gonogo rollout``: drive the rollout in a plain terminal, one line per journal event.
 
-``gonogo rollout --config F [--session S] [--yes] [--speed X] [--actor NAME]``. Exit
-codes: 0 stable, 1 blocked by NO-GO (or left waiting for a decision), 2 bad usage or
-config, 3 rolled back.
+``gonogo rollout --config F [--session S] [--store DSN] [--yes] [--auto-signoff]
+[--speed X] [--actor NAME]``. Exit codes: 0 stable, 1 blocked by NO-GO (or left
+waiting for a decision), 2 bad usage or config, 3 rolled back, 4 another process
+drives the release (the message names it).
+
+It never waits silently: what it waits for (hold left, metrics, sign-offs and who must
+give them) is printed when it changes and at least once a minute — on a terminal as
+one updating status line, otherwise as plain ``waiting:`` lines on stderr. ``--yes``
+confirms the driver's own advances and nothing else: a sign-off is given by its owner
+(``gonogo signoff`` from any terminal, journaled by this driver within a second), or
+by ``--auto-signoff`` in a rehearsal, recorded as automatic.
 
 Every line printed here holds text gonogo did not write (stop reasons, driver and
 runbook output, titles from the config, names typed by operators): event lines come
@@ -13,22 +21,78 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from gonogo.cli import exits
 from gonogo.cli.common import err, load_or_report
 from gonogo.cli.session import SessionRefused, head_line, open_session
+from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.export import line
-from gonogo.rollout.journal import JournalError
+from gonogo.rollout.journal import Event, JournalError
 from gonogo.untrusted import printable as p
 
 if TYPE_CHECKING:  # pragma: no cover
     from gonogo.rollout.engine import Engine
 
+log = logging.getLogger(__name__)
 CHECK_RETRIES = 3  # exit checks re-run this many times before the driver gives up
 TRAFFIC_RETRIES = 3
 MIN_POLL_S = 0.2
+MAX_SILENCE_S = 60.0  # the waiting line is printed at least this often
+AUTO_SIGNOFF = "--auto-signoff"
+INTENT_POLL_S = 0.25
+
+
+class Reporter:
+    """Event lines on stdout; the waiting line on stderr: rewritten in place on a
+    terminal (rich), else printed when what is awaited changes and once a minute."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self._key: tuple[object, ...] | None = None
+        self._at = 0.0
+        self._live: Any = None
+        self._status: dict[str, str] = {}  # check id -> the status last printed
+
+    def __enter__(self) -> Reporter:
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(console=Console(stderr=True), auto_refresh=False, transient=True,
+                              redirect_stdout=True, redirect_stderr=False)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def event(self, event: Event) -> None:
+        """One line per event, except a guard's re-run that changed nothing (the
+        journal keeps every one; the terminal shows what changed)."""
+        if isinstance(event.body, CheckRecorded):
+            result = event.body.result
+            if self._status.get(result.id) == result.status:
+                return
+            self._status[result.id] = result.status
+        print(line(event), flush=True)
+
+    def waiting(self, key: tuple[object, ...], text: str) -> None:
+        if self._live is not None:
+            from rich.text import Text
+
+            self._live.update(Text("waiting: " + text, no_wrap=True, overflow="ellipsis"),
+                              refresh=True)
+            return
+        now = time.monotonic()
+        if key != self._key or now - self._at >= MAX_SILENCE_S:
+            self._key, self._at = key, now
+            print(f"waiting: {text}", file=sys.stderr, flush=True)
 
 
 def run_rollout(args: argparse.Namespace) -> int:
@@ -42,14 +106,16 @@ def run_rollout(args: argparse.Namespace) -> int:
         return exits.USAGE
     try:
         opened = open_session(plan, args.session, actor=getattr(args, "actor", None),
-                              warn=lambda m: err(f"warning: {m}"))
+                              warn=lambda m: err(f"warning: {m}"), store=getattr(args, "store", None))
     except SessionRefused as exc:
         err(p(exc))
-        return exits.USAGE
+        return exits.DRIVEN if exc.busy else exits.USAGE
     engine = opened.engine
-    engine.subscribe(lambda event, _state: print(line(event), flush=True))
-    print(f"gonogo: session {p(opened.where)}", file=sys.stderr, flush=True)
-    return asyncio.run(_drive(engine, speed, bool(args.yes)))
+    print(f"gonogo: session {p(opened.place.name)}", file=sys.stderr, flush=True)
+    auto = bool(getattr(args, "auto_signoff", False))
+    with Reporter(sys.stderr.isatty()) as reporter:
+        engine.subscribe(lambda event, _state: reporter.event(event))
+        return asyncio.run(_drive(engine, speed, bool(args.yes), auto, reporter, opened.place.log_args))
 
 
 async def _ask(prompt: str) -> str:
@@ -59,12 +125,22 @@ async def _ask(prompt: str) -> str:
         return ""
 
 
-async def _drive(engine: Engine, speed: float, yes: bool) -> int:
+async def _drive(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter,
+                 log_args: str = "") -> int:
     from gonogo.rollout.engine import EngineRefused
     try:
         engine.start(speed=speed)
         await engine.recover()
-        return await _loop(engine, speed, yes)
+        pump = asyncio.create_task(_take_intents(engine))
+        try:
+            code = await _loop(engine, speed, yes, auto, reporter)
+        finally:
+            pump.cancel()
+        automatic = [k for k, v in engine.state.signoffs.items() if v.automatic]
+        if automatic:
+            err(f"sign-offs given AUTOMATICALLY ({AUTO_SIGNOFF}), by no person: "
+                + ", ".join(p(k) for k in automatic))
+        return code
     except EngineRefused as exc:
         err(p(exc))
         return exits.NOGO
@@ -73,14 +149,17 @@ async def _drive(engine: Engine, speed: float, yes: bool) -> int:
         return exits.NOGO
     finally:
         await engine.aclose()
-        err(head_line(engine.state, engine.session_dir))
+        err(head_line(engine.state, log_args or engine.session_dir))
 
 
-async def _loop(engine: Engine, speed: float, yes: bool) -> int:
+async def _loop(engine: Engine, speed: float, yes: bool, auto: bool, reporter: Reporter) -> int:
     from gonogo.rollout.state import Phase
-    # A floor on the real poll period keeps a high --speed from flooding the journal.
-    interval = max(MIN_POLL_S, engine.plan.canary.interval.seconds / speed)
+    from gonogo.rollout.status import waiting_for
+    # A floor on the real poll period keeps a high --speed from flooding the journal;
+    # a ceiling keeps intents (a sign-off from another terminal) answered within a second.
+    interval = min(1.0, max(MIN_POLL_S, engine.plan.canary.interval.seconds / speed))
     check_attempts = 0
+    asked: set[str] = set()
     while True:
         s = engine.state
         if s.phase == Phase.STABLE:
@@ -89,6 +168,10 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
         if s.phase == Phase.ROLLED_BACK:
             err(f"{p(s.release)} rolled back: {p(s.stop_reason)}")
             return exits.ROLLED_BACK
+        if s.drift is not None and s.phase == Phase.PAUSED:  # the reality check held it
+            err(f"{p(s.drift)}: the rollout is held and nothing was shifted. Set the weight back "
+                "and run the same command again to resume, or roll back from the panel")
+            return exits.NOGO
         if s.phase == Phase.ROLLING_BACK:
             code = await _runbook_turn(engine, yes)
             if code is not None:
@@ -97,8 +180,9 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
         if s.phase == Phase.PAUSED and s.rollback_proposed:
             if yes or (await _ask(f"{p(s.stop_reason)}\nroll back now? [y/N] ")) in ("y", "yes"):
                 await engine.rollback(s.stop_reason or "proposed rollback confirmed")
-            else:
-                await engine.resume("rollback declined by the driver")
+            else:  # declined: the same proposal stays quiet for rollout.propose_snooze
+                await engine.resume(await _ask("why not (goes into the session log): ")
+                                    or "rollback declined by the driver")
             continue
         if s.phase == Phase.SHIFTING:
             # A manual shift is confirmed by a person who made it, --yes or not: the
@@ -142,13 +226,15 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
             await engine.advance()
             check_attempts = 0
             continue
-        signoffs = [b.removeprefix("sign-off needed: ") for b in pv.blockers
-                    if b.startswith("sign-off needed: ")]
-        if signoffs and engine.state.phase == Phase.READY:
-            if not await _sign(engine, signoffs[0], yes):
-                err(f"blocked: sign-off {p(signoffs[0])} not given")
-                return exits.NOGO
-            continue
+        if pv.signoffs and engine.state.phase == Phase.READY:
+            need = pv.signoffs[0]
+            if auto:
+                await engine.record_signoff(need.check_id, automatic=True, rule=AUTO_SIGNOFF)
+                continue
+            if not yes and need.check_id not in asked and sys.stdin.isatty():
+                asked.add(need.check_id)  # asked once; then it waits for the owner
+                if await _sign(engine, need.check_id):
+                    continue
         if engine.state.phase == Phase.READY and not _only_waiting(pv.blockers):
             check_attempts += 1
             if check_attempts > CHECK_RETRIES:
@@ -159,25 +245,42 @@ async def _loop(engine: Engine, speed: float, yes: bool) -> int:
             failing += [b.id for b in engine.verdict().blocking if not b.id.startswith(("owners.", "issues."))]
             if failing:
                 await engine.run_checks(list(dict.fromkeys(failing)))
+        wait = waiting_for(engine.state, engine.advance_preview(), engine.clock())
+        reporter.waiting(wait.key, wait.text)
         remaining = engine.state.hold_remaining(engine.clock()) / speed
         await asyncio.sleep(min(interval, max(0.02, remaining)) if remaining > 0 else interval)
 
 
-async def _sign(engine: Engine, what: str, yes: bool) -> bool:
-    """A stage's sign-off: typed by the driver, or recorded as auto-confirmed under --yes."""
-    if yes:
-        note = "auto-confirmed (--yes)"
-    else:
-        if (await _ask(f"sign off {p(what)}? [y/N] ")) not in ("y", "yes"):
-            return False
-        note = await _ask("note: ")
-    await engine.sign_off(what, note)
+async def _take_intents(engine: Engine) -> None:
+    """What others submit (a sign-off, a note, a request) is taken every quarter second,
+    whatever the loop is busy with (a guard run, a shift): within a second of sending."""
+    while True:
+        await asyncio.sleep(INTENT_POLL_S)
+        try:
+            await engine.take_intents()
+        except Exception:  # the loop reports what matters; an intent must not kill the driver
+            log.exception("taking intents failed; trying again")
+
+
+async def _sign(engine: Engine, what: str) -> bool:
+    """The driver signs ``what`` themselves, with a note, if they are its owner."""
+    from gonogo.rollout.engine import EngineRefused
+
+    if (await _ask(f"sign off {p(what)} yourself, as {p(engine.actor)}? [y/N] ")) not in ("y", "yes"):
+        err(f"waiting for the sign-off of {p(what)} (gonogo signoff {p(what)} --as NAME --note TEXT)")
+        return False
+    note = await _ask("note (what was checked, and how): ")
+    try:
+        await engine.sign_off(what, note)
+    except EngineRefused as exc:
+        err(f"not signed: {p(exc)}")
+        return False
     return True
 
 
 def _only_waiting(blockers: tuple[str, ...]) -> bool:
-    """Blockers that time may clear on its own (hold, metrics) rather than checks or owners."""
-    return all(b.startswith(("hold:", "metric ", "paused")) for b in blockers)
+    """Blockers that time or people may clear (hold, metrics, sign-offs) rather than checks."""
+    return all(b.startswith(("hold:", "metric ", "paused", "sign-off needed")) for b in blockers)
 
 
 async def _confirm(engine: Engine, yes: bool) -> bool:

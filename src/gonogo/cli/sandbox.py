@@ -1,8 +1,13 @@
-"""``gonogo sandbox [--scenario NAME] [--speed X] [--config F]``: the fleet in the foreground.
+"""``gonogo sandbox [--scenario NAME] [--speed X] [--config F] [--port-base N]``: the
+fleet in the foreground.
 
 Prints ``sandbox ready`` once everything listens, then waits; SIGINT/SIGTERM stop it
-cleanly (exit 0). An unknown scenario or a bad speed is a usage error (exit 2); a
-port already in use or an unreadable config exits 1 with the reason.
+cleanly (exit 0). An unknown scenario, a bad speed or port base is a usage error (exit
+2); a port already in use or an unreadable config exits 1 with the reason.
+
+``--port-base N`` moves the whole sandbox: every port of its config by N - 18000 and
+its runtime dir to /tmp/gonogo-sandbox-N (``$GONOGO_SANDBOX_DIR-N`` when that is set). The moved config is written into that dir
+(``sandbox.toml``, named on stderr) for ``gonogo check --config``, and goes with it.
 
 ``start_sandbox`` runs the same command as a child process (``gonogo demo``).
 """
@@ -21,41 +26,79 @@ from gonogo.cli import exits
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
+    from gonogo.sandbox.layout import check_port_base
     from gonogo.sandbox.state import UnknownScenario, check_scenario, check_speed
 
     try:
         check_scenario(args.scenario)
         check_speed(args.speed)
+        if getattr(args, "port_base", None) is not None:
+            check_port_base(args.port_base)
     except (UnknownScenario, ValueError) as exc:
         print(f"gonogo sandbox: {exc}", file=sys.stderr)
         return exits.USAGE
     return asyncio.run(_serve(args))
 
 
-async def _serve(args: argparse.Namespace) -> int:
-    from gonogo.sandbox.fleet import Fleet, FleetError
+def moved_config(config: str | None, port_base: int | None) -> tuple[str | None, str | None]:
+    """(config, runtime dir) for a sandbox on ``port_base``: the config (default: the
+    built-in one) moved there and written into its runtime dir, or the config as
+    given and the default runtime dir when the sandbox stays where it is.
+    ``LayoutError``/``OSError``/``RuntimeDirError`` say why it cannot be moved."""
+    from gonogo.sandbox import runtime
+    from gonogo.sandbox.layout import DEFAULT_PORT_BASE, builtin_config, relocate, runtime_dir_for
 
+    if port_base is None or port_base == DEFAULT_PORT_BASE:
+        return config, None
+    src = Path(config) if config else builtin_config()
+    where = runtime_dir_for(port_base)
+    text = relocate(src.read_text(encoding="utf-8"), port_base=port_base, runtime_dir=where,
+                    source=str(src))
+    return str(runtime.write_file(where, "sandbox.toml", text)), where
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from gonogo.sandbox import runtime
+    from gonogo.sandbox.fleet import Fleet, FleetError
+    from gonogo.sandbox.layout import LayoutError
+
+    port_base = getattr(args, "port_base", None)
+    try:
+        config, runtime_dir = moved_config(getattr(args, "config", None), port_base)
+    except (LayoutError, OSError, runtime.RuntimeDirError) as exc:
+        print(f"gonogo sandbox: cannot move the sandbox to --port-base {port_base}: "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return exits.FAILED
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
-    fleet = Fleet(scenario=args.scenario, speed=args.speed, config_path=getattr(args, "config", None))
+    fleet = Fleet(scenario=args.scenario, speed=args.speed, config_path=config,
+                  runtime_dir=runtime_dir)
     try:
         await fleet.start()
     except FleetError as exc:
         print(f"gonogo sandbox: {exc}", file=sys.stderr)
+        if runtime_dir is not None:  # the moved config written above goes too
+            runtime.remove(runtime_dir)
         return exits.FAILED
     try:
         layout = fleet.layout
         assert layout is not None
         for note in fleet.notes:
             print(f"note: {note}", file=sys.stderr)
+        if fleet.servers_line:
+            print(f"real servers: {fleet.servers_line}", file=sys.stderr)
         print(
             f"gateway {layout.gateway.url}  admin {layout.admin.url}  "
             f"{len(layout.services)} services  scenario {args.scenario}  speed {args.speed:g}x",
             file=sys.stderr,
         )
         print(f"secrets and env files in {fleet.runtime_dir}", file=sys.stderr)
+        if runtime_dir is not None:
+            print(f"config for this sandbox: {config}  (gonogo check --config {config})",
+                  file=sys.stderr)
+        sys.stderr.flush()
         print("sandbox ready", flush=True)
         await stop.wait()
     finally:
@@ -75,8 +118,20 @@ class SandboxProcess:
     panel's check runs then never compete for one interpreter lock, which in-process
     pushed /health latencies past their budgets on a busy machine."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path | None = None) -> None:
         self.proc = proc
+        self.log_path = log_path
+
+    def servers_line(self) -> str:
+        """What the child said about real servers (``real servers: …``), or ``""``."""
+        if self.log_path is None:
+            return ""
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        found = [line for line in lines if line.startswith("real servers: ")]
+        return found[-1].removeprefix("real servers: ") if found else ""
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -89,17 +144,24 @@ class SandboxProcess:
 
 
 def start_sandbox(scenario: str, speed: float, log_path: Path, config: Path,
-                  timeout: float = 90.0) -> SandboxProcess:
-    """``gonogo sandbox`` as a child that dies with us; returns once it says ready."""
+                  timeout: float = 90.0, runtime_dir: Path | None = None) -> SandboxProcess:
+    """``gonogo sandbox`` as a child that dies with us; returns once it says ready.
+    ``runtime_dir``: where it keeps its secrets (what ``config``'s file: references
+    name)."""
+    import os
+
     from gonogo.procs import die_with_parent
 
+    env = dict(os.environ)
+    if runtime_dir is not None:
+        env["GONOGO_SANDBOX_DIR"] = str(runtime_dir)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gonogo", "sandbox", "--scenario", scenario, "--speed", f"{speed:g}",
              "--config", str(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-            preexec_fn=die_with_parent(),
+            preexec_fn=die_with_parent(), env=env,
         )
     finally:
         log.close()
@@ -113,7 +175,7 @@ def start_sandbox(scenario: str, speed: float, log_path: Path, config: Path,
         ready.set()  # EOF: the child exited
 
     threading.Thread(target=watch, name="sandbox-ready", daemon=True).start()
-    handle = SandboxProcess(proc)
+    handle = SandboxProcess(proc, log_path)
     if not ready.wait(timeout) or proc.poll() is not None:
         handle.stop()
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]

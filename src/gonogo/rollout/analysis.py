@@ -26,10 +26,19 @@ The other rules trip when the latest run of breaching samples has lasted at leas
 ``duration``. Gaps with no data do not reset a run (a blind spot must not restart
 the clock on a real regression).
 
-*Inconclusive* — no sample yet, the latest poll returned no data, or fewer than
-``min_samples`` usable samples in the window — is its own state: it blocks
-advancing and never counts as healthy. ``inconclusive_s`` says for how long, so the
-engine can apply ``canary.on_inconclusive``.
+*Inconclusive* — no sample yet, the latest poll returned no data, the canary saw
+fewer than ``min_requests`` requests in the window, or fewer than ``min_samples``
+usable samples in the window — is its own state: it blocks advancing and never
+counts as healthy. ``inconclusive_s`` says for how long (the fold measures it over
+the whole inconclusive stretch), so the engine can report a stall past
+``max_inconclusive`` and apply ``canary.on_inconclusive``.
+
+A sample below ``min_requests`` is not evidence either way (a gap, like no data),
+except a positive ``nonzero`` reading: one failed write is one at any traffic.
+
+Baselines: at a weight where the baseline gets no traffic (100 %), the engine records
+the baseline measured in the last stage that had baseline traffic, and names that
+stage in ``Sample.baseline_from``; the rules judge against it and say so.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from gonogo.config import CanaryMetric
+from gonogo.config import Canary, CanaryMetric
 from gonogo.values import Duration
 
 EvalState = Literal["ok", "breaching", "tripped", "inconclusive"]
@@ -56,6 +65,8 @@ class Sample:
     canary: float | None
     baseline: float | None
     error: str = ""
+    requests: float | None = None  # canary requests in the window (None: not counted)
+    baseline_from: str = ""  # the stage whose baseline stands in (no baseline traffic now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,8 @@ class RuleEvaluation:
     stop: bool = True
     unit: str = ""
     inconclusive_s: float = 0.0
+    baseline_from: str = ""  # the stage the baseline was measured in, when carried over
+    requests: float | None = None  # canary requests in the latest window, when counted
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +103,8 @@ class RuleEvaluation:
             "required_s": self.required_s,
             "reason": self.reason,
             "unit": self.unit,
+            "baseline_from": self.baseline_from,
+            "requests": self.requests,
             "series": [list(p) for p in self.series[-12:]],
         }
 
@@ -103,12 +118,30 @@ def limit_for(metric: CanaryMetric, baseline: float | None) -> float | None:
     return metric.threshold
 
 
-def is_usable(metric: CanaryMetric, s: Sample) -> bool:
+def traffic_shortfall(metric: CanaryMetric, s: Sample, min_requests: int) -> str:
+    """Why ``s`` had too little canary traffic to judge (``""``: enough, or no minimum)."""
+    if min_requests <= 0:
+        return ""
+    if metric.rule == "nonzero" and s.canary is not None and s.canary > metric.threshold:
+        return ""  # a failed write is evidence at any traffic
+    if s.requests is None:
+        return "canary request count unknown" + (f": {s.error}" if s.error else "")
+    if s.requests < min_requests:
+        return f"canary saw {s.requests:.0f} requests < {min_requests}"
+    return ""
+
+
+def unusable_reason(metric: CanaryMetric, s: Sample, min_requests: int = 0) -> str:
+    """Why ``s`` cannot be judged (``""``: it can)."""
     if s.canary is None or not math.isfinite(s.canary):
-        return False
-    if metric.rule == "ratio_above":
-        return s.baseline is not None and math.isfinite(s.baseline)
-    return True
+        return "no data: " + (s.error or "the query returned no data")
+    if metric.rule == "ratio_above" and (s.baseline is None or not math.isfinite(s.baseline)):
+        return "no baseline: " + (s.error or "the baseline query returned no data")
+    return traffic_shortfall(metric, s, min_requests)
+
+
+def is_usable(metric: CanaryMetric, s: Sample, min_requests: int = 0) -> bool:
+    return not unusable_reason(metric, s, min_requests)
 
 
 def breaches(metric: CanaryMetric, s: Sample) -> bool:
@@ -116,8 +149,11 @@ def breaches(metric: CanaryMetric, s: Sample) -> bool:
     return s.canary is not None and limit is not None and s.canary > limit
 
 
-def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 1.0) -> RuleEvaluation:
-    """Judge ``metric`` on its samples (oldest first)."""
+def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 1.0,
+             min_requests: int | None = None) -> RuleEvaluation:
+    """Judge ``metric`` on its samples (oldest first); ``min_requests`` is the effective
+    minimum (``Canary.min_requests_of``), default the metric's own."""
+    min_req = (metric.min_requests or 0) if min_requests is None else min_requests
     title = metric.title or metric.id
     series = tuple((s.t, s.canary, s.baseline) for s in samples[-SERIES_POINTS:])
 
@@ -131,22 +167,24 @@ def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 
                 limit_for(metric, latest.baseline) if latest else None),
             breach_s=breach_s, required_s=metric.duration.seconds, reason=reason,
             series=series, stop=metric.stop, unit=metric.unit, inconclusive_s=inconclusive_s,
+            baseline_from=latest.baseline_from if latest else "",
+            requests=latest.requests if latest else None,
         )
 
     if not samples:
         return result("inconclusive", "no data yet", None)
     latest = samples[-1]
-    if not is_usable(metric, latest):
+    why = unusable_reason(metric, latest, min_req)
+    if why:
         first_bad = latest
         for s in reversed(samples):
-            if is_usable(metric, s):
+            if is_usable(metric, s, min_req):
                 break
             first_bad = s
-        why = latest.error or "the query returned no data"
-        return result("inconclusive", f"no data: {why}", latest,
-                      inconclusive_s=(latest.t - first_bad.t) * speed)
+        return result("inconclusive", why, latest, inconclusive_s=(latest.t - first_bad.t) * speed)
     horizon = max(metric.window.seconds, metric.duration.seconds)
-    usable = [s for s in samples if is_usable(metric, s) and (latest.t - s.t) * speed <= horizon]
+    usable = [s for s in samples
+              if is_usable(metric, s, min_req) and (latest.t - s.t) * speed <= horizon]
     if len(usable) < metric.min_samples:
         return result("inconclusive", f"{len(usable)} of {metric.min_samples} samples needed",
                       latest, inconclusive_s=(latest.t - samples[0].t) * speed)
@@ -156,8 +194,8 @@ def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 
         return result("ok", _describe(metric, latest, breaching=False), latest)
     start = latest
     for s in reversed(samples):
-        if not is_usable(metric, s):
-            continue  # a gap does not reset the run
+        if not is_usable(metric, s, min_req):
+            continue  # a gap (or too little traffic to tell) does not reset the run
         if not breaches(metric, s):
             break
         start = s
@@ -170,7 +208,8 @@ def _describe(metric: CanaryMetric, s: Sample, *, breaching: bool, breach_s: flo
     c = _fmt(s.canary, metric.unit)
     if metric.rule == "ratio_above":
         limit = limit_for(metric, s.baseline)
-        text = (f"canary {c} vs baseline {_fmt(s.baseline, metric.unit)} "
+        carried = f" (from {s.baseline_from})" if s.baseline_from else ""
+        text = (f"canary {c} vs baseline {_fmt(s.baseline, metric.unit)}{carried} "
                 f"({'>' if breaching else '<='} {metric.factor:g}x = {_fmt(limit, metric.unit)})")
     else:
         text = f"canary {c} {'>' if breaching else '<='} {_fmt(metric.threshold, metric.unit)}"
@@ -185,6 +224,15 @@ def _fmt(v: float | None, unit: str) -> str:
     if unit == "ratio":  # a share: 0.0218 reads as 2.18%
         return f"{v * 100:.3g}%"
     return f"{v:.4g}{unit}"
+
+
+def stall_limit_s(canary: Canary, metric: CanaryMetric, stage_hold_s: float) -> float:
+    """Plan seconds ``metric`` may stay inconclusive before the rollout reports it stalled:
+    ``[canary] max_inconclusive``, else the stage's hold, never shorter than the
+    ``min_samples`` + 2 polls a metric needs to become conclusive at all."""
+    if canary.max_inconclusive is not None:
+        return canary.max_inconclusive.seconds
+    return max(stage_hold_s, (metric.min_samples + 2) * canary.interval.seconds)
 
 
 def mann_kendall_z(values: Sequence[float]) -> float:
@@ -263,8 +311,10 @@ def seed_stop_criteria() -> tuple[CanaryMetric, ...]:
         return f"sum(rate({sel}[5m]))"
 
     def ratio(track: str, cond: str) -> str:
+        # An empty numerator over a denominator with traffic is 0 (no 5xx yet), not "no
+        # data"; an empty denominator (no traffic) stays empty: inconclusive.
         num = req.replace('"}', f'",{cond}}}') % track
-        return f"{rate(num)} / {rate(req % track)}"
+        return f"({rate(num)} or vector(0)) / {rate(req % track)}"
 
     return (
         CanaryMetric(
@@ -275,8 +325,8 @@ def seed_stop_criteria() -> tuple[CanaryMetric, ...]:
         ),
         CanaryMetric(
             id="auth-failures", title="authentication failures", rule="above", threshold=0.02,
-            duration=Duration(60.0), canary='sum(rate(auth_failures_total{track="canary"}[5m])) / '
-            'sum(rate(auth_attempts_total{track="canary"}[5m]))', sandbox="auth_failure_ratio",
+            duration=Duration(60.0), canary='(sum(rate(auth_failures_total{track="canary"}[5m])) or '
+            'vector(0)) / sum(rate(auth_attempts_total{track="canary"}[5m]))', sandbox="auth_failure_ratio",
         ),
         CanaryMetric(
             id="queue-lag", title="worker queue lag", rule="rising", threshold=5.0,
@@ -285,7 +335,7 @@ def seed_stop_criteria() -> tuple[CanaryMetric, ...]:
         ),
         CanaryMetric(
             id="failed-writes", title="failed writes / corruption", rule="nonzero",
-            duration=Duration(0.0), min_samples=1,
+            duration=Duration(0.0), min_samples=1, no_data="zero",
             canary='sum(increase(failed_writes_total{track="canary"}[5m]))', sandbox="failed_writes",
         ),
     )

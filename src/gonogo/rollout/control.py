@@ -33,6 +33,17 @@ class RolloutControl(Protocol):
 
     # Views ----------------------------------------------------------------
     @property
+    def actor(self) -> str:
+        """Who this panel acts as: the name its intents are journaled under."""
+        ...
+
+    @property
+    def driving(self) -> bool:
+        """``False`` for a watcher: only intents (sign-off, pause request, rollback
+        proposal, note) go through, and the driver journals them."""
+        ...
+
+    @property
     def state(self) -> RolloutState:
         """The fold of every event so far (immutable; replaced on each event)."""
         ...
@@ -40,6 +51,10 @@ class RolloutControl(Protocol):
     @property
     def steps(self) -> Mapping[str, RunbookStep]:
         """The rollback runbook's steps by id (their ``action`` says who completes them)."""
+        ...
+
+    def watchers(self) -> Sequence[str]:
+        """Who is watching this session now (as far as it can tell)."""
         ...
 
     def verdict(self) -> Verdict:

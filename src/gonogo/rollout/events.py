@@ -25,15 +25,19 @@ import msgspec
 
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.values import Duration
 
 __all__ = [
     "BaseBody", "EventBody", "BodyError", "KINDS", "kind_of", "encode", "decode", "redact", "plain",
     "CheckResultRecord", "EvaluationRecord",
     "SessionStarted", "SessionResumed", "CheckRecorded", "OwnerSet", "SignedOff",
     "AdvanceConfirmed", "TrafficIntended", "TrafficConfirmed", "TrafficFailed", "StageEntered",
-    "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "RollbackProposed",
-    "RollbackStarted", "RunbookStepStarted", "RunbookStepFinished", "RunbookDecision",
-    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed",
+    "HoldCompleted", "Paused", "Resumed", "Samples", "CriterionTripped", "Stalled",
+    "RollbackProposed",
+    "ProposalDeclined", "GuardFailed", "RollbackStarted", "RunbookStepStarted",
+    "RunbookStepFinished", "RunbookDecision",
+    "RollbackFinished", "Reconciled", "ReleaseStable", "ChainKeyed", "NotifyFailed", "Note",
+    "PauseRequested", "WeightDrifted", "WeightVerified",
 ]
 
 SUMMARY_LIMIT = 200
@@ -51,10 +55,17 @@ def _pct(v: float | None) -> str:
     return "?" if v is None else f"{v:g}%"
 
 
+def _dur(seconds: float) -> str:
+    return str(Duration(seconds))
+
+
 class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
-    """What every event body has: a one-line description and its free-text fields."""
+    """What every event body has: a one-line description and its free-text fields.
+    ``omit_empty`` names fields added later that are left out of ``data`` while empty,
+    so that an event which does not use them records exactly what it always did."""
 
     free_text: ClassVar[frozenset[str]] = frozenset()
+    omit_empty: ClassVar[frozenset[str]] = frozenset()
 
     def describe(self) -> str:
         raise NotImplementedError  # every kind below says how it reads
@@ -64,6 +75,8 @@ class BaseBody(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
 class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A check result as the journal records it (``CheckResult.to_dict()``); the runner
     has already redacted it."""
+
+    omit_empty: ClassVar[frozenset[str]] = frozenset({"skip_if"})
 
     id: str
     status: Status
@@ -77,6 +90,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float = 0.0
     attempts: int = 0
     finished_at: float = 0.0
+    skip_if: str = ""  # the skip_if reference that skipped it ("" when it ran)
 
     @classmethod
     def of(cls, result: CheckResult) -> CheckResultRecord:
@@ -88,6 +102,7 @@ class CheckResultRecord(msgspec.Struct, frozen=True, kw_only=True):
             required=self.required, status=self.status, summary=self.summary,
             details=self.details, evidence=dict(self.evidence), duration_ms=self.duration_ms,
             attempts=self.attempts, finished_at=self.finished_at,
+            skip_if=self.skip_if,
         )
 
 
@@ -95,6 +110,7 @@ class EvaluationRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One metric's judgement at rollback time (``RuleEvaluation.to_dict()``)."""
 
     free_text: ClassVar[frozenset[str]] = frozenset({"title", "reason", "unit"})
+    omit_empty: ClassVar[frozenset[str]] = frozenset({"baseline_from", "requests"})
 
     metric: str
     title: str = ""
@@ -107,6 +123,8 @@ class EvaluationRecord(msgspec.Struct, frozen=True, kw_only=True):
     required_s: float = 0.0
     reason: str = ""
     unit: str = ""
+    baseline_from: str = ""
+    requests: float | None = None
     series: tuple[Point, ...] = ()
 
     @classmethod
@@ -130,10 +148,15 @@ class SessionStarted(BaseBody, tag="session_started", frozen=True, kw_only=True)
 
 
 class SessionResumed(BaseBody, tag="session_resumed", frozen=True, kw_only=True):
+    """A driver opened the session again; ``took_over_from``: the one who drove it
+    before, when that was someone else (the event's actor is the new driver)."""
+
     speed: float = 1.0
+    took_over_from: str = ""
 
     def describe(self) -> str:
-        return f"session resumed, speed x{self.speed:g}"
+        taken = f", taking over from {self.took_over_from}" if self.took_over_from else ""
+        return f"session resumed, speed x{self.speed:g}{taken}"
 
 
 # Checklist -------------------------------------------------------------------------
@@ -156,13 +179,25 @@ class OwnerSet(BaseBody, tag="owner_set", frozen=True, kw_only=True):
 
 
 class SignedOff(BaseBody, tag="signed_off", frozen=True, kw_only=True):
+    """A sign-off: the event's actor is the person who signed (not the driver who
+    journaled it), ``role`` the owner role they signed for (the check's ``who``). An
+    automatic one (``--auto-signoff`` in a rehearsal) names the rule, never a person."""
+
     free_text = frozenset({"note"})
 
     check_id: str
     note: str = ""
+    role: str = ""
+    automatic: bool = False
+    rule: str = ""  # what signed an automatic sign-off
 
     def describe(self) -> str:
-        return f"signed off {self.check_id}" + (f": {self.note}" if self.note else "")
+        role = f" as {self.role}" if self.role else ""
+        if self.automatic:
+            head = f"signed off {self.check_id} AUTOMATICALLY ({self.rule or 'rule'}){role}: no person signed"
+        else:
+            head = f"signed off {self.check_id}{role}"
+        return head + (f": {self.note}" if self.note else "")
 
 
 # Stages and traffic ---------------------------------------------------------------
@@ -249,24 +284,83 @@ class Resumed(BaseBody, tag="resumed", frozen=True, kw_only=True):
         return "resumed" + (f": {self.reason}" if self.reason else "")
 
 
+def _spaced(v: float) -> str:
+    return f"{v:g} %"
+
+
+class WeightDrifted(BaseBody, tag="weight_drifted", frozen=True, kw_only=True):
+    """The reality check: the traffic driver read back a weight other than the
+    journal's, before an advance or on resuming. Nothing was shifted: the rollout is
+    held (paused in a stage) until the weight is back or it is rolled back; it is
+    never "fixed" by shifting. Journaled by the engine (the rule), not a person."""
+
+    free_text = frozenset({"detail"})
+
+    journal: float  # the weight the journal believes (confirmed)
+    actual: float  # the weight read back
+    where: str = "router"  # what was read ("gateway" for the sandbox)
+    before: Literal["advance", "resume", "hold"] = "advance"
+    stage: str = ""  # the stage the journal is in
+    to_stage: str = ""  # the advance held back ("" on resume)
+    detail: str = ""  # how it was read
+
+    @property
+    def message(self) -> str:
+        return f"weight drifted: journal {_spaced(self.journal)}, {self.where} {_spaced(self.actual)}"
+
+    def describe(self) -> str:
+        held = {"advance": f"the advance to {self.to_stage}", "resume": "the resume",
+                "hold": f"the rollout at stage {self.stage}"}[self.before]
+        how = f" ({self.detail})" if self.detail else ""
+        return f"{self.message}{how}; reality check held {held}: nothing was shifted"[:LONG_SUMMARY_LIMIT]
+
+
+class WeightVerified(BaseBody, tag="weight_verified", frozen=True, kw_only=True):
+    """After a drift: the weight read back is the journal's again (set back by hand);
+    the drift no longer holds the rollout. Journaled by the engine."""
+
+    free_text = frozenset({"detail"})
+
+    weight: float
+    where: str = "router"
+    detail: str = ""
+
+    def describe(self) -> str:
+        how = f" ({self.detail})" if self.detail else ""
+        return (f"weight verified: {self.where} at {_spaced(self.weight)} as the journal says"
+                f"{how}")[:LONG_SUMMARY_LIMIT]
+
+
 # Canary analysis -------------------------------------------------------------------
 class Samples(BaseBody, tag="samples", frozen=True, kw_only=True):
     """One poll: ``values[metric] = (canary, baseline)``, ``None`` when the source had no
-    data for the metric, with the reason in ``errors``."""
+    data for the metric, with the reason in ``errors``. ``requests[metric]``: the canary
+    requests in the evaluation window, for metrics with a ``min_requests``.
+    ``carried[metric]``: the stage whose baseline stands in for one with no traffic
+    now (at 100 %), the value itself being in ``values``."""
 
     free_text = frozenset({"errors"})
+    omit_empty = frozenset({"requests", "carried"})
 
     values: dict[str, Pair | None] = {}
     errors: dict[str, str] = {}
+    requests: dict[str, float] = {}
+    carried: dict[str, str] = {}
 
     def describe(self) -> str:
+        def value(v: float | None) -> str:
+            return "none" if v is None else format(v, ".4g")
+
         def one(metric: str, pair: Pair | None) -> str:
-            if pair is not None and pair[0] is not None and pair[1] is not None:
-                return f"{metric}={pair[0]:.4g}/{pair[1]:.4g}"
-            return f"{metric}={'n/a' if pair is None or pair[0] is None else format(pair[0], '.4g')}"
+            if pair is None:
+                return f"{metric}=n/a"
+            mark = "*" if metric in self.carried else ""
+            return f"{metric}={value(pair[0])}/{value(pair[1])}{mark}"
 
         shown = ", ".join(one(m, v) for m, v in self.values.items())
-        return f"metrics (canary/baseline): {shown}"[:SUMMARY_LIMIT]
+        if self.carried:
+            shown += f" (* baseline from {', '.join(sorted(set(self.carried.values())))})"
+        return f"metrics (canary/baseline): {shown}"[:LONG_SUMMARY_LIMIT]
 
 
 class CriterionTripped(BaseBody, tag="criterion_tripped", frozen=True, kw_only=True):
@@ -289,22 +383,82 @@ class CriterionTripped(BaseBody, tag="criterion_tripped", frozen=True, kw_only=T
                 f"threshold {self.threshold} - {self.reason}")[:LONG_SUMMARY_LIMIT]
 
 
+class Stalled(BaseBody, tag="stalled", frozen=True, kw_only=True):
+    """A stop criterion inconclusive for longer than ``[canary] max_inconclusive`` (default:
+    the stage's hold): the rollout says what it waits for, then ``on_inconclusive``
+    (``action``) decides. The fold lists it in ``RolloutState.stalled`` until the metric
+    is conclusive again."""
+
+    free_text = frozenset({"reason"})
+
+    metric: str
+    reason: str = ""
+    stage: str = ""
+    inconclusive_s: float = 0.0
+    limit_s: float = 0.0
+    action: Literal["hold", "propose", "rollback"] = "hold"
+
+    def describe(self) -> str:
+        then = {"hold": "holding", "propose": "proposing a rollback",
+                "rollback": "rolling back"}[self.action]
+        return (f"stalled: {self.metric}: {self.reason} (inconclusive for "
+                f"{Duration(self.inconclusive_s)}, max {Duration(self.limit_s)}; {then})"
+                )[:LONG_SUMMARY_LIMIT]
+
+
 # Rollback --------------------------------------------------------------------------
 class RollbackProposed(BaseBody, tag="rollback_proposed", frozen=True, kw_only=True):
     free_text = frozenset({"reason"})
 
     reason: str = ""
-    metric: str = ""
+    metric: str = ""  # the stop criterion, or "" for a guard (``check``)
+    check: str = ""  # the guard or exit check that failed
+    value: float | None = None  # the canary value the criterion tripped on
 
     def describe(self) -> str:
         return f"rollback proposed: {self.reason}"
+
+
+class ProposalDeclined(BaseBody, tag="proposal_declined", frozen=True, kw_only=True):
+    """The driver declined a proposed rollback; the same proposal stays quiet for
+    ``snooze_s`` (plan time) unless what triggered it gets worse than ``value``."""
+
+    free_text = frozenset({"reason"})
+
+    reason: str = ""
+    metric: str = ""
+    check: str = ""
+    value: float | None = None  # the canary value the proposal was made on
+    snooze_s: float = 0.0
+
+    def describe(self) -> str:
+        what = self.metric or self.check or "proposal"
+        return (f"rollback declined ({what}): {self.reason}; not proposed again for "
+                f"{_dur(self.snooze_s)} unless it gets worse")
+
+
+class GuardFailed(BaseBody, tag="guard_failed", frozen=True, kw_only=True):
+    """A guard (a check re-run while traffic sits at a stage) or an exit check failed
+    with canary traffic live; ``action`` is what ``rollout.on_stop`` made of it."""
+
+    free_text = frozenset({"summary"})
+
+    check: str
+    stage: str = ""
+    status: str = ""
+    summary: str = ""
+    action: Literal["rollback", "propose", "none", "snoozed"] = "none"
+
+    def describe(self) -> str:
+        return (f"GUARD {self.check} {self.status} at stage {self.stage}: {self.summary} "
+                f"-> {self.action}")[:LONG_SUMMARY_LIMIT]
 
 
 class RollbackStarted(BaseBody, tag="rollback_started", frozen=True, kw_only=True):
     free_text = frozenset({"reason"})
 
     reason: str = ""
-    trigger: Literal["operator", "criterion"] = "operator"
+    trigger: Literal["operator", "criterion", "guard"] = "operator"
     snapshot: dict[str, EvaluationRecord] = {}
     weight: float | None = None  # the canary weight confirmed when it started
 
@@ -363,6 +517,28 @@ class ReleaseStable(BaseBody, tag="release_stable", frozen=True, kw_only=True):
         return f"release {self.release} marked STABLE"
 
 
+class Note(BaseBody, tag="note", frozen=True, kw_only=True):
+    """A note someone added to the session (the event's actor is its author)."""
+
+    free_text = frozenset({"text"})
+
+    text: str
+
+    def describe(self) -> str:
+        return f"note: {self.text}"[:LONG_SUMMARY_LIMIT]
+
+
+class PauseRequested(BaseBody, tag="pause_requested", frozen=True, kw_only=True):
+    """Someone other than the driver asks for a pause (the actor); the driver decides."""
+
+    free_text = frozenset({"reason"})
+
+    reason: str = ""
+
+    def describe(self) -> str:
+        return "PAUSE REQUESTED" + (f": {self.reason}" if self.reason else "")
+
+
 class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
     """The session's hash chain is an HMAC under a key; the reference says where the
     key lives (``env:``/``file:``/``vault:``), never what it is."""
@@ -374,12 +550,33 @@ class ChainKeyed(BaseBody, tag="chain_keyed", frozen=True, kw_only=True):
         return f"journal chain keyed ({self.algorithm}, key {self.key_ref})"
 
 
+# Notifications -----------------------------------------------------------------------
+class NotifyFailed(BaseBody, tag="notify_failed", frozen=True, kw_only=True):
+    """A notification that could not be delivered (``gonogo.notify``): the target by
+    its name from the config, never its URL. Changes nothing in the rollout's state."""
+
+    free_text = frozenset({"error"})
+
+    target: str
+    target_kind: str = ""
+    event: str = ""  # the notification event (stage_entered, criterion_tripped...)
+    attempts: int = 0
+    error: str = ""
+
+    def describe(self) -> str:
+        tries = f" after {self.attempts} attempt{'s' if self.attempts != 1 else ''}" if self.attempts else ""
+        return (f"notification {self.event or '?'} to {self.target} NOT DELIVERED{tries}: "
+                f"{self.error}")[:LONG_SUMMARY_LIMIT]
+
+
 EventBody: TypeAlias = (
     SessionStarted | SessionResumed | CheckRecorded | OwnerSet | SignedOff | AdvanceConfirmed
     | TrafficIntended | TrafficConfirmed | TrafficFailed | StageEntered | HoldCompleted | Paused
-    | Resumed | Samples | CriterionTripped | RollbackProposed | RollbackStarted
+    | Resumed | Samples | CriterionTripped | Stalled | RollbackProposed | ProposalDeclined | GuardFailed
+    | RollbackStarted
     | RunbookStepStarted | RunbookStepFinished | RunbookDecision | RollbackFinished | Reconciled
-    | ReleaseStable | ChainKeyed
+    | ReleaseStable | ChainKeyed | NotifyFailed | Note | PauseRequested | WeightDrifted
+    | WeightVerified
 )
 
 KINDS: Mapping[str, type[EventBody]] = {
@@ -408,10 +605,29 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def _omit_empty(struct: msgspec.Struct, data: Any) -> None:
+    """Drop ``struct``'s empty ``omit_empty`` fields from its builtins ``data``, and those
+    of the records it holds."""
+    if not isinstance(data, dict):
+        return
+    for name in getattr(struct, "omit_empty", ()):
+        if name in data and data[name] in (None, "", {}, []):
+            del data[name]
+    for name in struct.__struct_fields__:
+        value, sub = getattr(struct, name), data.get(name)
+        if isinstance(value, msgspec.Struct):
+            _omit_empty(value, sub)
+        elif isinstance(value, dict) and isinstance(sub, dict):
+            for k, v in value.items():
+                if isinstance(v, msgspec.Struct):
+                    _omit_empty(v, sub.get(str(k)))
+
+
 def encode(body: BaseBody) -> dict[str, Any]:
     """The ``data`` a journal line records for ``body`` (its fields, without the tag)."""
     data = msgspec.to_builtins(body, enc_hook=str)
     data.pop("kind", None)
+    _omit_empty(body, data)
     return cast(dict[str, Any], plain(data))
 
 

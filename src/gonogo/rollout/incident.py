@@ -108,10 +108,16 @@ def write_incident(inc: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 
     ``out_dir`` may be a team's shared folder: each file is written as a fresh
     temporary (``O_EXCL``, never through a planted link) and renamed into place."""
-    stem = "incident-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in inc["release"])
-    md = write_private_file(out_dir / f"{stem}.md", render_markdown(inc))
-    js = write_private_file(out_dir / f"{stem}.json", json.dumps(inc, indent=2) + "\n")
+    md_path, js_path = incident_files(out_dir, inc["release"])
+    md = write_private_file(md_path, render_markdown(inc))
+    js = write_private_file(js_path, json.dumps(inc, indent=2) + "\n")
     return md, js
+
+
+def incident_files(out_dir: Path, release: str) -> tuple[Path, Path]:
+    """Where a rollback of ``release`` writes its incident: the Markdown and the JSON."""
+    stem = "incident-" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in release)
+    return out_dir / f"{stem}.md", out_dir / f"{stem}.json"
 
 
 async def post_incident(ctx: CheckContext, url: str, inc: dict[str, Any], timeout: float) -> tuple[bool, str]:

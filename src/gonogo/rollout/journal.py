@@ -43,7 +43,7 @@ from gonogo.rollout.events import BodyError, EventBody, decode, encode, kind_of,
 from gonogo.safefs import UnsafePath, open_private_dir
 
 __all__ = [
-    "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "Event", "Verification", "JournalStore",
+    "GENESIS", "EVENTS_FILE", "TORN_SUFFIX", "JournalError", "SessionBusy", "Event", "Verification", "JournalStore",
     "FileJournal", "canonical", "chain_hash", "make_event", "plain", "verify_lines", "verify_file",
     "read_events", "iter_events", "session_file",
 ]
@@ -56,6 +56,15 @@ FIELDS = frozenset({"seq", "time", "actor", "kind", "data", "prev", "hash"})
 
 class JournalError(Exception):
     """The journal cannot be opened, read or written; the message names where."""
+
+
+class SessionBusy(JournalError):
+    """Another process drives the session (holds its journal's lock), or the release
+    (``holder_session``: the session it drives, when known)."""
+
+    def __init__(self, message: str, *, holder_session: str = "") -> None:
+        super().__init__(message)
+        self.holder_session = holder_session
 
 
 def canonical(obj: Any) -> str:
@@ -291,10 +300,12 @@ _decode_shape = msgspec.json.Decoder(_Shape).decode
 def _verify_chain(
     lines: Iterable[bytes], key: bytes | None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    after: int = 0, prev: str = GENESIS,
 ) -> Verification:
-    prev = GENESIS
-    n = 0
-    for n, raw in enumerate(lines, start=1):
+    """``after``/``prev``: the lines continue a chain whose event ``after`` has hash ``prev``
+    (a follower verifies only what was appended since it last looked)."""
+    n = after
+    for n, raw in enumerate(lines, start=after + 1):
         if on_record is None:  # verify only: a line that is what was hashed costs one parse
             try:
                 shape = _decode_shape(raw)
@@ -405,7 +416,7 @@ class FileJournal:
             try:  # one writer per session; the lock dies with its process (even on SIGKILL)
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise JournalError(
+                raise SessionBusy(
                     f"session {self.dir} is being driven by another gonogo process; "
                     "watch it read-only or wait until it stops"
                 ) from None
@@ -515,6 +526,11 @@ def _parses(line: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _decode_lines(lines: Iterable[bytes], path: Path) -> list[Event]:
+    """Verified lines as events (``_decode_records`` of each line parsed)."""
+    return _decode_records((_parse(line) for line in lines), path)
 
 
 def _decode_records(records: Iterable[Mapping[str, Any]], path: Path) -> list[Event]:

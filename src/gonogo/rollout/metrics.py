@@ -2,16 +2,22 @@
 
 ``MetricsSource.poll(metrics, now)`` returns one ``Reading`` per metric id: the
 latest canary and baseline values, or ``None`` with an error when the source has
-no data. It never raises for an unreachable server: that is an inconclusive
-reading, judged by the rules, not a crash.
+no data, and the canary's request count over the evaluation window for metrics
+with a ``min_requests``. It never raises for an unreachable server: that is an
+inconclusive reading, judged by the rules, not a crash.
+
+An *empty* Prometheus result (no series) reads per the metric's ``no_data``:
+``"zero"`` makes it 0, ``"inconclusive"`` keeps it missing. A ``NaN`` (0/0) is always
+missing. An empty request count is 0 requests.
 
 - ``PrometheusSource`` (prometheus-api-client, a blocking client, so every query
   runs in a worker thread): range queries fetched incrementally — the first poll
   reads back over the metric's window, later polls only the steps since the last
   point seen.
 - ``SandboxSource``: ``GET /admin/metrics`` on the sandbox gateway's admin address,
-  which reports the fleet's current canary and baseline values per metric key, so
-  it works whether the fleet runs in this process or another.
+  which reports the fleet's current canary and baseline values per metric key, and
+  the requests each track served in its window, so it works whether the fleet runs
+  in this process or another.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Reading:
     canary: float | None
     baseline: float | None
     error: str = ""
+    requests: float | None = None  # canary requests in the evaluation window, when counted
 
 
 class MetricsSource(Protocol):
@@ -77,6 +84,8 @@ class SandboxSource:
         except Exception as exc:
             why = self.ctx.redactor.excerpt(describe_error(exc), ERROR_LIMIT)
             return {m.id: Reading(None, None, why) for m in metrics}
+        counts = payload.get("samples") if isinstance(payload, dict) else None
+        requests = _num(counts.get("canary")) if isinstance(counts, dict) else None
         out: dict[str, Reading] = {}
         for m in metrics:
             key = m.sandbox or m.id
@@ -85,7 +94,7 @@ class SandboxSource:
                 out[m.id] = Reading(None, None, self.ctx.redactor.excerpt(
                     f"the sandbox reports no metric {key!r}", ERROR_LIMIT))
                 continue
-            out[m.id] = Reading(_num(row.get("canary")), _num(row.get("baseline")))
+            out[m.id] = Reading(_num(row.get("canary")), _num(row.get("baseline")), requests=requests)
         return out
 
     async def aclose(self) -> None:
@@ -114,8 +123,9 @@ class PrometheusSource:
             )
         return self._client
 
-    def _fetch(self, query: str, now: float, window: float) -> float | None:
-        """Fetch the steps since the last point seen (or the window), return the newest."""
+    def _fetch(self, query: str, now: float, window: float) -> tuple[float | None, bool]:
+        """Fetch the steps since the last point seen (or the window): the newest value,
+        and whether the result was empty (no series at all, rather than a NaN)."""
         client = self._connect()
         step = self.plan.canary.step.seconds
         last = self._last.get(query)
@@ -136,22 +146,44 @@ class PrometheusSource:
                     points.append((float(t), value))
         if points:
             self._last[query] = points[-1]
-            return points[-1][1]
+            return points[-1][1], False
         if last and now - last[0] <= 2 * step:
-            return last[1]
-        return None
+            return last[1], False
+        return None, not data
+
+    def _read(self, m: CanaryMetric, query: str, now: float, cache: dict[str, tuple[float | None, bool]],
+              *, zero_if_empty: bool) -> float | None:
+        if query not in cache:  # one query per poll, however many metrics share it
+            cache[query] = self._fetch(query, now, m.window.seconds)
+        value, empty = cache[query]
+        return 0.0 if value is None and empty and zero_if_empty else value
 
     def _poll_sync(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:
         out: dict[str, Reading] = {}
+        cache: dict[str, tuple[float | None, bool]] = {}
+        canary_cfg = self.plan.canary
         for m in metrics:
+            zero = m.no_data == "zero"
             try:
-                canary = self._fetch(m.canary, now, m.window.seconds)
-                baseline = self._fetch(m.baseline, now, m.window.seconds) if m.baseline else None
+                canary = self._read(m, m.canary, now, cache, zero_if_empty=zero)
+                baseline = (self._read(m, m.baseline, now, cache, zero_if_empty=zero)
+                            if m.baseline else None)
             except Exception as exc:  # unreachable, bad query, HTTP error: no data, named
                 self._last.pop(m.canary, None)
                 out[m.id] = Reading(None, None, self.ctx.redactor.excerpt(_prom_error(exc), ERROR_LIMIT))
                 continue
-            out[m.id] = Reading(canary, baseline, "" if canary is not None else "no data for the canary query")
+            error = "" if canary is not None else (
+                "the canary query returned NaN (no traffic in its denominator?)"
+                if m.canary in cache and not cache[m.canary][1] else "no data for the canary query")
+            requests: float | None = None
+            query = canary_cfg.requests_query(m)
+            if canary_cfg.min_requests_of(m) > 0 and query:
+                try:  # an empty count is no requests at all
+                    requests = self._read(m, query, now, cache, zero_if_empty=True)
+                except Exception as exc:
+                    error = error or self.ctx.redactor.excerpt(
+                        "request count: " + _prom_error(exc), ERROR_LIMIT)
+            out[m.id] = Reading(canary, baseline, error, requests=requests)
         return out
 
     async def poll(self, metrics: Sequence[CanaryMetric], now: float) -> dict[str, Reading]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from gonogo.config import Plan
+from gonogo.config import TBD, Plan
 from gonogo.context import SignOff
 from gonogo.model import CheckResult
 from gonogo.rollout.analysis import RuleEvaluation
@@ -25,7 +25,7 @@ from gonogo.verdict import Verdict
 __all__ = [
     "Phase", "TRANSITIONS", "ACTIVE_PHASES", "IN_STAGE_PHASES", "START_PHASES", "PAUSABLE_PHASES",
     "is_active", "in_stage", "starts_over", "can_pause", "advance_refusal", "force_advance_refusal",
-    "rollback_refusal", "AdvancePreview", "StageProgress", "preview",
+    "rollback_refusal", "AdvancePreview", "SignoffNeeded", "StageProgress", "preview",
 ]
 
 
@@ -130,6 +130,8 @@ class StageProgress(Protocol):
     @property
     def signoffs(self) -> Mapping[str, SignOff]: ...
     @property
+    def owners(self) -> Mapping[str, str]: ...
+    @property
     def evaluations(self) -> Mapping[str, RuleEvaluation]: ...
     @property
     def weight_confirmed(self) -> float: ...
@@ -151,10 +153,29 @@ class AdvancePreview:
     checks_passed: int
     checks_total: int
     blockers: tuple[str, ...]
+    signoffs: tuple[SignoffNeeded, ...] = ()  # the sign-offs among the blockers
 
     @property
     def can_advance(self) -> bool:
         return not self.blockers
+
+
+@dataclass(frozen=True, slots=True)
+class SignoffNeeded:
+    """A sign-off the advance waits for, and who must give it."""
+
+    check_id: str
+    role: str  # the owner role that signs ("" when any operator may)
+    owner: str  # that role's owner, "" when none is named
+
+    @property
+    def who(self) -> str:
+        if not self.role:
+            return "an operator"
+        return f"{self.role} ({self.owner})" if self.owner else f"{self.role} (no owner named yet)"
+
+    def blocker(self) -> str:
+        return f"sign-off needed: {self.check_id} by {self.who}"
 
 
 def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> AdvancePreview:
@@ -167,6 +188,7 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
     nxt_index = 0 if at_start else state.stage_index + 1
     nxt = stages[nxt_index] if nxt_index < len(stages) else None
     checks_passed = checks_total = 0
+    signoffs: list[SignoffNeeded] = []
     refusal = advance_refusal(phase, state.stop_reason)
     if refusal is not None:
         blockers.append(refusal)
@@ -186,22 +208,28 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
         for cid in ids:
             r = state.results.get(cid)
             fresh = state.result_seq.get(cid, 0) > state.stage_seq
-            if r is not None and r.status.ok and fresh:
+            if r is not None and r.lets_go and fresh:
                 checks_passed += 1
+            elif _is_manual(plan, cid) and cid not in state.signoffs:
+                signoffs.append(_needed(plan, state, cid))
             elif r is not None and not fresh:
                 blockers.append(f"exit check {cid}: not run in this stage yet")
             else:
                 blockers.append(f"exit check {cid}: " + (f"{r.status}" if r else "not run"))
-        if current.signoff and current.signoff not in state.signoffs:
-            blockers.append(f"sign-off needed: {current.signoff}")
-        if current.analysis:
+        if (current.signoff and current.signoff not in state.signoffs
+                and all(n.check_id != current.signoff for n in signoffs)):
+            signoffs.append(_needed(plan, state, current.signoff))
+        blockers.extend(n.blocker() for n in signoffs)
+        if current.analysis:  # dry-run metrics (stop = false) are shown, never waited for
             for m in plan_metrics(plan):
-                if m.id not in state.evaluations:
+                if m.stop and m.id not in state.evaluations:
                     blockers.append(f"metric {m.id} inconclusive: no data yet")
             for ev in state.evaluations.values():
+                if not ev.stop:
+                    continue
                 if ev.state == "inconclusive":
                     blockers.append(f"metric {ev.metric_id} inconclusive: {ev.reason}")
-                elif ev.state in ("breaching", "tripped") and ev.stop:
+                elif ev.state in ("breaching", "tripped"):
                     blockers.append(f"metric {ev.metric_id} {ev.state}: {ev.reason}")
     if not verdict.go:
         blockers.append("verdict NO-GO: " + "; ".join(b.id for b in verdict.blocking[:6]))
@@ -215,4 +243,23 @@ def preview(state: StageProgress, plan: Plan, now: float, verdict: Verdict) -> A
         checks_passed=checks_passed,
         checks_total=checks_total,
         blockers=tuple(blockers),
+        signoffs=tuple(signoffs),
     )
+
+
+def _is_manual(plan: Plan, check_id: str) -> bool:
+    try:
+        return plan.check(check_id).kind == "manual"
+    except KeyError:
+        return False
+
+
+def _needed(plan: Plan, state: StageProgress, check_id: str) -> SignoffNeeded:
+    role = ""
+    try:
+        spec = plan.check(check_id)
+        role = str(getattr(spec.params, "who", "") or "") if spec.kind == "manual" else ""
+    except KeyError:
+        pass
+    owner = state.owners.get(role, "") if role else ""
+    return SignoffNeeded(check_id, role, "" if owner.strip().upper() == TBD else owner)

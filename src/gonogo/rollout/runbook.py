@@ -87,7 +87,7 @@ async def _checks(step: RunbookStep, engine: RunbookHost) -> Outcome:
         return True, "no checks configured"
     await asyncio.wait_for(engine.run_checks(ids), step.timeout.seconds)
     results = engine.state.results
-    bad = [i for i in ids if i in results and results[i].required and not results[i].status.ok]
+    bad = [i for i in ids if i in results and results[i].required and not results[i].lets_go]
     if bad:
         return False, "failing: " + ", ".join(f"{i} ({results[i].summary})" for i in bad)
     return True, f"{len(ids)} check(s) green"

@@ -52,3 +52,20 @@ def plan_runbook(plan: Plan) -> tuple[RunbookStep, ...]:
 
 def exit_check_ids(plan: Plan, stage: Stage) -> list[str]:
     return plan.expand(stage.exit_checks)
+
+
+GUARD_KINDS = ("open_incidents", "http_health")  # open P0/P1 incidents, every service's health
+
+
+def guard_ids(plan: Plan, stage: Stage) -> list[str]:
+    """The checks re-run while traffic sits at ``stage``: its own ``guards``, else the
+    seed's rollback triggers a check can see (open P0/P1 incidents and every service's
+    health, from the checklist) and the stage's exit checks."""
+    if stage.guards is not None:
+        return plan.expand(stage.guards)
+    default = [c.id for _, c in plan.checklist() if c.kind in GUARD_KINDS]
+    return list(dict.fromkeys([*default, *exit_check_ids(plan, stage)]))
+
+
+def guard_interval(plan: Plan, stage: Stage) -> Duration:
+    return stage.guard_interval or plan.rollout.guard_interval

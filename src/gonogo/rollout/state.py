@@ -10,6 +10,7 @@ them are ``gonogo.rollout.phases``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, assert_never, cast
@@ -17,15 +18,20 @@ from typing import Any, Literal, assert_never, cast
 from gonogo.config import Plan
 from gonogo.context import SignOff
 from gonogo.model import CheckResult
-from gonogo.rollout.analysis import RuleEvaluation, Sample, evaluate
+from gonogo.rollout.analysis import RuleEvaluation, Sample, evaluate, traffic_shortfall
 from gonogo.rollout.events import (
     AdvanceConfirmed,
     ChainKeyed,
     CheckRecorded,
     CriterionTripped,
+    GuardFailed,
     HoldCompleted,
+    Note,
+    NotifyFailed,
     OwnerSet,
     Paused,
+    PauseRequested,
+    ProposalDeclined,
     Reconciled,
     ReleaseStable,
     Resumed,
@@ -40,9 +46,12 @@ from gonogo.rollout.events import (
     SessionStarted,
     SignedOff,
     StageEntered,
+    Stalled,
     TrafficConfirmed,
     TrafficFailed,
     TrafficIntended,
+    WeightDrifted,
+    WeightVerified,
 )
 from gonogo.rollout.journal import Event
 from gonogo.rollout.phases import Phase
@@ -109,6 +118,7 @@ class RolloutState:
     target_index: int | None = None  # the stage an in-flight shift is heading to
     rollbacks: int = 0
     stopped_at: int | None = None  # the stage the last rollback took traffic back from
+    rollback_trigger: str = ""  # what started the last rollback: operator, criterion, guard
     # Blind time: in a stage under canary analysis the hold accrues only while
     # conclusive data covers it (a frozen source must not let the hold run out).
     hold_needs_data: bool = False
@@ -121,7 +131,25 @@ class RolloutState:
     result_seq: Mapping[str, int] = field(default_factory=dict)  # check id -> event seq
     stage_seq: int = 0  # seq of the current stage's stage_entered event
     trip_pending: bool = False  # a criterion tripped; no rollback started/proposed yet
+    # The open rollback proposal: ("metric:<id>" | "check:<id>", the value it was made on).
+    proposal: tuple[str, float | None] | None = None
+    # Declined proposals: key -> (real time until which it is not proposed again, value
+    # declined); a worse value proposes again at once.
+    snoozed: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
+    # Open requests from people who do not drive: (who, reason) of each pause request
+    pause_requests: tuple[tuple[str, str], ...] = ()
+    # Canary analysis that cannot judge: metric id -> why, for each stop criterion
+    # inconclusive past max_inconclusive (a `stalled` event); gone once it is conclusive.
+    stalled: Mapping[str, str] = field(default_factory=dict)
+    # metric id -> (baseline, stage id): the last baseline measured with baseline traffic,
+    # which ratio rules judge against where the baseline gets none (100 %).
+    baselines: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    inconclusive_since: Mapping[str, float] = field(default_factory=dict)  # metric -> first poll
     last_hash: str = ""
+    # The reality check found the router at another weight than the journal's: the
+    # message ("weight drifted: journal 5 %, gateway 0 %"); None once verified again
+    # or a rollback starts. While set, the rollout is held (paused in a stage).
+    drift: str | None = None
 
     @property
     def stage(self) -> StageView | None:
@@ -219,7 +247,8 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case OwnerSet():
             return {"owners": {**s.owners, body.role: body.name}}
         case SignedOff():
-            sign = SignOff(actor=e.actor, at=e.time, note=body.note)
+            sign = SignOff(actor=e.actor, at=e.time, note=body.note, role=body.role,
+                           automatic=body.automatic, rule=body.rule)
             return {"signoffs": {**s.signoffs, body.check_id: sign}}
         case AdvanceConfirmed():
             return _advance_confirmed(s, body, plan)
@@ -232,6 +261,7 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case StageEntered():
             stage = plan_stages(plan)[body.index] if body.index < len(plan_stages(plan)) else None
             return {
+                "stalled": {},  # a new stage, a new hold: a stall is reported afresh
                 "phase": Phase.HOLDING, "stage_index": body.index, "target_index": None,
                 "stage_seq": e.seq, "hold_started_at": e.time, "hold_paused_s": 0.0,
                 "hold_banked_s": 0.0, "paused_at": None,
@@ -253,15 +283,30 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
             return _samples(s, e, body, plan)
         case CriterionTripped():
             return {"stop_reason": body.reason or body.metric, "trip_pending": True}
+        case Stalled():
+            return {"stalled": {**s.stalled, body.metric: body.reason}}
         case RollbackProposed():
+            key = f"metric:{body.metric}" if body.metric else f"check:{body.check}"
             return {**_paused(s, e), "rollback_proposed": True, "stop_reason": body.reason,
-                    "trip_pending": False}
+                    "trip_pending": False, "proposal": (key, body.value)}
+        case ProposalDeclined():
+            key = f"metric:{body.metric}" if body.metric else f"check:{body.check}"
+            until = e.time + body.snooze_s / max(s.speed, 1e-9)
+            return {**_resumed(s, e), "proposal": None,
+                    "snoozed": {**s.snoozed, key: (until, body.value)}}
+        case GuardFailed():
+            if body.action in ("rollback", "propose"):
+                return {"stop_reason": f"guard {body.check} {body.status}: {body.summary}"}
+            return {}
         case RollbackStarted():
             return {
+                "stalled": {},
                 "phase": Phase.ROLLING_BACK, "stop_reason": body.reason, "trip_pending": False,
                 "stopped_at": s.stage_index if s.stage_index >= 0 else s.stopped_at,
+                "rollback_trigger": body.trigger,
                 "runbook": _fresh_runbook(plan), "rollbacks": s.rollbacks + 1, "paused_at": None,
                 "resume_phase": None, "rollback_proposed": False, "target_index": None,
+                "proposal": None, "snoozed": {}, "pause_requests": (), "drift": None,
                 "reconciliation": {r.id: False for r in plan.runbook.reconciliation},
             }
         case RunbookStepStarted():
@@ -281,9 +326,17 @@ def _changes(s: RolloutState, e: Event, plan: Plan) -> dict[str, Any]:
         case Reconciled():
             return {"reconciliation": {**s.reconciliation, body.item: True}}
         case ReleaseStable():
-            return {"phase": Phase.STABLE, "target_index": None}
-        case ChainKeyed():
+            return {"phase": Phase.STABLE, "target_index": None, "stalled": {}}
+        case WeightDrifted():
+            held = _paused(s, e) if s.phase in (Phase.HOLDING, Phase.READY) else {}
+            return {**held, "drift": body.message, "stop_reason": body.message}
+        case WeightVerified():
+            return {"drift": None,
+                    "stop_reason": None if s.stop_reason == s.drift else s.stop_reason}
+        case ChainKeyed() | NotifyFailed() | Note():
             return {}
+        case PauseRequested():
+            return {"pause_requests": (*s.pause_requests, (e.actor, body.reason))}
         case _:
             assert_never(body)
 
@@ -312,7 +365,8 @@ def _advance_confirmed(s: RolloutState, body: AdvanceConfirmed, plan: Plan) -> d
     if body.forced:
         out["forced"] = (*s.forced, body.reason)
     if s.phase == Phase.ROLLED_BACK:  # a re-rollout starts from a clean analysis
-        out.update(samples={}, evaluations={}, stop_reason=None, stage_index=-1,
+        out.update(samples={}, evaluations={}, stalled={}, baselines={}, inconclusive_since={},
+                   stop_reason=None, stage_index=-1,
                    stopped_at=None, rollback_proposed=False, runbook=_fresh_runbook(plan))
     return out
 
@@ -329,8 +383,9 @@ def _traffic_failed(s: RolloutState, e: Event, body: TrafficFailed) -> dict[str,
 
 def _paused(s: RolloutState, e: Event) -> dict[str, Any]:
     if s.phase == Phase.PAUSED:
-        return {}
-    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase}
+        return {"pause_requests": ()}
+    return {"phase": Phase.PAUSED, "paused_at": e.time, "resume_phase": s.phase,
+            "pause_requests": ()}
 
 
 def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:
@@ -347,25 +402,50 @@ def _resumed(s: RolloutState, e: Event) -> dict[str, Any]:
 def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, Any]:
     samples = dict(s.samples)
     evaluations = dict(s.evaluations)
+    since = dict(s.inconclusive_since)
+    baselines = dict(s.baselines)
+    stage = s.stage
+    short: list[str] = []  # stop criteria with too little canary traffic to judge
     for metric in plan_metrics(plan):
         canary, baseline = body.values.get(metric.id) or (None, None)
-        sample = Sample(e.time, canary, baseline, body.errors.get(metric.id, ""))
+        sample = Sample(e.time, canary, baseline, body.errors.get(metric.id, ""),
+                        requests=body.requests.get(metric.id),
+                        baseline_from=body.carried.get(metric.id, ""))
         series = (*samples.get(metric.id, ()), sample)[-MAX_SAMPLES:]
         samples[metric.id] = series
-        evaluations[metric.id] = evaluate(metric, series, speed=s.speed)
-    out: dict[str, Any] = {"samples": samples, "evaluations": evaluations}
+        min_requests = plan.canary.min_requests_of(metric)
+        ev = evaluate(metric, series, speed=s.speed, min_requests=min_requests)
+        if ev.state == "inconclusive":
+            first = since.setdefault(metric.id, e.time)
+            ev = dataclasses.replace(ev, inconclusive_s=max(0.0, e.time - first) * s.speed)
+        else:
+            since.pop(metric.id, None)
+        evaluations[metric.id] = ev
+        if (metric.rule == "ratio_above" and stage is not None and not sample.baseline_from
+                and baseline is not None and math.isfinite(baseline)):
+            baselines[metric.id] = (baseline, stage.id)
+        if metric.stop and traffic_shortfall(metric, sample, min_requests):
+            short.append(metric.id)
+    out: dict[str, Any] = {
+        "samples": samples, "evaluations": evaluations, "inconclusive_since": since,
+        "baselines": baselines,
+        # a stall lasts while its metric is inconclusive; the reason is the current one
+        "stalled": {m: evaluations[m].reason for m in s.stalled
+                    if m in evaluations and evaluations[m].state == "inconclusive"},
+    }
     if s.hold_needs_data and s.hold_started_at is not None:
-        # Blind: the source failed for a stop criterion, or answered for none of them (a
-        # frozen or unreachable source). One metric without data is its own rule's
-        # "inconclusive", which blocks the advance by itself.
+        # Blind: the source failed for a stop criterion, answered for none of them (a
+        # frozen or unreachable source), or the canary saw too few requests to judge one.
+        # One metric without data is its own rule's "inconclusive", which blocks the
+        # advance by itself.
         stops = [m.id for m in plan_metrics(plan) if m.stop]
-        blind = any(i in body.errors for i in stops) or (
+        blind = any(i in body.errors for i in stops) or bool(short) or (
             bool(stops) and all((body.values.get(i) or (None, None))[0] is None for i in stops))
         if s.phase == Phase.HOLDING and s.cover_mark is not None:
-            since = max(0.0, e.time - s.cover_mark)
+            since_mark = max(0.0, e.time - s.cover_mark)
             # Blind on either side: the whole interval is uncovered (when the data went
             # away or came back inside it is unknown); else only a gap longer than a few polls.
-            uncovered = since if (blind or s.last_blind) else max(0.0, since - s.cover_gap_s)
+            uncovered = since_mark if (blind or s.last_blind) else max(0.0, since_mark - s.cover_gap_s)
             out["hold_blind_s"] = s.hold_blind_s + uncovered
         out.update(cover_mark=e.time, last_blind=blind)
     return out

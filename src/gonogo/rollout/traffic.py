@@ -10,13 +10,27 @@ raises for an operational failure; it reports it.
 - ``http``: POST a JSON body to a webhook, auth header from a secret reference.
 - ``manual``: the operator sets the weight and confirms (``needs_confirmation``).
 - ``sandbox``: POST /admin/weight on the sandbox gateway's admin address.
+
+The reality check: ``read(stage, release)`` returns the weight the router really has
+(a ``WeightReading``), so that the engine compares it with the journal's before each
+shift and on every resume. ``None``: this driver cannot be read (``manual``; an
+``http`` driver without ``get_url``; a ``command`` driver without ``get``).
+
+- ``sandbox``: GET /admin/state on the same admin address (its ``weight``).
+- ``http``: GET ``get_url`` (same auth header); the weight is the JSON body's
+  ``get_field`` (a dotted path, list indexes allowed; "" = the body is the number).
+- ``command``: run the ``get`` argv (``{stage}``, ``{release}``; no shell); it prints
+  the weight (``5``, ``5.0`` or ``5%``) and exits 0.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import httpx
 
 from gonogo.config import Plan, TrafficConfig
 from gonogo.context import CheckContext
@@ -34,11 +48,59 @@ class Shift:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class WeightReading:
+    """The weight the router really has, as the driver read it back."""
+
+    weight: float | None  # None: the read failed (``detail`` says why)
+    detail: str  # how it was read: "GET http://…/admin/state: weight 5"
+    where: str = "router"  # how messages name what was read ("gateway" for the sandbox)
+
+
 class TrafficDriver(Protocol):
     name: str
     needs_confirmation: bool  # True: the operator must confirm the weight was set
 
     async def shift(self, weight: float, stage: str, release: str) -> Shift: ...
+
+    async def read(self, stage: str, release: str) -> WeightReading | None:
+        """The router's current weight; ``None`` when this driver cannot read it."""
+        ...
+
+
+def parse_weight(value: Any) -> float:
+    """A weight read back: a number, or text like ``5``, ``5.0`` or ``5%``, 0 to 100."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{value!r} is not a weight")
+    if isinstance(value, str):
+        text = value.strip().removesuffix("%").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{value.strip()[:40]!r} is not a weight") from None
+    if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 100:
+        raise ValueError(f"{value!r} is not a weight between 0 and 100")
+    return float(value)
+
+
+def field_of(body: Any, dotted: str) -> Any:
+    """``body``'s value at a dotted path (``spec.http.0.route.1.weight``); "" = ``body``."""
+    for part in dotted.split(".") if dotted else ():
+        if isinstance(body, dict) and part in body:
+            body = body[part]
+        elif isinstance(body, list) and part.isdigit() and int(part) < len(body):
+            body = body[int(part)]
+        else:
+            raise KeyError(part)
+    return body
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for a message: no ``user:password@`` and no query (tokens live there)."""
+    try:
+        return str(httpx.URL(url).copy_with(userinfo=b"", query=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "<unparseable URL>"
 
 
 def _fill(template: str, weight: float, stage: str, release: str) -> str:
@@ -59,6 +121,29 @@ class CommandDriver:
         argv = [_fill(a, weight, stage, release) for a in self.cfg.command]
         ok, detail = await run_command(argv, self.ctx, self.cfg.timeout)
         return Shift(ok, weight, detail)
+
+    async def read(self, stage: str, release: str) -> WeightReading | None:
+        if not self.cfg.get:
+            return None
+        argv = [a.replace("{stage}", stage).replace("{release}", release) for a in self.cfg.get]
+        run = await run_argv(argv, cwd=self.ctx.base_dir, timeout=self.cfg.timeout.seconds,
+                             merge_stderr=False)
+        red = self.ctx.redactor
+        name = red.excerpt(os.path.basename(argv[0]), 80)
+        if run.start_error is not None:
+            why = run.start_error.strerror or run.start_error
+            return WeightReading(None, red.excerpt(f"cannot start {argv[0]}: {why}", OUTPUT_LIMIT))
+        if run.timed_out:
+            return WeightReading(None, f"{name} still running after {self.cfg.timeout}; killed")
+        out = run.output.strip()
+        if run.exit_code != 0:
+            text = red.excerpt((run.errors or out).strip(), OUTPUT_LIMIT, tail=True, squeeze=True)
+            return WeightReading(None, f"{name} exited {run.exit_code}" + (f": {text}" if text else ""))
+        try:
+            weight = parse_weight(out)
+        except ValueError as exc:
+            return WeightReading(None, red.excerpt(f"{name} printed {exc}", OUTPUT_LIMIT))
+        return WeightReading(weight, f"{name} printed {weight:g}")
 
 
 async def run_command(
@@ -83,6 +168,7 @@ async def run_command(
 class HttpDriver:
     name = "http"
     needs_confirmation = False
+    where = "router"  # how the reality check names what it read
 
     def __init__(self, cfg: TrafficConfig, ctx: CheckContext) -> None:
         self.cfg = cfg
@@ -129,17 +215,49 @@ class HttpDriver:
         ok = 200 <= resp.status_code < 300
         return Shift(ok, weight, f"HTTP {resp.status_code}" + (f": {text}" if text else ""))
 
+    async def _read_url(self) -> str | None:
+        return None if self.cfg.get_url is None else await self.ctx.resolver.value(self.cfg.get_url)
+
+    def _read_field(self) -> str:
+        return self.cfg.get_field
+
+    async def read(self, stage: str, release: str) -> WeightReading | None:
+        red = self.ctx.redactor
+        where = self.where
+        try:
+            url = await self._read_url()
+            if url is None:
+                return None
+            shown = red.excerpt(shown_url(url), 200)
+            resp = await self.ctx.http.get(url, headers=await self._headers(),
+                                           timeout=self.cfg.timeout.seconds)
+        except Exception as exc:  # a failed read is reported; the engine shifts nothing
+            return WeightReading(None, red.excerpt(describe_error(exc), OUTPUT_LIMIT), where)
+        if not 200 <= resp.status_code < 300:
+            text = red.excerpt(resp.text.strip(), 200, squeeze=True)
+            return WeightReading(None, f"GET {shown}: HTTP {resp.status_code}"
+                                 + (f": {text}" if text else ""), where)
+        path = self._read_field()
+        try:
+            weight = parse_weight(field_of(resp.json(), path))
+        except KeyError:
+            return WeightReading(None, f"GET {shown}: the answer has no {path!r}", where)
+        except ValueError as exc:  # not JSON, or not a weight
+            return WeightReading(None, red.excerpt(f"GET {shown}: {path or 'body'}: {exc}", 300), where)
+        return WeightReading(weight, f"GET {shown}: {path or 'body'} {weight:g}", where)
+
 
 class SandboxDriver(HttpDriver):
     """The sandbox gateway's admin API: POST /admin/weight {"weight": w}."""
 
     name = "sandbox"
+    where = "gateway"
 
     def __init__(self, cfg: TrafficConfig, ctx: CheckContext, plan: Plan) -> None:
         super().__init__(cfg, ctx)
         self.plan = plan
 
-    async def _url(self) -> str:
+    async def _base(self) -> str:
         gw = self.plan.integrations.gateway
         if self.cfg.url is not None:
             base = await self.ctx.resolver.value(self.cfg.url)
@@ -147,8 +265,16 @@ class SandboxDriver(HttpDriver):
             base = await self.ctx.resolver.value(gw.admin_url)
         else:
             raise ValueError("sandbox driver: set rollout.traffic.url or integrations.gateway.admin_url")
-        base = base.rstrip("/")
-        return base if base.endswith("/admin/weight") else base + "/admin/weight"
+        return base.rstrip("/").removesuffix("/admin/weight")
+
+    async def _url(self) -> str:
+        return await self._base() + "/admin/weight"
+
+    async def _read_url(self) -> str | None:
+        return await self._base() + "/admin/state"
+
+    def _read_field(self) -> str:
+        return "weight"
 
     async def _headers(self) -> dict[str, str]:
         gw = self.plan.integrations.gateway
@@ -174,6 +300,9 @@ class ManualDriver:
     async def shift(self, weight: float, stage: str, release: str) -> Shift:
         return Shift(False, weight, f"set the canary weight to {weight:g}% and confirm")
 
+    async def read(self, stage: str, release: str) -> WeightReading | None:
+        return None  # nothing to read: the operator confirms every weight by hand
+
 
 def make_driver(plan: Plan, ctx: CheckContext) -> TrafficDriver:
     cfg = plan.rollout.traffic
@@ -186,5 +315,5 @@ def make_driver(plan: Plan, ctx: CheckContext) -> TrafficDriver:
     return ManualDriver()
 
 
-__all__ = ["Shift", "TrafficDriver", "make_driver", "CommandDriver", "HttpDriver",
-           "SandboxDriver", "ManualDriver"]
+__all__ = ["Shift", "WeightReading", "TrafficDriver", "make_driver", "CommandDriver", "HttpDriver",
+           "SandboxDriver", "ManualDriver", "parse_weight", "field_of"]

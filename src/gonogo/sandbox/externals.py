@@ -1,6 +1,10 @@
 """Real servers the fleet starts when the machine has them: PostgreSQL, Prometheus,
-Alertmanager. Where a binary is missing, that part is skipped and the reason kept
-in ``notes`` (the checks that need it then report, never fake, the gap).
+Alertmanager. Where a binary is missing (or the server fails to start), that part is
+skipped: the reason is kept in ``notes`` and written to ``<runtime>/unavailable/<name>``,
+where the sandbox config's ``skip_if`` finds it, so the checks that need the server
+are reported skipped with that reason. They are never faked: a stand-in answering
+Prometheus's or Alertmanager's API would make those checks pass while verifying
+nothing, so the sandbox says what it could not run and which package adds it.
 
 Prometheus scrapes every service and the gateway (one job per service), so the
 ``target-down`` scenario (analytics' exporter failing) shows as ``up == 0``.
@@ -26,6 +30,12 @@ T = TypeVar("T")
 SCRAPE_INTERVAL = "2s"
 FIRST_SCRAPE_TIMEOUT_S = 15.0
 PG_DBNAME = "gonogo"
+# name -> (what it is, the Debian package that installs it)
+SERVERS: dict[str, tuple[str, str]] = {
+    "postgres": ("PostgreSQL 15", "postgresql-15"),
+    "prometheus": ("Prometheus", "prometheus"),
+    "alertmanager": ("Alertmanager", "prometheus-alertmanager"),
+}
 
 ALERTMANAGER_YML = """\
 # Sandbox Alertmanager: a pager for critical alerts, Slack for warnings, email for info.
@@ -113,6 +123,8 @@ class Externals:
         self.layout = layout
         self.runtime_dir = runtime_dir
         self.notes: list[str] = []
+        # name -> None while running, else why not (only the servers the config names)
+        self.servers: dict[str, str | None] = {}
         self.pg: Any = None
         self.prometheus: Any = None
         self.alertmanager: Any = None
@@ -125,6 +137,7 @@ class Externals:
         """Say why a real server is missing, and leave the reason where the checks'
         ``skip_if`` finds it (``<runtime>/unavailable/<name>``): its checks are then
         ``skipped`` with that reason instead of failing to connect."""
+        self.servers[name] = reason
         self.notes.append(reason)
         try:
             where = self.runtime_dir / "unavailable"
@@ -156,12 +169,28 @@ class Externals:
             jobs.append(starter())
         await asyncio.gather(*jobs)
 
+    def summary(self) -> str:
+        """One line: which real servers run and which do not, with the package that
+        would add each missing one (``gonogo demo`` shows it once in the panel)."""
+        parts = []
+        for name, (label, package) in SERVERS.items():
+            if name not in self.servers:
+                continue
+            why = self.servers[name]
+            if why is None:
+                parts.append(f"{label} running")
+            else:
+                parts.append(f"{label} not running: its checks are skipped "
+                             f"(the {package} package adds it)")
+        return "; ".join(parts)
+
     async def _start_pg(self) -> None:
         from gonogo.sandbox.pgcluster import PgCluster, PgClusterError
 
         reason = PgCluster.missing_reason()
         if reason:
-            self._unavailable("postgres", f"the sandbox has no PostgreSQL: {reason}")
+            self._unavailable("postgres", f"the sandbox has no PostgreSQL: {reason} "
+                                          "(Debian package postgresql-15)")
             return
         pg = PgCluster(
             port=self.layout.integrations["postgres"].port,
@@ -177,13 +206,15 @@ class Externals:
             await self._blocking(pg.stop)
             return
         self.pg = pg
+        self.servers["postgres"] = None
 
     async def _start_prometheus(self) -> None:
         from gonogo.sandbox.standins.prometheus import PrometheusServer, ServerError
 
         reason = PrometheusServer.missing_reason()
         if reason:
-            self.notes.append(f"Prometheus not started: {reason}")
+            self._unavailable("prometheus", f"the sandbox has no Prometheus: {reason} "
+                                            "(Debian package prometheus)")
             return
         targets = {name: [f"{a.host}:{a.port}"] for name, a in self.layout.services.items()}
         targets["api-gateway"] = [f"{self.layout.gateway.host}:{self.layout.gateway.port}"]
@@ -193,10 +224,11 @@ class Externals:
         try:
             await self._blocking(server.start)
         except ServerError as exc:
-            self.notes.append(f"Prometheus failed to start: {exc}")
+            self._unavailable("prometheus", f"the sandbox's Prometheus failed to start: {exc}")
             await self._blocking(server.stop)
             return
         self.prometheus = server
+        self.servers["prometheus"] = None
         # Ready means useful: wait (bounded) for the first scrape of every target,
         # so a checklist run right after `sandbox ready` sees them up.
         if not await self._blocking(first_scrape, server.url, len(targets), FIRST_SCRAPE_TIMEOUT_S):
@@ -207,16 +239,18 @@ class Externals:
 
         reason = AlertmanagerServer.missing_reason()
         if reason:
-            self.notes.append(f"Alertmanager not started: {reason}")
+            self._unavailable("alertmanager", f"the sandbox has no Alertmanager: {reason} "
+                                              "(Debian package prometheus-alertmanager)")
             return
         server = AlertmanagerServer(ALERTMANAGER_YML, port=self.layout.integrations["alertmanager"].port)
         try:
             await self._blocking(server.start)
         except ServerError as exc:
-            self.notes.append(f"Alertmanager failed to start: {exc}")
+            self._unavailable("alertmanager", f"the sandbox's Alertmanager failed to start: {exc}")
             await self._blocking(server.stop)
             return
         self.alertmanager = server
+        self.servers["alertmanager"] = None
 
     async def apply_scenario(self, name: str, previous: str = "") -> None:
         """Make the real servers reflect a scenario switch before returning."""

@@ -59,6 +59,7 @@ class Fleet:
         self.traffic: TrafficGenerator | None = None
         self.externals: Externals | None = None
         self.notes: list[str] = []  # what was skipped and why (shown by the CLI)
+        self.servers_line = ""  # which real servers run and which not (Externals.summary)
         self._runners: list[web.AppRunner] = []
         self._session: aiohttp.ClientSession | None = None
         self._wrote_runtime = False
@@ -104,6 +105,7 @@ class Fleet:
                 self.externals = Externals(self.state, layout, self.runtime_dir)
                 await self.externals.start()
                 self.notes.extend(self.externals.notes)
+                self.servers_line = self.externals.summary()
             if ctx.worker is not None:
                 ctx.spawn(ctx.worker.run())
             if self.traffic_rate > 0:

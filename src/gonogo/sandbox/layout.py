@@ -9,6 +9,7 @@ check kind named in the config is not installed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,6 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_RUNTIME_DIR = "/tmp/gonogo-sandbox"
+# The built-in sandbox.toml listens on 127.0.0.1:18000-18299; `--port-base N` moves
+# every port by N - DEFAULT_PORT_BASE (and the runtime dir with it).
+DEFAULT_PORT_BASE = 18000
+PORT_SPAN = 300
+MIN_PORT_BASE = 1024
+MAX_PORT_BASE = 65535 - PORT_SPAN
 
 
 def default_runtime_dir() -> str:
@@ -27,6 +34,50 @@ def default_runtime_dir() -> str:
 
 class LayoutError(ValueError):
     pass
+
+
+def check_port_base(base: int) -> int:
+    """``base`` if a whole sandbox fits from there, else ``ValueError`` saying why."""
+    if not MIN_PORT_BASE <= base <= MAX_PORT_BASE:
+        raise ValueError(f"--port-base {base}: expected a port from {MIN_PORT_BASE} to "
+                         f"{MAX_PORT_BASE} (the sandbox uses {PORT_SPAN} ports from there)")
+    return base
+
+
+def runtime_dir_for(port_base: int | None) -> str:
+    """Where a sandbox on ``port_base`` keeps its secrets: the runtime dir
+    (/tmp/gonogo-sandbox or GONOGO_SANDBOX_DIR), with ``-N`` appended for a port base
+    N other than 18000, so that two sandboxes side by side never share one."""
+    if port_base is None or port_base == DEFAULT_PORT_BASE:
+        return default_runtime_dir()
+    return f"{default_runtime_dir().rstrip('/')}-{port_base}"
+
+
+_LOOPBACK_PORT = re.compile(r"(?<=127\.0\.0\.1:)(\d+)")
+_PORT_KEY = re.compile(r"^(\s*port\s*=\s*)(\d+)", re.M)
+
+
+def relocate(text: str, *, port_base: int | None = None, runtime_dir: str | None = None,
+             source: str = "sandbox config") -> str:
+    """A sandbox config's text moved as a whole: every loopback port (``127.0.0.1:P``
+    in a URL, ``port = P`` in a table) shifted by ``port_base - 18000``, and every
+    path under /tmp/gonogo-sandbox moved to ``runtime_dir``. The file keeps its layout
+    and comments; a port pushed out of range is a ``LayoutError``."""
+    offset = 0 if port_base is None else port_base - DEFAULT_PORT_BASE
+
+    def shifted(port: str) -> str:
+        moved = int(port) + offset
+        if not 1 <= moved <= 65535:
+            raise LayoutError(f"{source}: port {port} moved by --port-base {port_base} "
+                              f"is {moved}, not a port")
+        return str(moved)
+
+    if offset:
+        text = _LOOPBACK_PORT.sub(lambda m: shifted(m.group(1)), text)
+        text = _PORT_KEY.sub(lambda m: m.group(1) + shifted(m.group(2)), text)
+    if runtime_dir is not None and runtime_dir != DEFAULT_RUNTIME_DIR:
+        text = re.sub(re.escape(DEFAULT_RUNTIME_DIR) + r"(?![\w.-])", lambda _m: runtime_dir, text)
+    return text
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,26 @@ def service_env(name: str, layout: Layout, s: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def write(runtime_dir: str | Path, layout: Layout, s: dict[str, str]) -> Path:
+def prepare(runtime_dir: str | Path) -> Path:
+    """The runtime dir, created 0700 (or checked to be a plain directory of ours)."""
     root = Path(runtime_dir)
     if root.exists() or root.is_symlink():
         _check_dir(root)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(root, 0o700)
+    return root
+
+
+def write_file(runtime_dir: str | Path, name: str, text: str) -> Path:
+    """One file (0600, never through a link) in the runtime dir, e.g. the config a
+    moved sandbox (``--port-base``) writes for its checks."""
+    path = prepare(runtime_dir) / name
+    _write(path, text)
+    return path
+
+
+def write(runtime_dir: str | Path, layout: Layout, s: dict[str, str]) -> Path:
+    root = prepare(runtime_dir)
     for sub in ("secrets", "env", "volumes"):
         (root / sub).mkdir(mode=0o700, exist_ok=True)
     for volume in layout.volumes:  # the services' persistent volumes (seed 1.2)

@@ -108,8 +108,9 @@ class FleetContext:
         return self.state.scenario
 
     def canary_5xx_probability(self) -> float:
-        """canary-regression: from weight 25 % on, the canary 5xx ratio climbs to 10x."""
-        if self.scenario != "canary-regression" or self.state.weight < 25:
+        """canary-regression: as soon as the canary takes traffic (5 %), its 5xx ratio
+        climbs to 10x the baseline's."""
+        if self.scenario != "canary-regression" or self.state.weight <= 0:
             return 0.0
         ramp = min(1.0, self.state.weight_age() / 120.0)  # two simulated minutes
         return 0.01 + 0.04 * ramp
@@ -127,6 +128,14 @@ class ServiceMetrics:
             "http_requests", "Requests served, by track and status code",
             ["service", "track", "method", "code"], registry=r,
         )  # fmt: skip
+        # Server errors are exported at 0 from the start, as a well-instrumented service
+        # does: a series born at 1 hides its first increment from rate(), and a canary's
+        # first 5xx, spread over services and methods, would go unseen by Prometheus.
+        # (Auth failures and failed writes are not: their series appear with the first one,
+        # which is what `or vector(0)` and `no_data = "zero"` are for.)
+        for track in TRACKS:
+            for method in ("GET", "POST"):
+                self.requests.labels(service, track, method, "500")
         self.latency = Histogram(
             "http_request_duration_seconds", "Request latency by track", ["service", "track"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=r,

@@ -31,7 +31,7 @@ CHECKLIST_SCENARIOS: dict[str, str] = {
     "target-down": "analytics /metrics fails, so Prometheus sees the target down",
 }
 CANARY_SCENARIOS: dict[str, str] = {
-    "canary-regression": "canary 5xx ratio climbs above 2x baseline once weight >= 25%",
+    "canary-regression": "canary 5xx ratio climbs above 2x baseline once it takes traffic",
     "auth-failures": "canary rejects > 2% of valid tokens",
     "queue-backlog": "canary OCR worker stops draining: queue lag rises continuously",
     "failed-writes": "canary transaction writes fail",

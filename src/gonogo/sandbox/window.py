@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 WINDOW_SIM_S = 60.0  # judge the last simulated minute...
-MIN_REAL_S = 20.0  # ...but never fewer than this many real seconds of traffic
+MIN_REAL_S = 12.0  # ...but never fewer than this many real seconds of traffic
 MAX_SAMPLES = 50_000
 
 METRIC_KEYS = (

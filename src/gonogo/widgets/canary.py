@@ -15,7 +15,7 @@ from gonogo.untrusted import printable
 from gonogo.widgets.braille import BrailleChart, PagedWindow, paged_plot, value_range
 from gonogo.widgets.lines import LineView, columns
 from gonogo.widgets.palette import colour, rule_style
-from gonogo.widgets.view import RULE_GLYPH, rule_state_text, rule_values_text
+from gonogo.widgets.view import RULE_GLYPH, fmt_value, rule_state_text, rule_values_text
 
 Series = list[float | None]
 
@@ -26,6 +26,19 @@ def chart_series(ev: RuleEvaluation) -> tuple[Series, Series, Series]:
     baseline: Series = [b for _, _, b in ev.series]
     threshold: Series = [ev.threshold] * len(ev.series) if ev.threshold is not None else []
     return canary, baseline, threshold
+
+
+def values_line(ev: RuleEvaluation, unit: str = "") -> str:
+    """The values behind a judgement. A baseline carried over from an earlier stage (at
+    100 % none gets baseline traffic) comes first, with the stage that measured it, so
+    that a narrow column still shows where it came from."""
+    if not ev.baseline_from:
+        return rule_values_text(ev, unit)
+    text = (f"baseline from {ev.baseline_from}: {fmt_value(ev.baseline, unit)} · "
+            f"canary {fmt_value(ev.canary, unit)}")
+    if ev.threshold is not None:
+        text += f" · limit {fmt_value(ev.threshold, unit)}"
+    return text
 
 
 def metric_chart(app: App[Any], ev: RuleEvaluation, height: int,
@@ -98,7 +111,7 @@ class CanaryPanel(LineView):
             head.append(f"{RULE_GLYPH.get(ev.state, '?')} ", style=f"bold {style}")
             head.append(f"{title}  ", style="bold")
             head.append(rule_state_text(ev), style=f"bold {style}")
-            values = printable(rule_values_text(ev, metric.unit or ev.unit))
+            values = printable(values_line(ev, metric.unit or ev.unit))
             if ev.state == "inconclusive" and ev.reason:
                 values = printable(ev.reason)
             left = [head, Text(values, style="dim")] if chart_height > 1 else [head]

@@ -132,7 +132,7 @@ class ChecklistTree(Tree[str]):
     def gate_label(self, gate: Gate) -> Text:
         results = self.results
         status = gate_status(gate, results)
-        done = sum(1 for c in gate.checks if c.id in results and results[c.id].status.ok)
+        done = sum(1 for c in gate.checks if c.id in results and results[c.id].lets_go)
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
         text.append(printable(gate.title), style="bold")

@@ -14,8 +14,8 @@ from gonogo.widgets.view import HealthRow
 # (header, width), most important first: a narrow grid drops columns from the end;
 # "health" (None) takes what the others leave
 COLUMNS: tuple[tuple[str, int | None], ...] = (
-    ("service", 16), ("health", None), ("latency", 7), ("canary 5xx", 10), ("version", 7),
-    ("scrape", 6))
+    ("service", 16), ("health", None), ("latency", 7), ("checked", 7), ("canary 5xx", 10),
+    ("version", 7), ("scrape", 6))
 HEALTH_MIN = 10
 GAP = 2
 
@@ -57,5 +57,7 @@ class HealthGrid(LineView):
                   if row.scrape != "?" else Text("–", style="dim"))
         c5 = Text("–" if row.canary_5xx is None else f"{row.canary_5xx * 100:.2f}%",
                   style=colour(self.app, "canary"))
-        return [Text(printable(row.service), style="bold"), health, latency, c5,
+        checked = Text(f"{row.checked} ago" if row.checked and row.checked != "<1m" else
+                       row.checked or "–", style="dim")
+        return [Text(printable(row.service), style="bold"), health, latency, checked, c5,
                 Text(printable(row.version) or "–"), scrape]

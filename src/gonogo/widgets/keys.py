@@ -28,6 +28,9 @@ KEYS: tuple[tuple[str, str, str, str], ...] = (
 FOOTER_IDS = frozenset(ident for ident, *_ in KEYS)
 # allowed while a confirmation dialog is open
 MODAL_SAFE = frozenset({"help", "command_palette"})
+# what only the driver does: disabled (shown dimmed) in a watcher's panel; a watcher's
+# p requests a pause and R proposes a rollback, both journaled by the driver
+DRIVER_ONLY = frozenset({"run_checks", "advance", "force_advance", "confirm"})
 
 def display_key(key: str) -> str:
     return {"slash": "/", "colon": ":", "question_mark": "?"}.get(key, key)

@@ -43,16 +43,21 @@ class VerdictBar(Widget):
             if head.reason:
                 text.append(f"  {printable(head.reason)}", style=f"bold {tone}")
         else:
-            if head.go:
+            if not head.checked:
+                text.append(" … NOT CHECKED ", style="bold reverse")
+                text.append(" r runs the checklist", style="dim")
+            elif head.go:
                 text.append(" ✔ GO ", style=f"bold reverse {ok}")
             else:
                 text.append(" ✘ NO-GO ", style=f"bold reverse {fail}")
                 text.append(f" {len(head.blocking)} blocking", style=f"bold {fail}")
             text.append(f"  {state}", style=f"bold {tone}")
+            if head.reason:  # held: why
+                text.append(f": {printable(head.reason)}", style=f"{tone}")
         release = self.release
         text.append(f"  {printable(release.name)}", style="bold")
         text.append(f" @{printable(release.commit[:8])} → {printable(release.environment)}", style="dim")
-        if head.verdict_shown and head.blocking:
+        if head.verdict_shown and head.checked and head.blocking:
             ids = printable(", ".join(head.blocking[:6]))
             more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")

@@ -155,6 +155,19 @@ def hold_line(state: RolloutState, now: float) -> str:
     return " · ".join(parts)
 
 
+def who_line(actor: str, driving: bool, state: RolloutState, line: str,
+             watchers: Sequence[str] = ()) -> str:
+    """``line`` with who you are and who watches: a watcher's first (``WATCHING Rosa
+    Diaz as Tomas · …``), the driver's last (``… · you: Rosa Diaz (driving) · watching:
+    Tomas, Mei``)."""
+    others = [w for w in watchers if w != actor or driving]
+    seen = f" · watching: {', '.join(others)}" if others else ""
+    if not driving:
+        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} "
+                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}{seen}")
+    return f"{line} · you: {actor} (driving){seen}"
+
+
 def operator_prompt(state: RolloutState) -> str:
     """What the engine is waiting for from the operator, if anything (keys per the footer)."""
     phase = state.phase
@@ -163,7 +176,10 @@ def operator_prompt(state: RolloutState) -> str:
     if phase is Phase.SHIFTING:
         return f"set the weight to {fmt_weight(state.weight_intended)}, then C to confirm"
     if phase is Phase.PAUSED and state.rollback_proposed:
-        return "stop criterion tripped: R to roll back, p to resume"
+        return "rollback proposed: R to roll back, p to decline"
+    if state.pause_requests:
+        who, reason = state.pause_requests[-1]
+        return f"PAUSE REQUESTED by {who}" + (f": {reason}" if reason else "") + " (p pauses)"
     if phase is Phase.ROLLED_BACK:
         open_items = [k for k, done in state.reconciliation.items() if not done]
         if open_items:
@@ -213,11 +229,29 @@ class HealthRow:
     scrape: str  # "up" | "down" | "?"
     version: str
     canary_5xx: float | None
+    checked: str = ""  # how long ago its health was checked (``fmt_age``), "" never
 
 
-def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthRow, ...]:
-    """Per-service health from the latest ``http_health`` and ``prometheus_targets`` evidence."""
+def fmt_age(seconds: float | None) -> str:
+    """A result's age, coarse so that a screen showing it repaints once a minute at
+    most: ``<1m``, ``7m``, ``2h``, ``3d``; ``""`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def health_rows(plan: Plan, results: Mapping[str, CheckResult],
+                now: float | None = None) -> tuple[HealthRow, ...]:
+    """Per-service health from the latest ``http_health`` and ``prometheus_targets``
+    evidence; with ``now``, each row says how long ago its health was checked."""
     health: dict[str, dict[str, Any]] = {}
+    checked_at: dict[str, float] = {}
     scrape: dict[str, str] = {}
     canary_5xx: dict[str, float] = {}
     for result in sorted(results.values(), key=lambda r: r.finished_at):
@@ -226,6 +260,7 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthR
             for name, row in ev["services"].items():
                 if isinstance(row, Mapping):
                     health[str(name)] = dict(row)
+                    checked_at[str(name)] = result.finished_at
         if result.kind == "prometheus_targets":
             scrape.update(_scrape_states(ev))
         per_service = ev.get("canary_5xx")
@@ -244,9 +279,11 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult]) -> tuple[HealthR
             detail = f"HTTP {code}"
             latency = float(row["latency_ms"]) if _num(row.get("latency_ms")) else None
             version = str(row.get("version", ""))
+        at = checked_at.get(svc.name)
+        age = fmt_age(now - at) if now is not None and at else ""
         rows.append(
             HealthRow(svc.name, status, detail, latency, scrape.get(svc.name, "?"), version,
-                      canary_5xx.get(svc.name))
+                      canary_5xx.get(svc.name), age)
         )
     return tuple(rows)
 
@@ -322,18 +359,27 @@ class Header:
     go: bool
     blocking: tuple[str, ...]  # blocker ids, most important first
     reason: str  # why the rollout stopped (rollback, proposal, pause)
+    checked: bool = True  # False: no checklist result yet ("NOT CHECKED", never NO-GO)
 
 
-def header(state: RolloutState, go: bool, blocking: Sequence[str]) -> Header:
+def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
+           checked: bool = True) -> Header:
     glyph, label, tone = ROLLOUT_LABEL[state.phase]
+    reason = state.stop_reason or ""
     if state.phase in (Phase.HOLDING, Phase.READY):
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
+    if state.phase is Phase.PAUSED:
+        reason = reason or "paused by the operator"
+        label = f"HELD at {fmt_weight(state.weight_confirmed)}"
     if state.phase is Phase.PAUSED and state.rollback_proposed:
         glyph, label, tone = "✘", "HELD · ROLLBACK PROPOSED", "fail"
+    if state.phase in ROLLBACK_PHASES and state.stopped_at is not None \
+            and 0 <= state.stopped_at < len(state.stages):
+        label = f"{label} from {stage_label(state.stages[state.stopped_at], None)}"
     # a stop criterion tripped: the rollout's state leads and no GO is shown
     stopped = state.phase in ROLLBACK_PHASES or state.rollback_proposed
     return Header(
         rollout_glyph=glyph, rollout_label=label, rollout_tone=tone,
         verdict_shown=not stopped, go=go and not stopped, blocking=tuple(blocking),
-        reason=state.stop_reason or "",
+        reason=reason, checked=checked,
     )
