@@ -59,6 +59,8 @@ def rehearsal(plan: Plan, count: int, seed: int = 14) -> list[EventBody]:
     rng = random.Random(seed)
     stages = plan_stages(plan)
     metrics = [m.id for m in plan_metrics(plan)]
+    # the canary's request count, as the sandbox's source reports it where a rule has a minimum
+    counted = [m.id for m in plan_metrics(plan) if plan.canary.min_requests_of(m) > 0]
     bodies: list[EventBody] = [SessionStarted(
         release=plan.release.name, commit=plan.release.commit, config="sandbox.toml",
         environment=plan.release.environment, speed=30.0, stages=tuple(s.id for s in stages))]
@@ -80,7 +82,7 @@ def rehearsal(plan: Plan, count: int, seed: int = 14) -> list[EventBody]:
         for _ in range(min(800, count - len(bodies) - 1)):
             bodies.append(Samples(values={
                 m: (round(rng.uniform(0.001, 0.02), 6), round(rng.uniform(0.001, 0.02), 6))
-                for m in metrics}))
+                for m in metrics}, requests={m: float(rng.randint(400, 900)) for m in counted}))
         bodies.append(HoldCompleted(stage=stage.id, hold_s=stage.hold.seconds))
         index += 1
     return bodies[:count]
