@@ -15,7 +15,7 @@ xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadgroup)
 FAST_XDIST := $(call xdist,$(or $(JOBS),auto))
 FULL_XDIST := $(call xdist,$(or $(JOBS),$(shell echo $$(( $$(nproc 2>/dev/null || echo 2) + 1 )))))
 
-.PHONY: install demo docs test test-fast lint wheel clean
+.PHONY: install demo docs test test-fast lint wheel clean bench
 
 # A strict editable install is a tree of links under build/, so that mypy and
 # import-linter find gonogo.checks, gonogo.screens and gonogo.themes under their import
@@ -54,7 +54,7 @@ docs: $(VENV)/.installed
 # ruff, mypy (strict on the core) and the import-linter contracts; all three always run.
 lint: $(VENV)/.installed
 	@status=0; \
-	echo "--- ruff"; $(VENV)/bin/ruff check src checks screens tests || status=1; \
+	echo "--- ruff"; $(VENV)/bin/ruff check src checks screens tests bench || status=1; \
 	echo "--- mypy"; $(VENV)/bin/mypy || status=1; \
 	echo "--- import-linter"; $(VENV)/bin/lint-imports --no-cache || status=1; \
 	exit $$status
@@ -66,6 +66,12 @@ test-fast: $(VENV)/.installed
 # Everything: unit, integration (real servers), ui, system (sandbox, CLI, tmux).
 test: $(VENV)/.installed
 	$(PY) -m pytest $(FULL_XDIST) $(PYTEST_ARGS)
+
+# The performance figures of BENCHMARKS.md, each beside its budget and its anchor
+# measured in the same run (minutes; needs tmux). Not part of the tests.
+# BENCH=fanout runs one; BENCH_ARGS=--record writes the table into BENCHMARKS.md.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py $(BENCH) $(BENCH_ARGS)
 
 wheel: $(VENV)/.installed
 	$(PY) -m build --wheel --outdir dist .

@@ -14,7 +14,6 @@ import re
 import time
 from typing import Any
 
-import httpx
 import msgspec
 
 from gonogo.context import CheckContext
@@ -29,6 +28,8 @@ class ApiProblem(Exception):
 
 
 async def get_json(ctx: CheckContext, method: str, url: str, what: str, **kw: Any) -> Any:
+    import httpx  # with the first request, not with the config (``gonogo.context``)
+
     try:
         response = await ctx.http.request(method, url, **kw)
     except httpx.HTTPError as exc:
@@ -235,6 +236,8 @@ class GrafanaDashboards:
         )
 
     async def _health(self, ctx: CheckContext, base: str, uid: str, headers: dict[str, str]) -> str | None:
+        import httpx
+
         try:
             response = await ctx.http.get(f"{base}/api/datasources/uid/{uid}/health", headers=headers)
         except httpx.HTTPError as exc:

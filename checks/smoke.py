@@ -16,7 +16,6 @@ import secrets as _secrets
 import time
 from typing import Any
 
-import httpx
 import msgspec
 
 from gonogo.context import CheckContext
@@ -209,6 +208,8 @@ class Smoke:
         *,
         first: bool,
     ) -> Outcome | None:
+        import httpx  # with the first request, not with the config
+
         path = substitute(step.path, env)
         url = path if path.startswith(("http://", "https://")) else base.rstrip("/") + "/" + path.lstrip("/")
         headers: dict[str, str] = {}

@@ -7,10 +7,11 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from gonogo.untrusted import printable
 from gonogo.widgets.canary import legend, metric_chart, values_line
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.palette import rule_style
 from gonogo.widgets.view import (
     RULE_GLYPH,
@@ -24,7 +25,7 @@ class CanaryDetailScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         yield Label("Canary analysis — canary vs baseline", classes="screen-title")
         yield VerticalScroll(id="canary-charts")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def refresh_state(self) -> None:
         box = self.query_one("#canary-charts", VerticalScroll)

@@ -12,13 +12,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.journal import Event
 from gonogo.untrusted import printable, printable_lines
 from gonogo.widgets.checklist import fmt_ms
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.palette import status_style
 
 
@@ -51,7 +52,7 @@ class CheckDetailScreen(DetailScreen):
             yield Static(id="detail-evidence")
             yield Label("History", classes="box-title")
             yield Static(id="detail-history")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def refresh_state(self) -> None:
         plan = self.panel.plan

@@ -14,12 +14,13 @@ from gonogo.screens.base import PanelScreen
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Label, Tree
+from textual.widgets import Input, Tree
 
 from gonogo.widgets.activity import ActivityLog, recent
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
 from gonogo.widgets.health import HealthGrid
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.owners import OwnersPanel
 from gonogo.widgets.stagebar import StageBar
 from gonogo.widgets.verdict import VerdictBar
@@ -46,28 +47,22 @@ class DashboardScreen(PanelScreen):
         super().__init__(id="dashboard")
 
     def compose(self) -> ComposeResult:
+        # Few widgets, each a panel with its own heading: each widget costs styling and
+        # layout before the first frame (the filter box is mounted when first opened).
         plan = self.panel.plan
         yield VerdictBar(plan.release, id="verdict")
         yield StageBar(id="stages")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="filter checks (id, title, kind, status)", id="filter")
                 yield ChecklistTree(plan.gates, id="checklist")
             with VerticalScroll(id="right"), Container(id="right-inner"):
-                with Vertical(id="canary-box", classes="box"):
-                    yield Label("Canary vs baseline", classes="box-title")
-                    yield CanaryPanel(plan.canary.metrics, id="canary")
+                yield CanaryPanel(plan.canary.metrics, title="Canary vs baseline", id="canary",
+                                  classes="box")
                 with Vertical(id="side-box"):
-                    with Vertical(id="health-box", classes="box"):
-                        yield Label("Services", classes="box-title")
-                        yield HealthGrid(id="health")
-                    with Vertical(id="owners-box", classes="box"):
-                        yield Label("Owners", classes="box-title")
-                        yield OwnersPanel(id="owners")
-                    with Vertical(id="activity-box", classes="box"):
-                        yield Label("Recent activity", classes="box-title")
-                        yield ActivityLog(id="activity")
-        yield Footer(compact=True, show_command_palette=False)
+                    yield HealthGrid(title="Services", id="health", classes="box")
+                    yield OwnersPanel(title="Owners", id="owners", classes="box")
+                    yield ActivityLog(title="Recent activity", id="activity", classes="box")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(ChecklistTree).focus()
@@ -98,9 +93,17 @@ class DashboardScreen(PanelScreen):
 
     # the checklist filter ------------------------------------------------
     def open_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box()
         box.add_class("-open")
         box.focus()
+
+    def _filter_box(self) -> Input:
+        found = self.query("#filter")
+        if found:
+            return found.only_one(Input)
+        box = Input(placeholder="filter checks (id, title, kind, status)", id="filter")
+        self.query_one("#left").mount(box, before=0)
+        return box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -111,9 +114,9 @@ class DashboardScreen(PanelScreen):
             self.query_one(ChecklistTree).focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.remove_class("-open")
+        for box in self.query("#filter").results(Input):
+            box.value = ""
+            box.remove_class("-open")
         tree = self.query_one(ChecklistTree)
         tree.needle = ""
         tree.focus()

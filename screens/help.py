@@ -7,9 +7,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from gonogo.untrusted import printable
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.keys import KEYS, display_key
 
 # What each global key does, in full (the footer shows the short label).
@@ -71,7 +72,7 @@ class HelpScreen(DetailScreen):
             yield Static(id="help-keys")
             yield Static("Statuses: ✔ pass  ✘ fail  ▲ warn  ! error  – skipped  … pending  "
                          "? inconclusive", id="help-glyphs")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def refresh_state(self) -> None:
         self.query_one("#help-keys", Static).update(help_table(getattr(self.app, "_keymap", {})))

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
 from gonogo.untrusted import printable
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import owner_rows
 
@@ -52,7 +53,7 @@ class OwnersScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         yield Label("Owners — GO is blocked while any owner is TBD", classes="screen-title")
         yield DataTable(id="owners-table", cursor_type="row")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("role", "owner")

@@ -9,11 +9,12 @@ from gonogo.screens.base import DetailScreen
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from gonogo.model import Status
 from gonogo.rollout.state import RunbookStepState
 from gonogo.untrusted import printable
+from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.palette import status_style
 
 STEP_STATUS = {
@@ -36,7 +37,7 @@ class RunbookScreen(DetailScreen):
         yield DataTable(id="runbook-steps", cursor_type="row")
         yield Label("Reconciliation before re-rollout", classes="box-title")
         yield DataTable(id="runbook-reconcile", cursor_type="row")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         steps = self.query_one("#runbook-steps", DataTable)

@@ -9,12 +9,13 @@ from gonogo.screens.base import DetailScreen
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, RichLog
+from textual.widgets import Input, Label, RichLog
 
 from gonogo.rollout.events import CriterionTripped, RollbackStarted
 from gonogo.rollout.export import describe
 from gonogo.rollout.journal import Event
 from gonogo.untrusted import printable
+from gonogo.widgets.keybar import KeyBar
 
 
 def event_line(event: Event) -> str:
@@ -36,7 +37,7 @@ class SessionLogScreen(DetailScreen):
         yield Label("Session log", classes="screen-title")
         yield Input(placeholder="filter events (kind, actor, text)", id="log-filter")
         yield RichLog(id="log", wrap=False, highlight=False, auto_scroll=True, max_lines=5000)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(RichLog).focus()  # keys are commands here; / focuses the filter

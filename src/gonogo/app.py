@@ -30,6 +30,7 @@ from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
+from gonogo.widgets.chops import cropped
 from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, is_active
@@ -71,13 +72,32 @@ class GonogoApp(App[int]):
         self.exit_hint = on_exit_hint
         self.state: RolloutState = control.state
         self.verdict = control.verdict()
-        self.events: list[Event] = []
+        self.events: list[Event] = list(control.events())
         self._unsubscribe: Callable[[], None] | None = None
         self._wanted_theme = theme or plan.settings.theme or DEFAULT_THEME
         self._warnings = list(warnings)
         self.watchers: list[str] = []  # who else follows this session (refreshed every few s)
         self._watchers_at = 0.0
         self._notices = list(notices)  # shown once on open (e.g. the sandbox's real servers)
+        self._start_theme()
+
+    def _start_theme(self) -> None:
+        """The theme in place before the first stylesheet parse: switching it in
+        ``on_mount`` re-parsed every stylesheet three more times (~100 ms each here)
+        before the first frame. What ``App._watch_theme`` does, less that re-parse."""
+        for theme in build_themes():
+            self.register_theme(theme)
+        name = self._wanted_theme if self._wanted_theme in self.available_themes else DEFAULT_THEME
+        self.set_reactive(App.theme, name)
+        # nothing is parsed yet: the variables App.__init__ took from its default theme
+        self.stylesheet.set_variables(self.get_css_variables())
+        dark = self.current_theme.dark
+        self.set_class(dark, "-dark-mode", update=False)
+        self.set_class(not dark, "-light-mode", update=False)
+        self.set_class(True, f"-theme-{name}", update=False)
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
+        if refresh_filter is not None:  # ANSI colours mapped for a light or dark theme
+            refresh_filter(self.ansi_theme)
 
     def notify(
         self,
@@ -93,37 +113,45 @@ class GonogoApp(App[int]):
         super().notify(printable(message, newlines=True), title=printable(title),
                        severity=severity, timeout=timeout, markup=False)
 
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        # a partial update writes the changed cells only (widgets.chops)
+        super()._display(screen, cropped(renderable))
+
     # start-up ------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
         from gonogo.themes import APP_VARIABLES
 
         return dict(APP_VARIABLES)
 
+    def get_default_screen(self) -> Screen[Any]:
+        # the dashboard is the app's first screen, not pushed over an empty default one
+        # (whose mount, layout and frame came first)
+        from gonogo.screens.dashboard import DashboardScreen
+
+        return DashboardScreen()
+
     def on_mount(self) -> None:
-        for theme in build_themes():
-            self.register_theme(theme)
-        if self._wanted_theme in self.available_themes:
-            self.theme = self._wanted_theme
-        else:
-            self.theme = DEFAULT_THEME
+        if self.theme != self._wanted_theme:
             self.notify(f"settings.theme: unknown theme {self._wanted_theme!r}; "
                         f"using {DEFAULT_THEME}", severity="warning")
         self._apply_keymap(self.plan.doc.keys)
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        from gonogo.screens.dashboard import DashboardScreen
-
-        self.events = list(self.control.events())
-        self.push_screen(DashboardScreen())
+        dashboard = self.screen
         self._unsubscribe = self.control.subscribe(self._on_engine_event)
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
         for notice in self._notices:
             self.notify(notice, title="sandbox", timeout=20)
         if self.live:
-            self.set_interval(1.0, self._refresh_clock)
-            # finish what a crash interrupted (a shift, a runbook)
-            self.intent("resume session", self.control.recover())
-            self.set_timer(0.1, self._tick)
+            # after the dashboard's first frame: resuming teaches the redactor every
+            # secret first (hvac for vault: references, httpx: ~0.2 s of imports)
+            dashboard.call_after_refresh(self._go_live)
+
+    def _go_live(self) -> None:
+        self.set_interval(1.0, self._refresh_clock)
+        # finish what a crash interrupted (a shift, a runbook)
+        self.intent("resume session", self.control.recover())
+        self.set_timer(0.1, self._tick)
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
         known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter"}
@@ -330,7 +358,7 @@ class GonogoApp(App[int]):
     def action_filter(self) -> None:
         from gonogo.screens.dashboard import DashboardScreen
 
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
             self.pop_screen()
         if isinstance(self.screen, DashboardScreen):
             self.screen.open_filter()

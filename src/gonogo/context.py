@@ -17,15 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-import httpx
-
-from gonogo.httpcap import CappedTransport
 from gonogo.integrations.vault import VaultHandle
 from gonogo.model import Outcome
 from gonogo.secrets import KeyedHasher, Redactor, SecretResolver
 from gonogo.values import SecretRef
 
 if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
     from gonogo.config import Plan
 
 USER_AGENT = "gonogo"
@@ -41,10 +40,15 @@ class SignOff:
     rule: str = ""
 
 
+HTTP = "http"  # the run's httpx client, in ``_shared`` once built
+
+
 @dataclass
 class CheckContext:
     plan: Plan
-    http: httpx.AsyncClient
+    # builds ``http``: on first use, so that a context that only redacts (the engine's
+    # journal writes while the panel opens) does not import httpx
+    http_factory: Callable[[], httpx.AsyncClient]
     resolver: SecretResolver
     hasher: KeyedHasher
     redactor: Redactor
@@ -58,6 +62,14 @@ class CheckContext:
     _shared: dict[str, Any] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The run's one HTTP client (shared by every per-check copy)."""
+        client = self._shared.get(HTTP)
+        if client is None:
+            client = self._shared[HTTP] = self.http_factory()
+        return client
 
     async def shared(
         self,
@@ -99,8 +111,10 @@ class CheckContext:
             except Exception:  # closing must never mask the run's own outcome
                 pass
         self._closers.clear()
+        client = self._shared.pop(HTTP, None)
         self._shared.clear()
-        await self.http.aclose()
+        if client is not None:
+            await client.aclose()
 
 
 def make_context(
@@ -110,21 +124,33 @@ def make_context(
     environ: dict[str, str] | None = None,
     hash_key: bytes | None = None,
 ) -> CheckContext:
-    """Build the shared clients for a run of ``plan``."""
+    """Build the shared clients for a run of ``plan`` (the HTTP client on first use)."""
     redactor = Redactor()
     base_dir = os.path.dirname(os.path.abspath(plan.source)) if plan.source else "."
     resolver = SecretResolver(redactor, environ=environ, base_dir=base_dir)
-    limits = httpx.Limits(max_connections=max(plan.settings.concurrency * 2, 20))
-    http = httpx.AsyncClient(
-        transport=CappedTransport(transport or httpx.AsyncHTTPTransport(limits=limits)),
-        timeout=httpx.Timeout(plan.settings.timeout.seconds),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-        trust_env=False,
-    )
+
+    def http() -> httpx.AsyncClient:
+        # imported here, not with the module: the panel's first frame does not need httpx
+        import httpx
+
+        from gonogo.aiotransport import AiohttpTransport
+        from gonogo.httpcap import CappedTransport
+
+        # Enough connections for a health check fanning out to many services at once;
+        # the pool is aiohttp's, whose cost per request does not grow with its size
+        # (httpcore's does: ``aiotransport``).
+        network = AiohttpTransport(max_connections=max(plan.settings.concurrency * 4, 100))
+        return httpx.AsyncClient(
+            transport=CappedTransport(transport or network),
+            timeout=httpx.Timeout(plan.settings.timeout.seconds),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+            trust_env=False,
+        )
+
     ctx = CheckContext(
         plan=plan,
-        http=http,
+        http_factory=http,
         resolver=resolver,
         hasher=KeyedHasher(hash_key),
         redactor=redactor,

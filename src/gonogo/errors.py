@@ -7,13 +7,22 @@ redactor.
 
 from __future__ import annotations
 
-import httpx
+import sys
+from typing import TYPE_CHECKING
 
 from gonogo.secrets import SecretError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 
 def describe_error(exc: BaseException) -> str:
     """A one-line, operator-facing description of an exception (not yet redacted)."""
+    # httpx only if something imported it: an exception cannot be one of its kinds
+    # otherwise, and the panel's first frame does not wait for it (~40 ms)
+    httpx = sys.modules.get("httpx")
+    if httpx is None:
+        return _plain(exc)
     if isinstance(exc, httpx.TimeoutException):
         where = _url(exc)
         return f"timed out waiting for {where}" if where else "timed out"
@@ -21,6 +30,10 @@ def describe_error(exc: BaseException) -> str:
         return f"cannot connect to {_url(exc) or 'server'}: {exc or 'connection refused'}"
     if isinstance(exc, httpx.HTTPError):
         return f"{type(exc).__name__} on {_url(exc)}: {exc}"
+    return _plain(exc)
+
+
+def _plain(exc: BaseException) -> str:
     if isinstance(exc, SecretError):
         return str(exc)  # already says which reference and why ("environment variable X is not set")
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

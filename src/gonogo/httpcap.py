@@ -34,18 +34,24 @@ class _CappedStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         total = 0
-        where = self._request.url.copy_with(query=None, userinfo=b"")
         async for chunk in self._inner:
             total += len(chunk)
             if total > self._limit:
+                where = self._where()
                 raise ResponseTooLarge(
                     f"response body from {where} is over {self._limit // 1024} KiB; read no further",
                     request=self._request)
             if self._deadline is not None and time.monotonic() > self._deadline:
+                where = self._where()
                 raise httpx.ReadTimeout(
                     f"response body from {where} still arriving after the request's timeout",
                     request=self._request)
             yield chunk
+
+    def _where(self) -> httpx.URL:
+        # only for a message: parsing a URL again on every response is a large share of a
+        # loopback request's cost
+        return self._request.url.copy_with(query=None, userinfo=b"")
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Any
@@ -34,6 +35,8 @@ def kinds() -> dict[str, Any]:
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for cls in getattr(module, "KINDS", ()):
             _add(found, cls, f"{module.__name__}")
+    if not _may_declare_plugins():
+        return found
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -44,6 +47,34 @@ def kinds() -> dict[str, Any]:
             continue
         _add(found, cls, f"entry point {ep.name!r}")
     return found
+
+
+def _may_declare_plugins() -> bool:
+    """Whether an installed distribution may declare ``gonogo.checks`` entry points: a
+    look at each one's ``entry_points.txt`` for the group's heading. Importing
+    ``importlib.metadata`` to ask costs 20-60 ms (it is most of loading a config), so
+    it is asked only when a heading is there, or where the files cannot be read
+    this way (a zip on the path)."""
+    heading = f"[{ENTRY_POINT_GROUP}]".encode()
+    for entry in sys.path:
+        where = entry or "."
+        if not os.path.isdir(where):
+            if os.path.exists(where):
+                return True  # a zip: let importlib.metadata look inside
+            continue
+        try:
+            with os.scandir(where) as found:
+                infos = [e.path for e in found if e.name.endswith((".dist-info", ".egg-info"))]
+        except OSError:
+            return True
+        for info in infos:
+            try:
+                with open(os.path.join(info, "entry_points.txt"), "rb") as fh:
+                    if heading in fh.read():
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def _add(found: dict[str, Any], cls: Any, origin: str) -> None:

@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-import httpx
 import msgspec
 
 from gonogo.config import CheckSpec, Gate, Plan
@@ -27,17 +26,30 @@ from gonogo.secrets import SecretError
 from gonogo.untrusted import printable
 from gonogo.values import SecretRef
 
-TRANSIENT = (
-    TransientError,
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-    httpx.PoolTimeout,
-)
 BACKOFF_BASE_S = 0.2
 BACKOFF_CAP_S = 2.0
+
+
+def transient() -> tuple[type[BaseException], ...]:
+    """The errors worth a retry (httpx imported when a check first runs, not with the
+    panel: its first frame does not wait for it)."""
+    import httpx
+
+    return (
+        TransientError,
+        httpx.ConnectError,
+        httpx.ConnectTimeout,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.RemoteProtocolError,
+        httpx.PoolTimeout,
+    )
+
+
+def __getattr__(name: str) -> object:  # ``runner.TRANSIENT``, as before
+    if name == "TRANSIENT":
+        return transient()
+    raise AttributeError(name)
 
 
 async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -66,7 +78,7 @@ async def run_one(gate: Gate, spec: CheckSpec, ctx: CheckContext) -> CheckResult
                 try:
                     outcome = await kind.run(spec.params, ctx)
                     break
-                except TRANSIENT as exc:
+                except transient() as exc:
                     if attempts > retries:
                         outcome = Outcome.errored(
                             describe_error(exc), f"gave up after {attempts} attempts"
@@ -142,14 +154,15 @@ async def warm_up(kind_names: Iterable[str]) -> None:
 
     An import on the event loop (psycopg, pandas via prometheus-api-client: 0.1-0.3 s
     each) stalls every check in flight and inflates the latencies they measure.
-    Kinds list them in an optional ``imports`` class attribute.
+    Kinds list them in an optional ``imports`` class attribute; aiohttp, under every
+    check's HTTP client (``aiotransport``), is always one of them.
     """
     from gonogo.registry import kinds
 
     registry = kinds()
     modules = sorted(
         {m for name in kind_names if name in registry for m in getattr(registry[name], "imports", ())}
-        - set(sys.modules)
+        .union({"aiohttp"}) - set(sys.modules)
     )
     if not modules:
         return

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["read_small_file", "SECRET_FILE_LIMIT", "UnsafePath", "PrivateDir", "open_private_dir", "write_private_file", "FILE_MODE"]
@@ -89,15 +90,17 @@ class PrivateDir:
     def fsync(self) -> None:
         os.fsync(self.fd)
 
-    def write_file(self, name: str, data: bytes, mode: int = FILE_MODE) -> Path:
-        """Write ``name`` atomically: a fresh temporary (O_EXCL), fsync, rename over."""
+    def write_file(self, name: str, data: bytes | Iterable[bytes], mode: int = FILE_MODE) -> Path:
+        """Write ``name`` atomically: a fresh temporary (O_EXCL), fsync, rename over.
+        ``data`` may come in chunks (a streamed export: memory independent of its size)."""
         tmp = f".{name}.{os.getpid()}.tmp"
         fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            for chunk in [data] if isinstance(data, bytes) else data:
+                view = memoryview(chunk)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -154,14 +157,20 @@ def open_private_dir(
     return PrivateDir(p, fd)
 
 
-def write_private_file(path: str | os.PathLike[str], data: bytes | str, *, create_dir: bool = True) -> Path:
-    """Write one file (an export, an incident record) 0600, atomically.
+def write_private_file(path: str | os.PathLike[str], data: bytes | str | Iterable[str], *,
+                       create_dir: bool = True) -> Path:
+    """Write one file (an export, an incident record) 0600, atomically; ``data`` may be
+    an iterable of text chunks, written as they come.
 
     The directory may be shared (``/tmp``, a team's incident folder): the file is
     written as a fresh ``O_EXCL`` temporary and renamed into place, and a rename
     replaces a planted link instead of writing through it."""
     p = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload: bytes | Iterable[bytes]
+    if isinstance(data, str | bytes):
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+    else:
+        payload = (chunk.encode("utf-8") for chunk in data)
     with open_private_dir(p.parent, create=create_dir, strict=False) as d:
         return d.write_file(p.name, payload)
 

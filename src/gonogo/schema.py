@@ -8,6 +8,7 @@ this walks the schema itself and only hands leaves to ``msgspec.convert``.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import types
@@ -147,6 +148,13 @@ def type_name(value: Any) -> str:
     }.get(type(value)) or describe_type(value)
 
 
+@functools.cache
+def _struct_fields(tp: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    # msgspec re-resolves the class's annotations on every call (~1 ms a struct): once
+    # per type, not once per table of the config
+    return {f.encode_name: f for f in msgspec.structs.fields(tp)}
+
+
 class Validator:
     """Collects every problem found while converting ``data`` into ``tp``."""
 
@@ -158,7 +166,7 @@ class Validator:
         return _MISSING
 
     def struct_fields(self, tp: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
-        return {f.encode_name: f for f in msgspec.structs.fields(tp)}
+        return _struct_fields(tp)
 
     def convert(self, value: Any, tp: Any, path: str) -> Any:
         origin = typing.get_origin(tp)

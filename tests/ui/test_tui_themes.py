@@ -12,6 +12,7 @@ from rich.style import Style
 from textual.command import CommandList
 from textual.filter import Monochrome, NoColor
 
+from gonogo.app import GonogoApp
 from support.panel_fixtures import make_app, open_engine, screen_text, settle, type_text, until
 
 
@@ -23,12 +24,12 @@ def test_every_theme_defines_the_app_variables_and_nothing_else() -> None:
 
 
 async def test_theme_comes_from_the_config() -> None:
-    app, _ = make_app()
-    plan = app.plan
+    recorded, double = make_app()
+    plan = recorded.plan
     doc = msgspec.structs.replace(plan.doc, settings=msgspec.structs.replace(
         plan.settings, theme="gonogo-high-contrast"))
-    app.plan = msgspec.structs.replace(plan, doc=doc)
-    app._wanted_theme = "gonogo-high-contrast"
+    # the theme is in place before the first frame: the app is built from that plan
+    app = GonogoApp(msgspec.structs.replace(plan, doc=doc), double, clock=recorded.now, live=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.theme == "gonogo-high-contrast"

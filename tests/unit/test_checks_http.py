@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,30 @@ async def test_credentials_in_a_health_url_stay_out_of_the_evidence(tmp_path: Pa
     assert result.status == Status.PASS, result.summary
     assert result.evidence["services"]["auth"]["url"] == f"{base}/ok/health"
     assert "hunter2-basic" not in repr(result.to_dict()) and "q-secret-1" not in repr(result.to_dict())
+
+
+async def test_a_healthy_fleet_of_a_thousand_is_go_and_a_slow_one_is_still_named(
+    tmp_path: Path,
+) -> None:
+    # Each latency is the service's own, timed from its request's start: a thousand
+    # requests queued on one event loop used to make a healthy fleet a false NO-GO
+    # ("1000/1000 unhealthy: s0: 3998ms > budget 1s").
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.5)
+        return web.json_response({"status": "ok"})
+
+    routes = {"/health": json_reply({"status": "ok"}), "/slow/health": slow}
+    async with contextlib.AsyncExitStack() as stack:
+        bases = [await stack.enter_async_context(serve(app_with(routes))) for _ in range(10)]
+        urls = {f"s{i}": f"{bases[i % 10]}/health" for i in range(1000)}
+        check = '[[gates]]\nid = "ops"\ntitle = "Ops"\n  [[gates.checks]]\n  id = "health"\n' \
+                '  title = "/health"\n  kind = "http_health"\n'
+        services = "".join(f'[[services]]\nname = "{n}"\nhealth_url = "{u}"\n\n' for n, u in urls.items())
+        healthy = await run_check(plan_from_toml(tmp_path, services + check), "health")
+        urls["s500"] = f"{bases[0]}/slow/health"
+        services = "".join(f'[[services]]\nname = "{n}"\nhealth_url = "{u}"\n\n' for n, u in urls.items())
+        one_slow = await run_check(plan_from_toml(tmp_path, services + check), "health")
+    assert healthy.status == Status.PASS, healthy.summary
+    assert healthy.summary == "1000 service(s) healthy"
+    assert one_slow.status == Status.FAIL
+    assert one_slow.summary.startswith("s500: 1") and one_slow.summary.endswith("ms > budget 1s")

@@ -343,3 +343,64 @@ def test_every_kind_describes_itself_in_one_line() -> None:
                                 "18:00; SRE approved")
     outage = next(e for e in events if e.kind == "samples" and e.data["errors"])
     assert describe(outage) == "metrics (canary/baseline): failed-writes=n/a, http-5xx=0.002/0.002"
+
+
+def test_verify_fast_path_agrees_with_the_full_one_on_every_edit(tmp_path: Path) -> None:
+    """``verify`` hashes a line's own text and judges its canonical form only when the
+    hash does not match; reading (which parses every record) always goes the whole way.
+    Both must reach the same verdict, and name the same event and problem, for edits
+    of every kind: a value, whitespace, key order, a float's spelling, a hash."""
+    from gonogo.rollout.journal import _file_lines, _verify
+
+    session = _write(tmp_path, n=4)
+    path = session / EVENTS_FILE
+    original = path.read_bytes()
+    lines = original.splitlines(keepends=True)
+    edits = {
+        "value": lines[2].replace(b'"c2"', b'"c7"'),
+        "space": lines[2].replace(b'"kind":', b'"kind": '),
+        "order": lines[2].replace(b'{"actor":"ada@host",', b'{').replace(b'"time":', b'"actor":"ada@host","time":'),
+        "float": lines[2].replace(b'"time":1002.0', b'"time":1.002e3'),
+        "hash": lines[2][:-3] + b'0"}\n',
+        "del": lines[2].replace(b'"c2"', b'"c\x7f"'),
+    }
+    for what, edited in edits.items():
+        assert edited != lines[2], what
+        path.write_bytes(b"".join([*lines[:2], edited, *lines[3:]]))
+        fast = verify_file(path)
+        full = _verify(_file_lines(path), key=None, key_ref="", head=None, on_record=lambda r: None)
+        assert not fast.ok and fast.first_bad == 3, what
+        assert (fast.first_bad, fast.problem) == (full.first_bad, full.problem), what
+    path.write_bytes(b"".join([*lines[:2], edits["space"], *lines[3:]]))
+    assert "edited (not canonical)" in verify_file(path).problem
+    path.write_bytes(original)
+    assert verify_file(path).ok and verify_file(path).head_hash == read_events(session)[-1].hash
+
+
+def test_streamed_exports_are_the_documents_written_whole() -> None:
+    """``log export`` writes the JSON and TOML a piece at a time (memory independent of
+    the journal's length): the text is what ``json`` and tomlkit write for the whole
+    document, so a reader cannot tell."""
+    import tomlkit
+
+    from gonogo.rollout.export import Summary, _header, _record, _tomlable, json_chunks, toml_chunks
+    from gonogo.untrusted import json_safe, toml_safe
+
+    for events in (_fixture("v1-stable")[0], _fixture("v1-rollback")[0], []):
+        check = verify_file(FIXTURES / "v1-stable" / EVENTS_FILE)
+        summary = Summary.of(events)
+        whole = {"session": _header(summary, check), "events": [_record(e) for e in events]}
+        assert "".join(json_chunks(iter(events), summary, check)) == \
+            json_safe(json.dumps(whole, indent=2, ensure_ascii=False)) + "\n"
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("gonogo session log export"))
+        doc["session"] = _header(summary, check)
+        records = tomlkit.aot()
+        for e in events:
+            records.append(tomlkit.item(_tomlable(_record(e))))
+        doc["events"] = records
+        assert "".join(toml_chunks(iter(events), summary, check)) == toml_safe(tomlkit.dumps(doc))
+        streamed = Summary()
+        for e in events:
+            streamed.add(e.to_dict())
+        assert streamed == summary  # the header summed up from records as they stream past

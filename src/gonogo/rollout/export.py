@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gonogo.rollout.events import SessionStarted
@@ -52,27 +53,75 @@ def _record(event: Event) -> dict[str, Any]:
     }
 
 
-def _header(events: Sequence[Event], verification: Verification | None) -> dict[str, Any]:
-    started = next((e.body for e in events if isinstance(e.body, SessionStarted)), None)
+@dataclass
+class Summary:
+    """What an export's header says about the whole journal, gathered while it streams
+    past (``add`` each record, as ``journal.verify_file`` hands them over)."""
+
+    release: str = ""
+    events: int = 0
+    first_time: float | None = None
+    last_time: float | None = None
+    head_hash: str = ""
+    head_seq: int = 0
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        if self.events == 0:
+            self.first_time = float(record["time"])
+        self.events += 1
+        self.last_time = float(record["time"])
+        self.head_hash, self.head_seq = str(record["hash"]), int(record["seq"])
+        if not self.release and record.get("kind") == "session_started":
+            data = record.get("data")
+            release = data.get("release") if isinstance(data, Mapping) else None
+            self.release = release if isinstance(release, str) else ""
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> Summary:
+        started = next((e.body for e in events if isinstance(e.body, SessionStarted)), None)
+        summary = cls(release=started.release if started else "", events=len(events))
+        if events:
+            summary.first_time, summary.last_time = events[0].time, events[-1].time
+            summary.head_hash, summary.head_seq = events[-1].hash, events[-1].seq
+        return summary
+
+
+def _header(summary: Summary, verification: Verification | None) -> dict[str, Any]:
     head: dict[str, Any] = {
-        "release": started.release if started else "",
-        "events": len(events),
-        "head_hash": events[-1].hash if events else "",
+        "release": summary.release,
+        "events": summary.events,
+        "head_hash": summary.head_hash,
     }
-    if events:
-        head["started"] = utc(events[0].time)
-        head["last"] = utc(events[-1].time)
-    if events:
-        head["head_seq"] = events[-1].seq
+    if summary.first_time is not None and summary.last_time is not None:
+        head["started"] = utc(summary.first_time)
+        head["last"] = utc(summary.last_time)
+        head["head_seq"] = summary.head_seq
     if verification is not None:
         head["verified"] = verification.ok
         head["verification"] = verification.method if verification.ok else verification.problem
     return head
 
 
+def _indented(text: str, by: str) -> str:
+    return text.replace("\n", "\n" + by)
+
+
+def json_chunks(events: Iterable[Event], summary: Summary,
+                verification: Verification | None = None) -> Iterator[str]:
+    """The JSON export a piece at a time: the same text as ``json.dumps`` of the whole
+    document with ``indent=2``, without holding the document (or the events) in memory."""
+    header = json.dumps(_header(summary, verification), indent=2, ensure_ascii=False)
+    yield json_safe('{\n  "session": ' + _indented(header, "  ") + ',\n  "events": [')
+    first = True
+    for event in events:
+        record = json.dumps(_record(event), indent=2, ensure_ascii=False)
+        yield json_safe(("\n    " if first else ",\n    ") + _indented(record, "    "))
+        first = False
+    yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
 def to_json(events: Sequence[Event], verification: Verification | None = None) -> str:
-    doc = {"session": _header(events, verification), "events": [_record(e) for e in events]}
-    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    return "".join(json_chunks(events, Summary.of(events), verification))
 
 
 def _tomlable(value: Any) -> Any:
@@ -83,14 +132,24 @@ def _tomlable(value: Any) -> Any:
     return value
 
 
-def to_toml(events: Sequence[Event], verification: Verification | None = None) -> str:
+def toml_chunks(events: Iterable[Event], summary: Summary,
+                verification: Verification | None = None) -> Iterator[str]:
+    """The TOML export a piece at a time (``[session]``, then one ``[[events]]`` table
+    per event): the text tomlkit writes for the whole document, never held whole."""
     import tomlkit
 
     doc = tomlkit.document()
     doc.add(tomlkit.comment("gonogo session log export"))
-    doc["session"] = _header(events, verification)
-    records = tomlkit.aot()
+    doc["session"] = _header(summary, verification)
+    # tomlkit writes an empty array of tables first, as an inline array
+    yield toml_safe(("events = []\n" if summary.events == 0 else "") + tomlkit.dumps(doc))
     for e in events:
+        one = tomlkit.document()
+        records = tomlkit.aot()
         records.append(tomlkit.item(_tomlable(_record(e))))
-    doc["events"] = records
-    return toml_safe(tomlkit.dumps(doc))
+        one["events"] = records
+        yield toml_safe("\n" + tomlkit.dumps(one))
+
+
+def to_toml(events: Sequence[Event], verification: Verification | None = None) -> str:
+    return "".join(toml_chunks(events, Summary.of(events), verification))

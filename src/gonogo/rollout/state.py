@@ -13,9 +13,9 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, assert_never
+from typing import Any, Literal, assert_never, cast
 
-from gonogo.config import Plan
+from gonogo.config import CanaryMetric, Plan
 from gonogo.context import SignOff
 from gonogo.model import CheckResult
 from gonogo.rollout.analysis import RuleEvaluation, Sample, evaluate, traffic_shortfall
@@ -210,10 +210,20 @@ def _fresh_runbook(plan: Plan) -> tuple[RunbookStepState, ...]:
 
 
 def fold(events: Iterable[Event], plan: Plan) -> RolloutState:
+    """The state after ``events``; the same as ``apply`` one event at a time, with a run
+    of consecutive polls folded at once (``_apply_polls``): a long canary is mostly
+    polls, and judging every rule after each one made a replay O(polls × window)."""
     state = initial_state(plan)
+    polls: list[Event] = []
     for event in events:
+        if isinstance(event.body, Samples):
+            polls.append(event)
+            continue
+        if polls:
+            state = _apply_polls(state, polls, plan)
+            polls = []
         state = apply(state, event, plan)
-    return state
+    return _apply_polls(state, polls, plan) if polls else state
 
 
 def apply(state: RolloutState, event: Event, plan: Plan) -> RolloutState:
@@ -439,6 +449,115 @@ def _samples(s: RolloutState, e: Event, body: Samples, plan: Plan) -> dict[str, 
             out["hold_blind_s"] = s.hold_blind_s + uncovered
         out.update(cover_mark=e.time, last_blind=blind)
     return out
+
+
+def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutState:
+    """``apply`` of each poll in turn (``_samples``), without the work a later poll of
+    the run undoes: each rule is judged on the run's last poll, and on earlier ones only
+    while it is inconclusive there (when its inconclusive spell began is part of the
+    state), never on every poll over its whole window. Held to ``apply`` by
+    tests/unit/test_fold.py."""
+    metrics = plan_metrics(plan)
+    samples = dict(s.samples)
+    evaluations = dict(s.evaluations)
+    since = dict(s.inconclusive_since)
+    baselines = dict(s.baselines)
+    stage = s.stage
+    bodies = [cast(Samples, e.body) for e in polls]
+    judge_blind = s.hold_needs_data and s.hold_started_at is not None
+    short = [False] * len(polls)  # a stop criterion with too little canary traffic, per poll
+    always_inconclusive: set[str] = set()
+    for metric in metrics:
+        mid = metric.id
+        min_requests = plan.canary.min_requests_of(metric)
+        prior = samples.get(mid, ())
+        built: dict[int, Sample] = {}  # poll index -> its sample, made when needed
+
+        def sample_at(i: int, mid: str = mid, built: dict[int, Sample] = built) -> Sample:
+            found = built.get(i)
+            if found is None:
+                body = bodies[i]
+                canary, baseline = body.values.get(mid) or (None, None)
+                found = built[i] = Sample(polls[i].time, canary, baseline, body.errors.get(mid, ""),
+                                          requests=body.requests.get(mid),
+                                          baseline_from=body.carried.get(mid, ""))
+            return found
+
+        if metric.rule == "ratio_above" and stage is not None:  # the last one measured wins
+            for i in range(len(polls) - 1, -1, -1):
+                body = bodies[i]
+                baseline = (body.values.get(mid) or (None, None))[1]
+                if not body.carried.get(mid, "") and baseline is not None and math.isfinite(baseline):
+                    baselines[mid] = (baseline, stage.id)
+                    break
+        if judge_blind and metric.stop and min_requests > 0:
+            for i, body in enumerate(bodies):  # traffic_shortfall, without making the sample
+                if short[i]:
+                    continue
+                canary = (body.values.get(mid) or (None, None))[0]
+                if metric.rule == "nonzero" and canary is not None and canary > metric.threshold:
+                    continue
+                requests = body.requests.get(mid)
+                if requests is None or requests < min_requests:
+                    short[i] = True
+
+        def judged(k: int, metric: CanaryMetric = metric, prior: tuple[Sample, ...] = prior,
+                   min_requests: int = min_requests, sample_at: Any = sample_at) -> RuleEvaluation:
+            # the series as it stood after poll k: the last MAX_SAMPLES of prior + polls[:k+1]
+            first = max(0, k + 1 - MAX_SAMPLES)
+            series = (*prior[max(0, len(prior) - (MAX_SAMPLES - (k + 1 - first))):],
+                      *(sample_at(i) for i in range(first, k + 1)))
+            return evaluate(metric, series[-MAX_SAMPLES:], speed=s.speed, min_requests=min_requests)
+
+        last = len(polls) - 1
+        ev = judged(last)
+        if ev.state == "inconclusive":
+            first = last  # back to where this inconclusive spell began
+            while first > 0 and judged(first - 1).state == "inconclusive":
+                first -= 1
+            began = since.get(mid, polls[0].time) if first == 0 else polls[first].time
+            since[mid] = began
+            ev = dataclasses.replace(ev, inconclusive_s=max(0.0, polls[-1].time - began) * s.speed)
+            if first == 0:
+                always_inconclusive.add(mid)
+        else:
+            since.pop(mid, None)
+        evaluations[mid] = ev
+        last_k = len(polls) - 1
+        first_k = max(0, last_k + 1 - MAX_SAMPLES)
+        samples[mid] = (*prior, *(sample_at(i) for i in range(first_k, last_k + 1)))[-MAX_SAMPLES:]
+    out: dict[str, Any] = {
+        "samples": samples, "evaluations": evaluations, "inconclusive_since": since,
+        "baselines": baselines,
+        # a stall lasts while its metric is inconclusive at every poll
+        "stalled": {m: evaluations[m].reason for m in s.stalled
+                    if m in evaluations and m in always_inconclusive},
+    }
+    if judge_blind:
+        stops = [m.id for m in metrics if m.stop]
+        holding = s.phase == Phase.HOLDING
+        blind_s, mark, last_blind = s.hold_blind_s, s.cover_mark, s.last_blind
+        for i, (e, body) in enumerate(zip(polls, bodies, strict=True)):  # as _samples, poll by poll
+            errors, values = body.errors, body.values
+            if short[i] or (errors and any(m in errors for m in stops)):
+                blind = True
+            else:  # blind when the source answered for none of the stop criteria
+                blind = bool(stops)
+                for m in stops:
+                    pair = values.get(m)
+                    if pair is not None and pair[0] is not None:
+                        blind = False
+                        break
+            if holding and mark is not None:
+                since_mark = max(0.0, e.time - mark)
+                uncovered = since_mark if (blind or last_blind) else max(0.0, since_mark - s.cover_gap_s)
+                blind_s += uncovered
+                out["hold_blind_s"] = blind_s
+            mark, last_blind = e.time, blind
+        out.update(cover_mark=mark, last_blind=last_blind)
+    last_poll = polls[-1]
+    out.update(events=s.events + len(polls), last_event_at=last_poll.time, last_hash=last_poll.hash)
+    return dataclasses.replace(s, **out)
 
 
 def _step(s: RolloutState, step_id: str, **changes: Any) -> tuple[RunbookStepState, ...]:

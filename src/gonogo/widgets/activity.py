@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from gonogo.rollout.events import EventBody, Samples
 from gonogo.rollout.export import describe
 from gonogo.rollout.journal import Event
 from gonogo.untrusted import printable
+from gonogo.widgets.lines import LineView
 
 # events a watcher does not need at a glance (metric polls arrive every few seconds)
 QUIET: tuple[type[EventBody], ...] = (Samples,)
@@ -29,23 +29,26 @@ def recent(events: Sequence[Event], rows: int) -> tuple[Event, ...]:
     return tuple(reversed(picked))
 
 
-class ActivityLog(Widget):
+class ActivityLog(LineView):
     DEFAULT_CSS = """
-    ActivityLog { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    ActivityLog { height: auto; padding: 0 1; }
     """
 
-    events: reactive[tuple[Event, ...]] = reactive((), layout=True)
+    events: reactive[tuple[Event, ...]] = reactive((), repaint=False)
     """The events to show (``recent(...)``), oldest first."""
 
-    def render(self) -> Text:
+    def watch_events(self) -> None:
+        self.changed()
+
+    def lines(self, width: int) -> list[Text]:
         if not self.events:
-            return Text("no events yet", style="dim")
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for i, event in enumerate(self.events):
+            return [Text("no events yet", style="dim")]
+        out = []
+        for event in self.events:
             stamp = time.strftime("%H:%M:%S", time.gmtime(event.time))
-            if i:
-                text.append("\n")
+            text = Text(no_wrap=True, overflow="ellipsis")
             text.append(f"{stamp} ", style="dim")
             text.append(f"{printable(event.actor)}: ", style="bold")
             text.append(describe(event), style="dim")
-        return text
+            out.append(text)
+        return out

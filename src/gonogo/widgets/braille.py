@@ -126,3 +126,58 @@ class BrailleChart:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.width or 4, self.width or options.max_width)
+
+
+Point = tuple[float, float | None, float | None]  # (time, canary, baseline)
+
+
+class PagedWindow:
+    """Which samples a strip chart shows when it pages instead of scrolling.
+
+    A scrolling chart moves every dot on every new sample, so each update repaints every
+    cell of it (over SSH: the whole chart, every second). A paged chart fills from the
+    left and, when full, jumps to keep its newest half: a new sample changes one column
+    of cells, and the whole chart is drawn again once per ``capacity // 2`` samples (or
+    when a value leaves the y-range, which is kept between samples for the same reason).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(2, capacity)
+        self.first_t: float | None = None
+        self.y_range: tuple[float, float] | None = None
+
+    def visible(self, series: Sequence[Point]) -> list[Point]:
+        if self.first_t is None:
+            shown = list(series[-self.capacity:])
+        else:
+            first = self.first_t
+            shown = [p for p in series if p[0] >= first]
+            if len(shown) > self.capacity:
+                shown = shown[-(self.capacity // 2):]
+        if not shown:
+            self.first_t = None
+            return []
+        if shown[0][0] != self.first_t:
+            self.first_t, self.y_range = shown[0][0], None
+        return shown
+
+    def range_for(self, values: Sequence[Sequence[float | None]]) -> tuple[float, float]:
+        finite = [v for s in values for v in s if v is not None and math.isfinite(v)]
+        lo_hi = self.y_range
+        if lo_hi is None or any(v < lo_hi[0] or v > lo_hi[1] for v in finite):
+            lo_hi = self.y_range = value_range(values)
+        return lo_hi
+
+
+def paged_plot(series: Sequence[Point], threshold: float | None, window: PagedWindow,
+               width: int, height: int) -> list[list[Cell]]:
+    """Rows of a paged strip chart ``width`` cells wide; series index 0 canary, 1 the
+    threshold (across the whole width), 2 baseline (the priority order of ``plot``)."""
+    dots = 2 * max(1, width)
+    shown = window.visible(series)
+    per_slot = [min(window.capacity - 1, x * window.capacity // dots) for x in range(dots)]
+    canary = [shown[s][1] if s < len(shown) else None for s in per_slot]
+    baseline = [shown[s][2] if s < len(shown) else None for s in per_slot]
+    limit: list[float | None] = [threshold] * dots if threshold is not None else []
+    y_range = window.range_for([canary, baseline, limit])
+    return plot([canary, limit, baseline], width, height, y_range)

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import App
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from gonogo.config import CanaryMetric
-from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.rollout.analysis import SERIES_POINTS, RuleEvaluation
 from gonogo.untrusted import printable
-from gonogo.widgets.braille import BrailleChart, value_range
+from gonogo.widgets.braille import BrailleChart, PagedWindow, paged_plot, value_range
+from gonogo.widgets.lines import LineView, columns
 from gonogo.widgets.palette import colour, rule_style
 from gonogo.widgets.view import RULE_GLYPH, fmt_value, rule_state_text, rule_values_text
 
@@ -62,25 +60,28 @@ def legend(app: App[Any]) -> Text:
     return text
 
 
-class CanaryPanel(Widget):
-    """One block per ``[[canary.metrics]]``; a metric without data is ``inconclusive``."""
+class CanaryPanel(LineView):
+    """One block per ``[[canary.metrics]]``; a metric without data is ``inconclusive``.
+
+    Each chart pages rather than scrolls (``braille.PagedWindow``): a new sample adds a
+    column at its right, so an update repaints a few cells per metric, not the panel.
+    """
 
     DEFAULT_CSS = """
     CanaryPanel { height: auto; }
     """
 
-    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict)
+    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, repaint=False)
     """The latest judgement per metric id (the fold keeps the same mapping between polls)."""
 
-    def __init__(self, metrics: Sequence[CanaryMetric], *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, metrics: Sequence[CanaryMetric], *, title: str = "", id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(title=title, id=id, classes=classes)
         self.metrics = tuple(metrics)
+        self._windows: dict[str, PagedWindow] = {}
 
-    def watch_evaluations(self, old: Mapping[str, RuleEvaluation],
-                          new: Mapping[str, RuleEvaluation]) -> None:
-        # a metric's first data turns one line into two: only then does the height change
-        if set(old) != set(new):
-            self.refresh(layout=True)
+    def watch_evaluations(self) -> None:
+        self.changed()
 
     @property
     def chart_height(self) -> int:
@@ -89,34 +90,51 @@ class CanaryPanel(Widget):
         term_h = self.app.size.height
         return 1 if term_h < 30 else (2 if term_h < 50 else 3)
 
-    def render(self) -> RenderableType:
+    def layout_key(self) -> object:
+        return self.chart_height
+
+    def lines(self, width: int) -> list[Text]:
         chart_height = self.chart_height
-        own_w = self.content_size.width or self.app.size.width // 2
-        chart_w = max(10, min(40, own_w * 9 // 20))
-        blocks: list[RenderableType] = [legend(self.app)]
+        chart_w = max(10, min(40, width * 9 // 20))
+        left_w = max(1, width - chart_w - 1)
+        out = [legend(self.app)]
         for metric in self.metrics:
             ev = self.evaluations.get(metric.id)
             title = printable(metric.title or metric.id)
-            grid = Table.grid(expand=True, padding=(0, 1))
-            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-            grid.add_column(width=chart_w, no_wrap=True)
             head = Text(no_wrap=True, overflow="ellipsis")
             if ev is None:
                 head.append(f"? {title}  ", style="bold")
                 head.append("inconclusive: no data yet", style=rule_style(self.app, "inconclusive"))
-                grid.add_row(head, Text(""))
-            else:
-                style = rule_style(self.app, ev.state)
-                head.append(f"{RULE_GLYPH.get(ev.state, '?')} ", style=f"bold {style}")
-                head.append(f"{title}  ", style="bold")
-                head.append(rule_state_text(ev), style=f"bold {style}")
-                values = Text(printable(values_line(ev, metric.unit or ev.unit)), style="dim",
-                              no_wrap=True, overflow="ellipsis")
-                if ev.state == "inconclusive" and ev.reason:
-                    values = Text(printable(ev.reason), style="dim", no_wrap=True, overflow="ellipsis")
-                left: RenderableType = Group(head, values) if chart_height > 1 else head
-                grid.add_row(left, metric_chart(self.app, ev, chart_height))
-            blocks.append(grid)
+                out.append(columns([(head, left_w), (Text(""), chart_w)], gap=1))
+                continue
+            style = rule_style(self.app, ev.state)
+            head.append(f"{RULE_GLYPH.get(ev.state, '?')} ", style=f"bold {style}")
+            head.append(f"{title}  ", style="bold")
+            head.append(rule_state_text(ev), style=f"bold {style}")
+            values = printable(values_line(ev, metric.unit or ev.unit))
+            if ev.state == "inconclusive" and ev.reason:
+                values = printable(ev.reason)
+            left = [head, Text(values, style="dim")] if chart_height > 1 else [head]
+            chart = self._chart(metric.id, ev, chart_w, chart_height)
+            for row in range(chart_height):
+                text = left[row] if row < len(left) else Text("")
+                out.append(columns([(text, left_w), (chart[row], chart_w)], gap=1))
         if not self.metrics:
-            blocks.append(Text("no canary metrics configured", style="dim"))
-        return Group(*blocks)
+            out.append(Text("no canary metrics configured", style="dim"))
+        return out
+
+    def _chart(self, metric_id: str, ev: RuleEvaluation, width: int, height: int) -> list[Text]:
+        capacity = min(SERIES_POINTS, 2 * width)
+        window = self._windows.get(metric_id)
+        if window is None or window.capacity != capacity:
+            window = self._windows[metric_id] = PagedWindow(capacity)
+        rows = paged_plot(ev.series, ev.threshold, window, width, height)
+        styles = [colour(self.app, "canary"), colour(self.app, "threshold"),
+                  colour(self.app, "baseline")]
+        out = []
+        for row in rows:
+            text = Text(no_wrap=True)
+            for ch, who in row:  # Text merges a run of one style into one span
+                text.append(ch, styles[who] if who is not None else None)
+            out.append(text)
+        return out

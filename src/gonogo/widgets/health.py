@@ -1,42 +1,53 @@
-"""The per-service health grid: service × health, latency, scrape, version, canary 5xx."""
+"""The per-service health grid: service × health, latency, canary 5xx, version, scrape."""
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from gonogo.model import Status
 from gonogo.untrusted import printable
+from gonogo.widgets.lines import LineView, columns
 from gonogo.widgets.palette import colour, status_style
 from gonogo.widgets.view import HealthRow
 
-# (header, minimum width), most important first: a narrow grid drops columns from the end
-COLUMNS = (("service", 8), ("health", 10), ("latency", 7), ("checked", 7), ("canary 5xx", 10),
-           ("version", 7), ("scrape", 6))
+# (header, width), most important first: a narrow grid drops columns from the end;
+# "health" (None) takes what the others leave
+COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("service", 16), ("health", None), ("latency", 7), ("checked", 7), ("canary 5xx", 10),
+    ("version", 7), ("scrape", 6))
+HEALTH_MIN = 10
+GAP = 2
 
 
-class HealthGrid(Widget):
+def layout(room: int, service_width: int) -> list[int]:
+    """Column widths for ``room`` cells: as many columns as fit, health taking the rest."""
+    fixed = [service_width if name == "service" else (w or HEALTH_MIN) for name, w in COLUMNS]
+    shown = len(COLUMNS)
+    while shown > 1 and sum(fixed[:shown]) + GAP * (shown - 1) > room:
+        shown -= 1
+    widths = fixed[:shown]
+    if shown > 1:
+        widths[1] = max(HEALTH_MIN, room - sum(widths) + widths[1] - GAP * (shown - 1))
+    return widths
+
+
+class HealthGrid(LineView):
     DEFAULT_CSS = """
     HealthGrid { height: auto; padding: 0 1; }
     """
 
-    rows: reactive[tuple[HealthRow, ...]] = reactive((), layout=True)
+    rows: reactive[tuple[HealthRow, ...]] = reactive((), repaint=False)
     """One row per ``[[services]]`` entry (``view.health_rows``)."""
 
-    def render(self) -> Table:
-        table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False, header_style="bold")
-        room = self.content_size.width or self.app.size.width // 2
-        shown = 0
-        for name, least in COLUMNS:
-            if shown and sum(w + 2 for _, w in COLUMNS[:shown + 1]) - 2 > room:
-                break
-            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=least)
-            shown += 1
-        for row in self.rows:
-            table.add_row(*self._cells(row)[:shown])
-        return table
+    def watch_rows(self) -> None:
+        self.changed()
+
+    def lines(self, width: int) -> list[Text]:
+        longest = max((len(printable(r.service)) for r in self.rows), default=8)
+        widths = layout(width, max(8, min(16, longest)))
+        header = columns(((Text(name, style="bold"), w) for (name, _), w in zip(COLUMNS, widths, strict=False)), GAP)
+        return [header, *(columns(zip(self._cells(row), widths, strict=False), GAP) for row in self.rows)]
 
     def _cells(self, row: HealthRow) -> list[Text]:
         health = Text(f"{row.health.glyph} {printable(row.detail)}", style=status_style(self.app, row.health))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -22,8 +23,12 @@ class StageBar(Widget):
 
     cells: reactive[tuple[StageCell, ...]] = reactive(())
     """One cell per stage plus Stable (``view.stage_cells``)."""
-    hold: reactive[str] = reactive("")
+    hold: reactive[str] = reactive("", repaint=False)
     """The phase, hold countdown and traffic line (``view.hold_line``); ticks each second."""
+
+    def watch_hold(self) -> None:
+        # the countdown's line only: the stages above it did not change (bytes over SSH)
+        self.refresh(Region(0, 1, self.size.width, 1))
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
