@@ -15,7 +15,7 @@ from terminal import Tmux, child_cpu_seconds
 RUNS = 5
 # The last things each screen fills in: the footer's keys, the last tree and table rows.
 BARE_MARKERS = ["leaf 29", "row 14", "Quit"]
-GONOGO_MARKERS = ["NO-GO", "Stage A", "api-gateway", "security approver", "q Quit"]
+GONOGO_MARKERS = ["monorepo-2026.02", "Stage A", "api-gateway", "security approver", "q Quit"]
 
 
 def main() -> None:

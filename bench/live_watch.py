@@ -76,7 +76,7 @@ def main() -> None:
             name = tmux.start([str(VENV_BIN / "gonogo"), "demo", "--speed", "60", "--session",
                                str(session), "--config", str(files.config)], env=env, cwd=tmp)
             pid = panel_pid(tmux.pane_pid(name))
-            tmux.wait_screen(name, lambda s: "NO-GO" in s and "Stable" in s, "dashboard")
+            tmux.wait_screen(name, lambda s: "Stable" in s and "q Quit" in s, "dashboard")
             time.sleep(2)
             idle_bps, idle_cpu, _ = measure(tmux, name, pid, tmp / "idle.out", 10.0)
 
@@ -90,7 +90,10 @@ def main() -> None:
             tmux.type(name, "staging-manual", literal=True)
             tmux.type(name, "Enter", "Enter")
             tmux.wait_screen(name, lambda s: "s Sign off" in s, "the check's detail")
-            tmux.type(name, "s")
+            tmux.type(name, "s")  # the demo's operator plays the release manager
+            tmux.wait_screen(name, lambda s: "Sign off staging-manual-smoke" in s, "the sign-off dialog")
+            tmux.type(name, "walked the journeys by hand", literal=True)
+            tmux.type(name, "Enter")
             tmux.wait_screen(name, lambda s: "signed off by" in s, "the sign-off")
             tmux.type(name, "Escape", "Escape")
             for marker in ("▶ Staging", "▶ Canary 5%"):
