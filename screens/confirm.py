@@ -3,7 +3,7 @@ destructive actions (rollback, force advance), and quitting mid-rollout."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,20 +17,30 @@ from gonogo.rollout.state import RolloutState
 from gonogo.untrusted import printable
 from gonogo.widgets.view import current_stage, fmt_duration, fmt_weight, phase_text
 
+if TYPE_CHECKING:  # pragma: no cover
+    from gonogo.app import GonogoApp
+
 
 def advance_lines(preview: AdvancePreview) -> list[str]:
     """What an advance will do, in the operator's terms."""
     lines = [
         f"Stage:   {preview.from_stage or 'start'} → {preview.to_stage or 'stable'}",
         f"Traffic: {fmt_weight(preview.weight_from)} → {fmt_weight(preview.weight_to)}",
-        f"Hold:    {fmt_duration(preview.hold_elapsed_s)} elapsed of "
-        f"{fmt_duration(preview.hold_required_s)}",
-        f"Checks:  {preview.checks_passed}/{preview.checks_total} passed",
+        (f"Hold:    {fmt_duration(preview.hold_elapsed_s)} elapsed of "
+         f"{fmt_duration(preview.hold_required_s)}" if preview.hold_required_s > 0 else
+         "Hold:    none" + (" (the rollout starts here)" if preview.from_stage is None else "")),
+        (f"Checks:  {preview.checks_passed}/{preview.checks_total} exit checks passed"
+         if preview.checks_total else "Checks:  no exit checks for this stage"),
     ]
     if preview.blockers:
         lines.append("")
         lines.append("Blocked by:")
         lines.extend(f"  ✘ {b}" for b in preview.blockers)
+    if preview.signoffs:
+        need = preview.signoffs[0]
+        lines.append("")
+        lines.append(f"s signs off {need.check_id} here (as you; its owner is {need.who}); "
+                     f"or: gonogo signoff {need.check_id} --as NAME --note TEXT")
     return lines
 
 
@@ -38,6 +48,7 @@ class AdvanceConfirm(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="confirm_cancel"),
         Binding("y", "confirm", "Advance", id="confirm_yes"),
+        Binding("s", "sign_off", "Sign off", id="confirm_sign_off"),
     ]
 
     def __init__(self, preview: AdvancePreview) -> None:
@@ -81,6 +92,26 @@ class AdvanceConfirm(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def action_sign_off(self) -> None:
+        """Offer the sign-off the advance is blocked on: the sign-off dialog, here."""
+        if not self.preview.signoffs:
+            return
+        app = cast("GonogoApp", self.app)
+        need = self.preview.signoffs[0]
+        try:
+            spec = app.plan.check(need.check_id)
+            title = spec.title
+            instructions = str(getattr(spec.params, "instructions", "") or "")
+        except KeyError:
+            title, instructions = need.check_id, ""
+
+        def signed(note: str | None) -> None:
+            if note:
+                app.intent("sign off", app.control.sign_off(need.check_id, note))
+
+        app.push_screen(SignOffDialog(need.check_id, title, need.role, need.owner,
+                                      app.control.actor, instructions), signed)
 
 
 class TypedConfirm(ModalScreen[str | None]):

@@ -16,6 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Tree
 
+from gonogo.config import Plan
+from gonogo.rollout.stages import plan_stages
 from gonogo.widgets.activity import ActivityLog, recent
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
@@ -34,6 +36,13 @@ from gonogo.widgets.view import (
     who_line,
 )
 
+
+def stage_signoffs(plan: Plan) -> frozenset[str]:
+    """The manual checks a rollout stage waits for: its ``signoff`` and manual exit checks."""
+    manual = {c.id for _, c in plan.checks() if c.kind == "manual"}
+    named = {s.signoff for s in plan_stages(plan) if s.signoff}
+    named |= {cid for s in plan_stages(plan) for cid in plan.expand(s.exit_checks)}
+    return frozenset(named & manual)
 
 class DashboardScreen(PanelScreen):
     HORIZONTAL_BREAKPOINTS = [
@@ -54,7 +63,7 @@ class DashboardScreen(PanelScreen):
         yield StageBar(id="stages")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield ChecklistTree(plan.gates, id="checklist")
+                yield ChecklistTree(plan.gates, id="checklist", stage_signoffs=stage_signoffs(plan))
             with VerticalScroll(id="right"), Container(id="right-inner"):
                 yield CanaryPanel(plan.canary.metrics, title="Canary vs baseline", id="canary",
                                   classes="box")

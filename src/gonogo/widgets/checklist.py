@@ -54,8 +54,11 @@ class ChecklistTree(Tree[str]):
     needle: reactive[str] = reactive("", repaint=False)
     """The filter: only checks whose id, title, kind or status contain every word."""
 
-    def __init__(self, gates: tuple[Gate, ...], *, id: str | None = None) -> None:
+    def __init__(self, gates: tuple[Gate, ...], *, id: str | None = None,
+                 stage_signoffs: frozenset[str] = frozenset()) -> None:
         self.gates = gates
+        # manual checks a stage waits for: "optional" for the verdict, never for the rollout
+        self.stage_signoffs = stage_signoffs
         self._gates = {g.id: g for g in gates}
         self._specs = {c.id: c for g in gates for c in g.checks}
         self._gate_of = {c.id: g.id for g in gates for c in g.checks}
@@ -147,7 +150,9 @@ class ChecklistTree(Tree[str]):
         text = Text(no_wrap=True)
         text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
         text.append(printable(spec.title))
-        if not spec.required:
+        if spec.id in self.stage_signoffs:
+            text.append(" (signs off a stage)", style="dim")
+        elif not spec.required:
             text.append(" (optional)", style="dim")
         if result and result.status is not Status.PENDING:
             text.append(f"  {fmt_ms(result.duration_ms)}", style="dim")
