@@ -17,14 +17,13 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gonogo.rollout.journal import read_events
 from gonogo.sandbox.fleet import FleetThread
-from support.fleet import SandboxFiles, admin, start_fleet, trimmed
+from support.fleet import SandboxFiles, admin, trimmed
 from support.rollout import run_cli
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("rollout_guards")]
@@ -34,12 +33,9 @@ HOLDS = {"staging": "1m", "canary": "30m"}
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FleetThread, SandboxFiles]]:
-    thread, files = start_fleet(tmp_path_factory.mktemp("sandbox"), speed=SPEED)
-    try:
-        yield thread, files
-    finally:
-        thread.stop()
+def fleet(module_fleet: tuple[FleetThread, SandboxFiles]) -> tuple[FleetThread, SandboxFiles]:
+    """The system tier's shared module fleet (it runs at SPEED)."""
+    return module_fleet
 
 
 def scenario(thread: FleetThread, name: str) -> float:

@@ -116,15 +116,9 @@ async def _here(engine: Engine, kind: IntentKind, who: str, text: str, check: st
                 what: str) -> int:
     """Nobody drives the session: journal it here, under ``who``."""
     from gonogo.rollout.engine import EngineRefused
-    from gonogo.rollout.events import Note
 
     try:
-        if kind == "signoff":
-            event = await engine.record_signoff(check, text, signer=who)
-        elif kind == "note":
-            event = engine.emit(Note(text=text.strip()), actor=who)
-        else:
-            event = await engine.propose_rollback(text, proposer=who)
+        event = await engine.apply_intent(kind, who, check_id=check, text=text)
     except EngineRefused as exc:
         err(f"refused: {p(exc)}")
         return exits.NOGO

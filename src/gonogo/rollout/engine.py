@@ -62,7 +62,7 @@ from gonogo.rollout.events import (
     TrafficIntended,
     redact,
 )
-from gonogo.rollout.intents import Answer, Inbox, IntentInbox, Presence, Received
+from gonogo.rollout.intents import Answer, Inbox, IntentInbox, IntentKind, Presence, Received
 from gonogo.rollout.journal import Event, JournalError, JournalStore, make_event
 from gonogo.rollout.metrics import MetricsSource, Reading, make_source
 from gonogo.rollout.phases import (
@@ -81,6 +81,7 @@ from gonogo.rollout.stages import (
     exit_check_ids,
     guard_ids,
     guard_interval,
+    manual_role,
     plan_metrics,
     plan_runbook,
     plan_stages,
@@ -321,11 +322,7 @@ class Engine:
 
     def signoff_role(self, check_id: str) -> str:
         """The owner role that signs ``check_id`` (a manual check's ``who``; "" for none)."""
-        try:
-            spec = self.plan.check(check_id)
-        except KeyError:
-            return ""
-        return str(getattr(spec.params, "who", "") or "") if spec.kind == "manual" else ""
+        return manual_role(self.plan, check_id)
 
     async def sign_off(self, check_id: str, note: str = "") -> None:
         """This driver signs ``check_id`` (as the owner of its role), with a note."""
@@ -392,28 +389,35 @@ class Engine:
         intent = received.intent
         if intent is None:
             return Answer(id=received.id, applied=False, detail=received.problem)
-        who = intent.actor.strip()
         try:
-            if (why := owner_problem(who)) is not None:
-                raise EngineRefused(f"submitter: {why}")
-            if intent.kind == "signoff":
-                event = await self.record_signoff(intent.check_id, intent.note, signer=who)
-            elif intent.kind == "note":
-                if not intent.note.strip():
-                    raise EngineRefused("an empty note")
-                event = self.emit(Note(text=intent.note.strip()), actor=who)
-            elif intent.kind == "pause":
-                if not can_pause(self.state.phase):
-                    raise EngineRefused(f"nothing to pause while {self.state.phase}")
-                event = self.emit(PauseRequested(reason=intent.note.strip()), actor=who)
-            else:
-                event = await self.propose_rollback(intent.note, proposer=who)
+            event = await self.apply_intent(intent.kind, intent.actor, check_id=intent.check_id,
+                                            text=intent.note)
         except EngineRefused as exc:
             return Answer(id=intent.id, applied=False, detail=str(exc))
         done = {"signoff": "signed off", "note": "noted", "pause": "pause requested; the driver decides",
                 "rollback": "rollback proposed; the driver decides"}[intent.kind]
         return Answer(id=intent.id, applied=True, seq=event.seq,
                       detail=f"{done}: journaled as event #{event.seq} by the driver {self.actor}")
+
+    async def apply_intent(self, kind: IntentKind, actor: str, *, check_id: str = "",
+                           text: str = "") -> Event:
+        """Journal what ``actor`` (not the driver) asks: a sign-off, a note, a pause
+        request, a rollback proposal; ``EngineRefused`` says why not. The driver calls it
+        for each intent it takes, and a command with no driver running calls it itself."""
+        who = actor.strip()
+        if (why := owner_problem(who)) is not None:
+            raise EngineRefused(f"submitter: {why}")
+        if kind == "signoff":
+            return await self.record_signoff(check_id, text, signer=who)
+        if kind == "note":
+            if not text.strip():
+                raise EngineRefused("an empty note")
+            return self.emit(Note(text=text.strip()), actor=who)
+        if kind == "pause":
+            if not can_pause(self.state.phase):
+                raise EngineRefused(f"nothing to pause while {self.state.phase}")
+            return self.emit(PauseRequested(reason=text.strip()), actor=who)
+        return await self.propose_rollback(text, proposer=who)
 
     async def propose_rollback(self, reason: str, *, proposer: str) -> Event:
         """A person proposes a rollback: the hold pauses and the driver decides."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -118,12 +118,7 @@ class Inbox:
 
     def wait(self, intent_id: str, timeout: float, poll: float = 0.1) -> Answer | None:
         """The driver's answer, or ``None`` when none came within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.answer_for(intent_id)
-            if answer is not None or time.monotonic() >= deadline:
-                return answer
-            time.sleep(poll)
+        return wait_for_answer(self.answer_for, intent_id, timeout, poll)
 
     def withdraw(self, intent_id: str) -> bool:
         """Remove an intent nobody took yet; ``False`` when the driver already has it."""
@@ -174,6 +169,17 @@ class Inbox:
             return
         with self._open(create=True) as d:
             d.write_file(f"{answer.id}.answer", msgspec.json.encode(answer))
+
+
+def wait_for_answer(answer_for: Callable[[str], Answer | None], intent_id: str, timeout: float,
+                    poll: float = 0.1) -> Answer | None:
+    """Poll ``answer_for`` until it answers or ``timeout`` seconds pass (any inbox)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = answer_for(intent_id)
+        if answer is not None or time.monotonic() >= deadline:
+            return answer
+        time.sleep(poll)
 
 
 def _read(d: PrivateDir, name: str) -> bytes:

@@ -18,7 +18,7 @@ from gonogo.config import TBD, Plan
 from gonogo.context import SignOff
 from gonogo.model import CheckResult
 from gonogo.rollout.analysis import RuleEvaluation
-from gonogo.rollout.stages import exit_check_ids, plan_metrics, plan_stages
+from gonogo.rollout.stages import exit_check_ids, manual_role, plan_metrics, plan_stages
 from gonogo.values import Duration
 from gonogo.verdict import Verdict
 
@@ -255,11 +255,6 @@ def _is_manual(plan: Plan, check_id: str) -> bool:
 
 
 def _needed(plan: Plan, state: StageProgress, check_id: str) -> SignoffNeeded:
-    role = ""
-    try:
-        spec = plan.check(check_id)
-        role = str(getattr(spec.params, "who", "") or "") if spec.kind == "manual" else ""
-    except KeyError:
-        pass
+    role = manual_role(plan, check_id)
     owner = state.owners.get(role, "") if role else ""
     return SignoffNeeded(check_id, role, "" if owner.strip().upper() == TBD else owner)

@@ -67,5 +67,15 @@ def guard_ids(plan: Plan, stage: Stage) -> list[str]:
     return list(dict.fromkeys([*default, *exit_check_ids(plan, stage)]))
 
 
+def manual_role(plan: Plan, check_id: str) -> str:
+    """The owner role that signs ``check_id`` (a manual check's ``who``; "" for any
+    other check, an unknown id, or a manual check naming no role)."""
+    try:
+        spec = plan.check(check_id)
+    except KeyError:
+        return ""
+    return str(getattr(spec.params, "who", "") or "") if spec.kind == "manual" else ""
+
+
 def guard_interval(plan: Plan, stage: Stage) -> Duration:
     return stage.guard_interval or plan.rollout.guard_interval

@@ -18,7 +18,15 @@ from typing import Any, LiteralString
 import msgspec
 import psycopg
 
-from gonogo.rollout.intents import INTENT_LIMIT, TEXT_LIMIT, Answer, Intent, IntentKind, Received
+from gonogo.rollout.intents import (
+    INTENT_LIMIT,
+    TEXT_LIMIT,
+    Answer,
+    Intent,
+    IntentKind,
+    Received,
+    wait_for_answer,
+)
 from gonogo.rollout.journal import JournalError
 from gonogo.rollout.pgstore.db import Dsn, StoreUnavailable, connect, one_line
 
@@ -77,12 +85,7 @@ class PgInbox:
 
     def wait(self, intent_id: str, timeout: float, poll: float = 0.1) -> Answer | None:
         """The driver's answer, or ``None`` when none came within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.answer_for(intent_id)
-            if answer is not None or time.monotonic() >= deadline:
-                return answer
-            time.sleep(poll)
+        return wait_for_answer(self.answer_for, intent_id, timeout, poll)
 
     def withdraw(self, intent_id: str) -> bool:
         """Remove an intent nobody took yet; ``False`` when the driver already has it."""
