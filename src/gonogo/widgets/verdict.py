@@ -13,7 +13,9 @@ from gonogo.widgets.view import Header
 
 
 class VerdictBar(Widget):
-    """``✘ NO-GO 3 blocking  ▶ ROLLING OUT 25%  release @commit → env  ids…``.
+    """``✘ NO-GO 3 blocking  ▶ ROLLING OUT 25%  release @commit → env  ids…``; before
+    any result ``… NOT CHECKED``, while the panel runs the checklist ``… CHECKING 12/29``
+    (``✘ NO-GO 1 blocking · checking 12/29`` once a check reported a failure).
 
     During and after a rollback the rollout's state leads and no GO is shown:
     ``✘ ROLLED BACK  stop criterion http-5xx …``.
@@ -43,7 +45,10 @@ class VerdictBar(Widget):
             if head.reason:
                 text.append(f"  {printable(head.reason)}", style=f"bold {tone}")
         else:
-            if not head.checked:
+            if not head.checked and head.checking is not None:
+                done, total = head.checking
+                text.append(f" … CHECKING {done}/{total} ", style="bold reverse")
+            elif not head.checked:
                 text.append(" … NOT CHECKED ", style="bold reverse")
                 text.append(" r runs the checklist", style="dim")
             elif head.go:
@@ -51,6 +56,9 @@ class VerdictBar(Widget):
             else:
                 text.append(" ✘ NO-GO ", style=f"bold reverse {fail}")
                 text.append(f" {len(head.blocking)} blocking", style=f"bold {fail}")
+                if head.checking is not None:  # decided by a failure; the rest still running
+                    done, total = head.checking
+                    text.append(f" · checking {done}/{total}", style="dim")
             text.append(f"  {state}", style=f"bold {tone}")
             if head.reason:  # held: why
                 text.append(f": {printable(head.reason)}", style=f"{tone}")
