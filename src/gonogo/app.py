@@ -211,6 +211,8 @@ class GonogoApp(App[int]):
         before = self.state.phase
         self.state = message.state
         self.verdict = self.control.verdict()
+        if not self.screen_stack:  # quitting while checks still report: nothing to draw
+            return
         self._rerender()
         after = self.state.phase
         if after in ROLLBACK_PHASES and before not in ROLLBACK_PHASES:
@@ -221,6 +223,8 @@ class GonogoApp(App[int]):
                 self.action_runbook()
 
     def _rerender(self) -> None:
+        if not self.screen_stack:  # the panel is closing
+            return
         for screen in self.screen_stack:
             if isinstance(screen, PanelScreen) and screen.is_mounted:
                 screen.refresh_state()

@@ -23,10 +23,10 @@ from gonogo.widgets.view import (
     health_title,
     hold_line,
     rule_state_text,
+    scrape_state,
     stage_cells,
     stage_label,
     stopped_index,
-    scrape_state,
     verdict_head,
 )
 from support.panel_fixtures import plan_with, recorded

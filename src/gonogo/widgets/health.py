@@ -78,12 +78,15 @@ class HealthGrid(LineView):
         names, widths, gap = layout(width, max(7, min(16, longest)))
         header = columns(((Text(name, style="bold"), w) for name, w in zip(names, widths, strict=True)), gap)
         compact = "age" in names
-        return [header, *(columns(zip(self._cells(row, compact), widths, strict=False), gap)
+        room = widths[1] if len(widths) > 1 else 0
+        return [header, *(columns(zip(self._cells(row, compact, room), widths, strict=False), gap)
                           for row in self.rows)]
 
-    def _cells(self, row: HealthRow, compact: bool) -> list[Text]:
-        detail = row.code if compact else row.detail
-        health = Text(f"{row.health.glyph} {printable(detail)}", style=status_style(self.app, row.health))
+    def _cells(self, row: HealthRow, compact: bool, room: int) -> list[Text]:
+        detail = printable(row.detail)
+        if len(detail) + 2 > room:  # "✔ 200" rather than "✔ HTTP…"
+            detail = printable(row.code)
+        health = Text(f"{row.health.glyph} {detail}", style=status_style(self.app, row.health))
         if compact:
             checked = Text(row.checked or "–", style="dim")
         else:
