@@ -44,6 +44,7 @@ from gonogo.widgets.view import ROLLBACK_PHASES, ChecklistRun, health_title, is_
 
 WATCHERS_EVERY_S = 5.0
 GRID_KINDS = ("http_health", "prometheus_targets")  # the checks the service grid shows
+OPEN_RUN_DELAY_S = 0.5  # from the first frame to the checklist run on open
 
 class GonogoApp(App[int]):
     TITLE = "gonogo"
@@ -166,8 +167,14 @@ class GonogoApp(App[int]):
         self.intent("resume session", self.control.recover())
         self.set_timer(0.1, self._tick)
         if self.plan.settings.run_on_open and self.control.driving and self._checklist_wanted():
-            self._run_checklist()
+            # a moment after the first frame: the run's imports (its check kinds' clients,
+            # in threads) would otherwise compete with writing that frame to the terminal
+            self.set_timer(OPEN_RUN_DELAY_S, self._run_on_open)
         self._arm_health()
+
+    def _run_on_open(self) -> None:
+        if self.checklist_run is None and self._checklist_wanted():  # unless r was quicker
+            self._run_checklist()
 
     def _checklist_wanted(self) -> bool:
         """Whether opening should run the checklist: some check has no result yet, or a
