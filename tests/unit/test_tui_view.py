@@ -7,10 +7,12 @@ import dataclasses
 
 from gonogo.config import Service
 from gonogo.model import CheckResult, Status
+from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.state import RolloutState, StageView, fold
 from gonogo.values import SecretRef, Value
 from gonogo.verdict import decide
 from gonogo.widgets import braille
+from gonogo.widgets.activity import recent
 from gonogo.widgets.health import layout
 from gonogo.widgets.view import (
     ChecklistRun,
@@ -223,6 +225,18 @@ def test_the_grid_keeps_health_latency_and_age_at_80_columns() -> None:
     assert sum(widths) + gap * (len(widths) - 1) <= 36 and widths[1] >= len("✔ 200")
     names, widths, gap = layout(80, 16)
     assert names[-1] == "version" and gap == 2
+
+
+def test_recent_activity_shows_a_check_that_reported_the_same_again_once() -> None:
+    events = recorded("holding")  # health-all re-checked every minute of the hold
+    checks = [e.body.result.id for e in events[-30:] if isinstance(e.body, CheckRecorded)]
+    assert checks.count("health-all") > 5
+    shown = recent(events, 12)
+    ids = [e.body.result.id for e in shown if isinstance(e.body, CheckRecorded)]
+    assert ids.count("health-all") == 1  # at its latest
+    assert shown[-1] == events[-1]  # the newest event is always there
+    # what the re-checks used to push out of view
+    assert {"stage_entered", "traffic_confirmed", "advance_confirmed"} <= {e.kind for e in shown}
 
 
 def test_braille_plot_draws_rising_series_and_gaps() -> None:
