@@ -163,7 +163,7 @@ def test_recent_ages_step_by_ten_seconds_then_minutes() -> None:
 
 
 def test_the_grid_heading_says_when_it_is_checked_next() -> None:
-    assert health_title(30, 18.2, running=False) == "Services · every 30s · next in 18s"
+    assert health_title(30, 18.2, running=False) == "Services · next in 18s · every 30s"
     assert health_title(30, 5, running=True) == "Services · checking…"
     assert health_title(30, None, running=False) == "Services"  # a watcher: the driver re-checks
     assert health_title(0, 5, running=False) == "Services"  # refresh turned off

@@ -340,14 +340,15 @@ def scrape_state(service: Service, targets: Mapping[str, Any]) -> str:
 
 
 def health_title(every_s: float, next_in_s: float | None, running: bool) -> str:
-    """The grid's heading: ``Services · every 30s · next in 20s`` while the panel
+    """The grid's heading: ``Services · next in 20s · every 30s`` while the panel
     re-checks them, ``Services · checking…`` during a re-check, ``Services`` otherwise
     (a watcher: the driver's panel re-checks)."""
     if running:
         return "Services · checking…"
     if next_in_s is None or every_s <= 0:
         return "Services"
-    return f"Services · every {fmt_span(every_s)} · next in {fmt_span(max(0.0, next_in_s))}"
+    # when comes first: a narrow grid cuts the end
+    return f"Services · next in {fmt_span(max(0.0, next_in_s))} · every {fmt_span(every_s)}"
 
 
 @dataclass(frozen=True, slots=True)
