@@ -210,7 +210,8 @@ async def test_runbook_screen_retries_a_failed_step_by_decision() -> None:
         assert "runbook step confirm-health failed: b, then y retry / s skip" in screen_text(app)
         await pilot.press("b")
         await pilot.pause()
-        await pilot.press("y")  # the cursor is on the first step, which is done
+        assert "step 2 · failed: failing: health-all" in screen_text(app)  # opens on the failure
+        await pilot.press("up", "y")  # the first step is done: nothing to retry
         await settle(app, pilot)
         assert control.asked("runbook_decision") == []
         await pilot.press("down", "y")
