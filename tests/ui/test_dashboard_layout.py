@@ -13,7 +13,8 @@ import pytest
 
 from gonogo.model import Status
 from gonogo.widgets.checklist import ChecklistTree, fmt_ms
-from support.panel_fixtures import make_app, settle
+from gonogo.widgets.verdict import VerdictBar
+from support.panel_fixtures import make_app, screen_text, settle
 
 SIZES = [(80, 24), (120, 40), (200, 50)]
 
@@ -43,3 +44,18 @@ async def test_checklist_lines_keep_counts_and_durations(size: tuple[int, int]) 
                     assert f"  {fmt_ms(result.duration_ms)}" in line, line
                     seen_checks += 1
         assert seen_gates == len(tree.gates) and seen_checks >= 5, (seen_gates, seen_checks)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_header_reads_the_whole_stop_reason_and_the_release(size: tuple[int, int]) -> None:
+    """A rolled-back release: its stop reason and the release it names are read in full
+    (on more header lines, three at most, when one is not enough), never cut to fit one line."""
+    app, _ = make_app("rolled-back")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        rows = app.screen.query_one(VerdictBar).size.height
+        assert rows <= 3
+        header = " ".join(line.strip() for line in screen_text(app).splitlines()[:rows])
+        reason = app.state.stop_reason
+        assert reason and " ".join(reason.split()) in " ".join(header.split()), header
+        assert "monorepo-2026.02.19 @0cab782 → production" in header, header
