@@ -40,16 +40,32 @@ SIZE = (120, 40)
 RELEASE = "monorepo-2026.02.19"
 
 
-async def test_footer_lists_every_binding_with_its_key() -> None:
+def footer_entry(key: str, desc: str) -> str:
+    return f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}"
+
+
+async def test_footer_lists_every_binding_with_its_key_when_there_is_room() -> None:
     app, _ = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        expected = [(ident, f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}")
-                    for ident, key, _, desc in KEYS[:10]]  # the first ten fit in 120 columns
+    async with app.run_test(size=(200, 50)) as pilot:
+        expected = [(ident, footer_entry(key, desc)) for ident, key, _, desc in KEYS]
         await until(pilot, lambda: all(e in screen_text(app).splitlines()[-1] for _, e in expected),
                     "every binding in the footer")
-        footer = screen_text(app).splitlines()[-1]
-        for ident, entry in expected:
-            assert entry in footer, (ident, footer)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_a_narrow_footer_keeps_the_first_keys_and_ends_in_help(width: int) -> None:
+    """Nothing cut mid-word: the keys that fit, in order, then ``? more`` (help lists all)."""
+    app, _ = make_app()
+    async with app.run_test(size=(width, 24)) as pilot:
+        await until(pilot, lambda: "? more" in screen_text(app).splitlines()[-1], "? more in the footer")
+        footer = screen_text(app).splitlines()[-1].rstrip()
+        assert footer.endswith("? more"), footer
+        shown = [(ident, footer_entry(key, desc)) for ident, key, _, desc in KEYS
+                 if ident != "help" and footer_entry(key, desc) in footer]
+        assert len(shown) >= 8, footer
+        assert [i for i, _ in shown] == [i for i, *_ in KEYS if i != "help"][:len(shown)], footer
+        body = footer.removesuffix("? more").rstrip()
+        assert body.endswith(shown[-1][1]), footer  # the last key shown is whole
 
 
 async def test_r_runs_every_check() -> None:
@@ -194,7 +210,8 @@ async def test_runbook_screen_retries_a_failed_step_by_decision() -> None:
         assert "runbook step confirm-health failed: b, then y retry / s skip" in screen_text(app)
         await pilot.press("b")
         await pilot.pause()
-        await pilot.press("y")  # the cursor is on the first step, which is done
+        assert "step 2 · failed: failing: health-all" in screen_text(app)  # opens on the failure
+        await pilot.press("up", "y")  # the first step is done: nothing to retry
         await settle(app, pilot)
         assert control.asked("runbook_decision") == []
         await pilot.press("down", "y")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -10,6 +11,27 @@ from gonogo.config import Release
 from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import Header
+
+_CONSOLE = Console(width=200, color_system=None)  # measures for Text.wrap; never prints
+
+
+MOST_LINES = 3
+"""A long stop reason or blocker list wraps onto this many header lines at most."""
+
+
+def wrapped(text: Text, width: int) -> Text:
+    """``text`` on one line when it fits, else wrapped onto more (a long stop reason or
+    blocker list is read, not cut); what ``MOST_LINES`` cannot hold ends in ``…``."""
+    if width <= 0 or text.cell_len <= width:
+        return text
+    lines = list(text.wrap(_CONSOLE, width, overflow="fold"))
+    if len(lines) > MOST_LINES:
+        last = Text(" ").join(lines[MOST_LINES - 1:])
+        last.truncate(width, overflow="ellipsis")
+        lines = [*lines[:MOST_LINES - 1], last]
+    for line in lines:
+        line.rstrip()
+    return Text("\n").join(lines)
 
 
 class VerdictBar(Widget):
@@ -22,7 +44,7 @@ class VerdictBar(Widget):
     """
 
     DEFAULT_CSS = """
-    VerdictBar { text-wrap: nowrap; text-overflow: ellipsis; height: 1; padding: 0 1; background: $panel; }
+    VerdictBar { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     """
 
     head: reactive[Header | None] = reactive(None)
@@ -34,7 +56,7 @@ class VerdictBar(Widget):
 
     def render(self) -> Text:
         head = self.head
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text()
         if head is None:
             return text
         fail, ok = colour(self.app, "fail"), colour(self.app, "pass")
@@ -69,4 +91,4 @@ class VerdictBar(Widget):
             ids = printable(", ".join(head.blocking[:6]))
             more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
-        return text
+        return wrapped(text, self.content_region.width or self.size.width)

@@ -149,10 +149,9 @@ def hold_line(state: RolloutState, now: float) -> str:
         traffic += f" → {fmt_weight(state.weight_intended)}"
     parts.append(traffic)
     waiting = operator_prompt(state)
-    if waiting:  # before the stop reason, which can be long: what to do comes first
+    if waiting:
         parts.append(waiting)
-    if state.stop_reason:
-        parts.append(f"stop: {state.stop_reason}")
+    # the stop reason is the header's (wrapped there in full), not repeated here
     return " · ".join(parts)
 
 
@@ -164,8 +163,9 @@ def who_line(actor: str, driving: bool, state: RolloutState, line: str,
     others = [w for w in watchers if w != actor or driving]
     seen = f" · watching: {', '.join(others)}" if others else ""
     if not driving:
-        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} "
-                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}{seen}")
+        # what you can do as a watcher last: the state must survive a narrow terminal
+        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} · "
+                f"{line}{seen} · p asks a pause, R proposes a rollback, s signs your checks")
     return f"{line} · you: {actor} (driving){seen}"
 
 
