@@ -81,7 +81,8 @@ class DashboardScreen(PanelScreen):
         """Hand every panel its current inputs (cheap; panels repaint only on change)."""
         app = self.panel
         state, plan, verdict = app.state, app.plan, app.verdict
-        self.query_one(VerdictBar).head = verdict_head(state, verdict, plan, app.checklist_run)
+        self.query_one(VerdictBar).head = verdict_head(state, verdict, plan, app.checklist_run,
+                                                            following=not app.control.driving)
         self.refresh_clock()
         self.query_one(ChecklistTree).results = state.results
         self.query_one(CanaryPanel).evaluations = state.evaluations

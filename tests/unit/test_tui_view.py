@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gonogo.config import Service
+from gonogo.config import Plan, Service
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.state import RolloutState, StageView, fold
@@ -203,6 +203,32 @@ def test_pending_is_not_failing_while_the_checklist_runs() -> None:
     assert over.checked and not over.go and over.checking is None
     del results[required[0]]
     assert head(results, None).blocking == (required[0],)  # never reported: blocks once over
+
+
+def test_a_watcher_reads_the_drivers_first_run_as_checking_not_no_go() -> None:
+    """A watcher's panel did not start the run it sees results of: from the first
+    result until every automatic check has one it reads CHECKING n/N; a failure that
+    arrived is NO-GO at once; the driver's own panel after its run blocks on a gap."""
+    plan = plan_with(owners={"release_manager": "Ada", "sre_on_call": "Grace", "db_owner": "Edgar"})
+    state = folded("idle")
+    auto = [c.id for _, c in plan.checklist() if c.kind != "manual"]
+    results = {cid: _result(cid, Status.PASS) for cid in auto[1:]}
+
+    def head(results: dict[str, CheckResult], *, following: bool) -> Header:
+        now = dataclasses.replace(state, results=dict(results))
+        return verdict_head(now, decide(plan, results, plan.owners), plan, following=following)
+
+    watching = head(results, following=True)
+    total = len(plan_ids(plan))  # the manual checks count as done: a run does not wait for them
+    assert not watching.checked and watching.checking == (total - 1, total)
+    assert head(results, following=False).checked  # the driver: a gap after its run blocks
+    results[auto[0]] = _result(auto[0], Status.FAIL)
+    failed = head(results, following=True)
+    assert failed.checked and failed.blocking == (auto[0],)
+
+
+def plan_ids(plan: Plan) -> list[str]:
+    return [c.id for _, c in plan.checklist()]
 
 
 def test_an_owner_still_tbd_is_decided_before_any_check_reports() -> None:

@@ -416,13 +416,21 @@ class ChecklistRun:
 
 
 def verdict_head(state: RolloutState, verdict: Verdict, plan: Plan,
-                 run: ChecklistRun | None = None) -> Header:
+                 run: ChecklistRun | None = None, *, following: bool = False) -> Header:
     """The bar for the checklist as it stands. Pending is not failing: before any
     result it reads NOT CHECKED; while the panel's run is under way CHECKING n/N, and
     NO-GO only for what is already decided (a check that reported a failure this run,
-    an owner still TBD, an open P0/P1), never for a check still running."""
-    checked = any(c.id in state.results for _, c in plan.checklist())
+    an owner still TBD, an open P0/P1), never for a check still running. A watcher
+    (``following`` a driver) sees the driver's run the same way: from the first result
+    until every check that runs by itself has one, it reads CHECKING n/N."""
+    ids = [c.id for _, c in plan.checklist()]
+    checked = any(cid in state.results for cid in ids)
     blocking = [b.id for b in verdict.blocking]
+    missing = {c.id for _, c in plan.checklist()  # a manual check waits for a person
+               if c.id not in state.results and c.kind != "manual"}
+    if following and run is None and checked and missing:
+        # results still coming in from the driver's run: pending is not failing here either
+        run = ChecklistRun(frozenset(ids), frozenset(ids) - missing)
     if run is None:
         return header(state, verdict.go, blocking, checked=checked)
     waiting = run.ids - run.done
