@@ -52,3 +52,11 @@ def test_canary_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
 def test_advance_confirmation(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app, _ = make_app("holding")
     assert snap_compare(app, press=["a"], terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_log(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """A rollout rolled back by its stop criterion: 105 events shown, 281 metric samples
+    hidden, the list following its newest event (the rollback's end)."""
+    app, _ = make_app("rolled-back")
+    assert snap_compare(app, press=["l"], terminal_size=size)
