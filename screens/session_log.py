@@ -55,10 +55,14 @@ class SessionLogScreen(DetailScreen):
         self.hidden = 0  # samples the filter lets through, hidden by the samples switch
 
     def compose(self) -> ComposeResult:
+        self.entries = []  # the new list starts empty (a recompose, as on a theme change)
+        self.hidden = 0
         yield Label("Session log", id="log-title", classes="screen-title")
-        yield FilterBox(placeholder=PLACEHOLDER, id="log-filter")
+        yield FilterBox(self.filter_text, placeholder=PLACEHOLDER, id="log-filter")
         yield EventList(id="log")
         yield KeyBar()
+        if self.is_mounted:  # a recompose: no on_mount to fill the new list
+            self.call_after_refresh(self.refresh_state)
 
     def on_mount(self) -> None:
         self.query_one(EventList).focus()  # keys are commands here; / focuses the filter
@@ -129,12 +133,13 @@ class SessionLogScreen(DetailScreen):
 
     def action_back(self) -> None:
         """Escape clears the filter first (as in k9s and lazygit), then goes back."""
-        box = self.query_one(FilterBox)
-        if box.value or box.has_focus:
+        if self.query_one(FilterBox).value:
             self.set_filter("")
-            self.query_one(EventList).focus()
         else:
             self.dismiss()
+
+    def on_filter_box_cleared(self) -> None:
+        self.query_one(EventList).focus()
 
     def action_toggle_samples(self) -> None:
         self.show_samples = not self.show_samples

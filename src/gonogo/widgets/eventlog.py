@@ -292,6 +292,11 @@ class EventList(ScrollView, can_focus=True):
             else:
                 self.move_to(row)
 
+    def on_mouse_scroll_up(self) -> None:
+        if self.following:  # reading back with the wheel: new events no longer pull the view
+            self.following = False
+            self.post_message(self.Moved())
+
     def _changed(self, *, scroll: bool) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows))
         if scroll and self.cursor >= 0:

@@ -7,15 +7,33 @@ A screen busy with the previous keystroke's ``Changed`` (re-filtering a list), o
 simply a burst of keys from the terminal, lets the characters typed after a backspace
 arrive first: typing ``stall``, two backspaces and ``ge`` left ``stall``.
 ``FilterBox`` runs its own editing bindings when the key arrives, in typing order.
+
+Escape empties the box and says so (``FilterBox.Cleared``), so the screen can hand the
+focus back to what the box filters.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Input
 
 
 class FilterBox(Input):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear", "Clear filter", id="clear_filter"),
+    ]
+
+    class Cleared(Message):
+        """Escape emptied the box."""
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.post_message(self.Cleared())
+
     async def _on_key(self, event: events.Key) -> None:
         if event.is_printable:
             return  # Input._on_key inserts it, next in the MRO
