@@ -189,7 +189,9 @@ class GonogoApp(App[int]):
         return False
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
-        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter"}
+        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter",
+                                                 "log_filter", "log_kind", "log_samples",
+                                                 "log_open", "log_follow"}
         unknown = sorted(set(keys) - known)
         for ident in unknown:
             self.notify(f"keys.{ident}: no such binding (known: {', '.join(sorted(known))})",

@@ -272,3 +272,16 @@ async def test_rows_use_the_width_they_have() -> None:
             app.screen.set_filter("kind:rollback")  # type: ignore[attr-defined]
             await pilot.pause()
             assert all(not SCROLLBAR.search(row) for row in rows(app)), rows(app)
+
+
+async def test_its_keys_can_be_rebound() -> None:
+    app, _ = make_app("holding", keys={"log_samples": "S", "log_kind": "K"})
+    async with app.run_test(size=SIZE) as pilot:
+        await open_log(app, pilot)
+        assert not [n for n in app._notifications if "no such binding" in n.message]
+        assert "S Samples" in screen_text(app).splitlines()[-1]
+        await pilot.press("S")
+        await pilot.pause()
+        assert "387 of 387 events" in title(app)
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, KindPicker), "the kind picker")
