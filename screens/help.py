@@ -46,6 +46,7 @@ SCREEN_KEYS = (
     ("log_samples", "s", "show or hide the metric samples, hidden at first (session log)"),
     ("log_open", "enter", "show the event under the cursor in full (session log)"),
     ("log_follow", "end,G", "go to the newest event and follow new ones (session log)"),
+    ("clear_filter", "escape", "clear the filter (checklist, session log)"),
     ("back", "escape", "back to the previous screen"),
 )
 

@@ -40,6 +40,8 @@ PLACEHOLDER = "/ filter: words, kind:NAME, actor:NAME, -word excludes · f picks
 
 class SessionLogScreen(DetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # escape clears an active filter first (as in k9s and lazygit), then goes back
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter"),
         Binding("escape", "back", "Back", id="back"),
         Binding("slash", "focus_filter", "Filter", key_display="/", id="log_filter"),
         Binding("f", "pick_kind", "Kind", id="log_kind"),
@@ -118,6 +120,7 @@ class SessionLogScreen(DetailScreen):
         self.filter_text = event.value
         self.filter = LogFilter.parse(event.value)
         self._reselect()
+        self.refresh_bindings()  # escape: "Clear filter" or "Back"
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -131,12 +134,14 @@ class SessionLogScreen(DetailScreen):
     def action_focus_filter(self) -> None:
         self.query_one(FilterBox).focus()
 
-    def action_back(self) -> None:
-        """Escape clears the filter first (as in k9s and lazygit), then goes back."""
-        if self.query_one(FilterBox).value:
-            self.set_filter("")
-        else:
-            self.dismiss()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("clear_filter", "back") and self.is_mounted:  # one escape at a time
+            return bool(self.filter_text) == (action == "clear_filter")
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.set_filter("")
+        self.query_one(EventList).focus()
 
     def on_filter_box_cleared(self) -> None:
         self.query_one(EventList).focus()

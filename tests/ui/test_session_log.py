@@ -135,11 +135,13 @@ async def test_kind_filter_by_syntax_and_from_the_picker() -> None:
         assert [row.split()[2] for row in shown] == ["rollback_started", "rollback_finished"]
         assert "2 of 386 events" in title(app)
         assert app.screen.query_one(EventList).has_focus  # enter keeps the filter, back to the list
+        assert "esc Clear filter" in screen_text(app).splitlines()[-1]
         await pilot.press("escape")  # clears the filter first, as in k9s
         await pilot.pause()
         assert isinstance(app.screen, SessionLogScreen)
         assert app.screen.query_one("#log-filter", Input).value == ""
         assert "105 of 386 events" in title(app)
+        assert "esc Back" in screen_text(app).splitlines()[-1]
 
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, KindPicker), "the kind picker")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -219,7 +220,7 @@ class EventList(ScrollView, can_focus=True):
         added: the columns widen to the longest actor and kind of the session."""
         self._entries = entries
         for entry in entries[start:]:
-            self._actor_w = max(self._actor_w, min(len(entry.actor), ACTOR_WIDTH))
+            self._actor_w = max(self._actor_w, min(cell_len(entry.actor), ACTOR_WIDTH))
             self._kind_w = max(self._kind_w, len(entry.kind))
 
     def show(self, rows: list[int]) -> None:
@@ -359,8 +360,10 @@ class EventList(ScrollView, can_focus=True):
         text = Text(" ", no_wrap=True, overflow="ellipsis")  # the titles' left margin
         text.append(entry.stamp, style("eventlog--time"))
         text.append(gap)
-        actor = entry.actor if len(entry.actor) <= self._actor_w else entry.actor[:self._actor_w - 1] + "…"
-        text.append(actor.ljust(self._actor_w), style("eventlog--actor"))
+        actor = entry.actor  # cut and padded by terminal cells (a name may be wide)
+        if cell_len(actor) > self._actor_w:
+            actor = set_cell_size(actor, self._actor_w - 1) + "…"
+        text.append(set_cell_size(actor, self._actor_w), style("eventlog--actor"))
         text.append(gap)
         tone = style(f"eventlog--{entry.tone}") if entry.tone else Style()
         text.append(entry.kind.ljust(self._kind_w), style("eventlog--kind") + tone)
