@@ -637,7 +637,7 @@ def literal_docs(old: dict[str, str], docs: dict[str, str]) -> list[Doc]:
 
 
 def keys_doc(old: dict[str, str]) -> Doc:
-    from gonogo.widgets.keys import FOOTER_IDS, KEYS, display_key
+    from gonogo.widgets.keys import FOOTER_IDS, KEYS, SCREEN_KEYS, display_key
 
     rows, _ = kept(old.get("keys", ""))
     lines = ["| binding id | default key | action | in the footer | description |", "|---|---|---|---|---|"]
@@ -646,6 +646,9 @@ def keys_doc(old: dict[str, str]) -> Doc:
         desc = rows.get(ident, {}).get("description", "").strip() or label
         lines.append(f"| `{ident}` | `{display_key(key)}` | {label} | "
                      f"{'yes' if ident in FOOTER_IDS else 'no'} | {desc} |")
+    for ident, keys, does in SCREEN_KEYS:  # one screen's keys, in its footer there
+        shown = ", ".join(f"`{display_key(k)}`" for k in keys.split(","))
+        lines.append(f"| `{ident}` | {shown} | — | on its screen | {does} |")
     return Doc("keys", "config-reference.md", "\n".join(lines) + "\n", missing)
 
 

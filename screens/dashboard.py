@@ -21,6 +21,7 @@ from gonogo.rollout.stages import plan_stages
 from gonogo.widgets.activity import ActivityLog, recent
 from gonogo.widgets.canary import CanaryPanel
 from gonogo.widgets.checklist import ChecklistTree
+from gonogo.widgets.filterbox import FilterBox
 from gonogo.widgets.health import HealthGrid
 from gonogo.widgets.keybar import KeyBar
 from gonogo.widgets.owners import OwnersPanel
@@ -111,7 +112,8 @@ class DashboardScreen(PanelScreen):
         found = self.query("#filter")
         if found:
             return found.only_one(Input)
-        box = Input(placeholder="filter checks (id, title, kind, status)", id="filter")
+        # every key kept in typing order, however fast (widgets/filterbox.py)
+        box = FilterBox(placeholder="filter checks (id, title, kind, status)", id="filter")
         self.query_one("#left").mount(box, before=0)
         return box
 
@@ -122,6 +124,10 @@ class DashboardScreen(PanelScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             self.query_one(ChecklistTree).focus()
+
+    def on_filter_box_cleared(self, event: FilterBox.Cleared) -> None:
+        event.stop()
+        self.action_clear_filter()
 
     def action_clear_filter(self) -> None:
         for box in self.query("#filter").results(Input):

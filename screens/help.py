@@ -11,7 +11,7 @@ from textual.widgets import Label, Static
 
 from gonogo.untrusted import printable
 from gonogo.widgets.keybar import KeyBar
-from gonogo.widgets.keys import KEYS, display_key
+from gonogo.widgets.keys import KEYS, SCREEN_KEYS, display_key
 
 # What each global key does, in full (the footer shows the short label).
 LONG = {
@@ -31,25 +31,6 @@ LONG = {
     "force_advance": "force the next stage past its blockers (typed confirmation)",
     "confirm": "confirm a manual traffic shift or manual runbook step",
 }
-
-SCREEN_KEYS = (
-    ("open_check", "enter", "open the selected check (dashboard); re-run it (check detail)"),
-    ("rerun_check", "enter", "re-run the check (check detail)"),
-    ("sign_off", "s", "sign off a manual check (check detail)"),
-    ("runbook_retry", "y", "retry the failed runbook step (runbook)"),
-    ("runbook_skip", "s", "skip the failed runbook step (runbook)"),
-    ("reconcile", "m", "mark a reconciliation item done (runbook)"),
-    ("edit_owner", "enter", "edit the selected owner (owners)"),
-    ("log_filter", "slash", "filter the events: words, kind:NAME, actor:NAME, -word excludes; "
-                            "enter keeps it, escape clears it (session log)"),
-    ("log_kind", "f", "pick one kind of event to show (session log)"),
-    ("log_samples", "s", "show or hide the metric samples, hidden at first (session log)"),
-    ("log_open", "enter", "show the event under the cursor in full (session log)"),
-    ("log_follow", "end,G", "go to the newest event and follow new ones (session log)"),
-    ("clear_filter", "escape", "clear the filter (checklist, session log)"),
-    ("back", "escape", "back to the previous screen"),
-)
-
 
 def help_table(keymap: dict[str, list[str] | str]) -> Table:
     table = Table(expand=True, box=None, padding=(0, 2))

@@ -38,7 +38,14 @@ from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
 from gonogo.verdict import stale_reason
 from gonogo.widgets.chops import cropped
-from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, display_key
+from gonogo.widgets.keys import (
+    DRIVER_ONLY,
+    FOOTER_IDS,
+    KEYS,
+    MODAL_SAFE,
+    SCREEN_KEYS,
+    display_key,
+)
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
 from gonogo.widgets.view import ROLLBACK_PHASES, ChecklistRun, health_title, is_active
 
@@ -189,9 +196,7 @@ class GonogoApp(App[int]):
         return False
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
-        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter",
-                                                 "log_filter", "log_kind", "log_samples",
-                                                 "log_open", "log_follow"}
+        known = {ident for ident, *_ in KEYS} | {ident for ident, *_ in SCREEN_KEYS}
         unknown = sorted(set(keys) - known)
         for ident in unknown:
             self.notify(f"keys.{ident}: no such binding (known: {', '.join(sorted(known))})",

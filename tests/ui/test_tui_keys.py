@@ -19,7 +19,9 @@ from gonogo.screens.help import HelpScreen
 from gonogo.screens.owners import OwnerPrompt, OwnersScreen
 from gonogo.screens.runbook import RunbookScreen
 from gonogo.screens.session_log import SessionLogScreen
+from textual import events
 from textual.command import CommandList, CommandPalette
+from textual.widgets import Input
 
 from gonogo.app import GonogoApp
 from gonogo.rollout.state import Phase
@@ -306,6 +308,38 @@ async def test_slash_filters_the_checklist() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert "AUTH_SECRET_KEY" in screen_text(app)
+
+
+async def test_a_screen_key_help_lists_can_be_rebound() -> None:
+    """Every binding id help lists is accepted by [keys]: the runbook's retry on Y."""
+    app, control = make_app("runbook-failed", keys={"runbook_retry": "Y", "edit_owner": "e"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not [n for n in app._notifications if "no such binding" in n.message]
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, RunbookScreen), "the runbook")
+        assert "Y Retry step" in screen_text(app).splitlines()[-1]
+        await pilot.press("Y")  # opens on the failed step
+        await settle(app, pilot)
+        assert [args[:2] for args in control.asked("runbook_decision")] == [("confirm-health", "retry")]
+
+
+async def test_the_checklist_filter_keeps_every_key_of_a_fast_burst() -> None:
+    """Keys queued before the panel handles the first, as a terminal delivers a fast
+    typist's: the letters typed after a backspace land after it; escape in the box
+    clears the filter and hands the keys back to the checklist."""
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        for key in [*"routx", "backspace", *"ed"]:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        box = app.screen.query_one("#filter", Input)
+        await until(pilot, lambda: box.value == "routed", "the filter to read 'routed'")
+        await until(pilot, lambda: "AUTH_SECRET_KEY" not in screen_text(app), "the filter applied")
+        assert "Internal APIs not publicly routed" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: "AUTH_SECRET_KEY" in screen_text(app), "the filter cleared")
+        assert app.screen.query_one("#checklist").has_focus
 
 
 async def test_colon_opens_the_palette_which_offers_every_action() -> None:
