@@ -52,3 +52,11 @@ def test_canary_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
 def test_advance_confirmation(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app, _ = make_app("holding")
     assert snap_compare(app, press=["a"], terminal_size=(80, 24))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_canary_detail_sizes(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The canary screen while 25% holds: a breaching metric, one gone blind, a dry run;
+    each chart with its y-scale, line styles and a legend with the current values."""
+    app, _ = make_app("holding")
+    assert snap_compare(app, press=["c"], terminal_size=size)
