@@ -67,13 +67,13 @@ def test_the_rule_in_words() -> None:
 def test_dashboard_wordings_from_explicit_to_compact() -> None:
     m = metric()
     assert values_texts(evaluate(m, samples(0.002, 0.0018)), "ratio", m) == (
-        "canary 0.2% · baseline 0.18% · noise floor 1%", "0.2% vs 0.18% · floor 1%")
+        "canary 0.2% · baseline 0.18% · noise floor 1%", "0.2% vs 0.18% · noise floor 1%")
     ev = evaluate(m, samples(0.03, 0.008))
     assert values_texts(ev, "ratio", m) == ("canary 3% · baseline 0.8% · limit 1.6%",
                                             "3% vs 0.8% · limit 1.6%")
     assert state_word(ev) == "breaching 30s of 5m"
     rising = metric(rule="rising", threshold=0.0, unit="s", baseline="", min_samples=3)
-    assert values_texts(evaluate(rising, samples(2.0, None)), "s", rising)[-1] == "2s · not rising"
+    assert values_texts(evaluate(rising, samples(2.0, None)), "s", rising)[-1] == "canary 2s · not rising"
 
 
 @pytest.mark.parametrize(("reason", "word"), [

@@ -22,7 +22,13 @@ from textual.app import App
 from textual.reactive import reactive
 
 from gonogo.config import CanaryMetric
-from gonogo.rollout.analysis import SERIES_POINTS, RuleEvaluation, describe_rule, floor_governs, fmt_metric
+from gonogo.rollout.analysis import (
+    SERIES_POINTS,
+    RuleEvaluation,
+    describe_rule,
+    floor_governs,
+    fmt_metric,
+)
 from gonogo.untrusted import printable
 from gonogo.widgets.braille import (
     LINE_STYLES,
@@ -36,12 +42,13 @@ from gonogo.widgets.braille import (
 )
 from gonogo.widgets.lines import LineView, columns
 from gonogo.widgets.palette import colour, rule_style
-from gonogo.widgets.view import RULE_GLYPH, fmt_value, rule_state_text
+from gonogo.widgets.view import RULE_GLYPH, fmt_span, fmt_value, rule_state_text
 
 Series = list[float | None]
-MIN_CHART = 12  # cells: narrower than this a chart says nothing; the text gets the width
+MIN_CHART = 10  # cells: narrower than this a chart says nothing; the text gets the width
 MAX_CHART = 40  # cells: 80 dot columns, twice the samples an evaluation keeps
-MIN_TEXT = 26  # cells of text beside a chart, or no chart
+TEXT_W = 38  # cells of text beside a chart: "0.002 vs 0.001 from half · limit 0.002"
+SCALE_W = 6  # cells of a chart's y-scale ("200ms┤"); a wider label widens it
 TITLE_KEPT = 16  # cells of a metric's title kept when a narrow row cuts it
 LEGEND_NAMES = {"canary": "canary", "threshold": "limit", "baseline": "baseline"}
 
@@ -97,15 +104,14 @@ def values_texts(ev: RuleEvaluation, unit: str, metric: CanaryMetric | None = No
     elif limit is None:
         tail = tail_short = ""
     elif metric is not None and floor_governs(metric, ev.baseline):
-        tail = f" · noise floor {fmt_value(limit, unit)}"
-        tail_short = f" · floor {fmt_value(limit, unit)}"
+        tail = tail_short = f" · noise floor {fmt_value(limit, unit)}"
     else:
         tail = tail_short = f" · limit {fmt_value(limit, unit)}"
     if ev.baseline_from:
         return (f"baseline from {ev.baseline_from}: {b} · canary {c}{tail}",
                 f"{c} vs {b} from {ev.baseline_from}{tail_short}")
     if ev.baseline is None:
-        return (f"canary {c}{tail}", f"{c}{tail_short}")
+        return (f"canary {c}{tail}", f"canary {c}{tail_short}")
     return (f"canary {c} · baseline {b}{tail}", f"{c} vs {b}{tail_short}")
 
 
@@ -260,28 +266,28 @@ class CanaryPanel(LineView):
         if not self.metrics:
             return [Text("no canary metrics configured", style="dim")]
         entries = [(m, self.evaluations.get(m.id)) for m in self.metrics]
-        # the text takes what its compact wording needs (a title may be cut to its first
-        # TITLE_KEPT cells, a reason too: the canary screen has them whole), the chart the
-        # rest when that is enough for a chart
-        needed = max(self._needed(m, ev) for m, ev in entries)
+        # Where the chart starts depends on the block's width only (and on a scale wider
+        # than SCALE_W, which changes with a page): a value or a state that grows by a
+        # digit must not move every chart, or each poll would repaint the whole block.
         charted = [(m, ev) for m, ev in entries if ev is not None and has_points(ev)]
-        scale_w = max((scale_width(ev, self._windows.get(m.id), unit_of(m, ev))
-                       for m, ev in charted), default=0)
-        room = width - 1 - scale_w - MIN_CHART
-        if height >= 3:  # the rule's line is kept whole when a chart can still have its room
-            needed = max(needed, min(room, max(cell_len(rule_line(m)) for m, _ in entries)))
-        charts = bool(charted) and MIN_TEXT <= room and needed <= room
-        chart_w = min(MAX_CHART + scale_w, width - max(needed, MIN_TEXT) - 1) if charts else 0
-        text_w = width - 1 - chart_w if charts else width
+        scale_w = max([SCALE_W] + [scale_width(ev, self._windows.get(m.id), unit_of(m, ev))
+                                   for m, ev in charted])
+        text_w = max(TEXT_W, width - 1 - MAX_CHART - scale_w)
+        charts = bool(charted) and width - text_w - 1 - scale_w >= MIN_CHART
+        chart_w = width - text_w - 1 if charts else 0
+        text_w = text_w if charts else width
+        # one wording for every row: the most explicit that fits them all
+        wordings = [self._texts(m, ev) for m, ev in entries]
+        pick = next((i for i in range(2) if all(fits(t[min(i, len(t) - 1)], text_w)
+                                                for t in wordings if len(t) > 1)), 1)
         out = [legend(self.app)] if charts else []
-        for metric, ev in entries:
-            head, texts = self._head(metric, ev, text_w), self._texts(metric, ev)
-            second = next((t for t in texts if fits(t, text_w)), texts[-1])
-            lines = [head, Text(second, style="dim" if ev is None or ev.state != "inconclusive"
-                                else "")]
+        for (metric, ev), texts in zip(entries, wordings, strict=True):
+            head = self._head(metric, ev, text_w)
             if ev is None:  # not polled yet (before the canary stage): one line
                 out.append(head)
                 continue
+            second = texts[min(pick, len(texts) - 1)]
+            lines = [head, Text(second, style="" if ev.state == "inconclusive" else "dim")]
             if height >= 3:
                 lines.append(Text(rule_line(metric), style="dim"))
             if not charts or not has_points(ev):
@@ -293,17 +299,15 @@ class CanaryPanel(LineView):
                        for text, row in zip(lines, chart, strict=True))
         return out
 
-    def _needed(self, metric: CanaryMetric, ev: RuleEvaluation | None) -> int:
-        title = min(cell_len(printable(metric.title or metric.id)), TITLE_KEPT)
-        head = 2 + title + 2 + cell_len(state_word(ev))
-        texts = self._texts(metric, ev)
-        return max(head, cell_len(texts[-1]) if len(texts) > 1 else 0)
-
     def _head(self, metric: CanaryMetric, ev: RuleEvaluation | None, width: int) -> Text:
-        """``✔ 5xx ratio  ok``: the title is cut before the state is."""
+        """``✔ 5xx ratio  ok``: the state is never cut (``breach 1m/2m`` where
+        ``breaching 1m of 2m`` does not fit); the title is, to TITLE_KEPT cells at least."""
         title = printable(metric.title or metric.id)
         state = "inconclusive" if ev is None else ev.state
         word = printable(state_word(ev))
+        if 4 + min(cell_len(title), TITLE_KEPT) + cell_len(word) > width and ev is not None \
+                and ev.state == "breaching":
+            word = f"breach {fmt_span(ev.breach_s)}/{fmt_span(ev.required_s)}"
         room = max(TITLE_KEPT, width - 4 - cell_len(word))
         if cell_len(title) > room:
             title = cut(title, room)
