@@ -14,7 +14,7 @@ patterns are anchored to the chart's columns, so a new sample changes no other c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from rich.measure import Measurement
@@ -227,15 +227,25 @@ LINE_STYLES: tuple[LineStyle, LineStyle, LineStyle] = ("solid", "dashed", "dotte
 
 
 def paged_plot(series: Sequence[Point], threshold: float | None, window: PagedWindow,
-               width: int, height: int) -> list[list[Cell]]:
+               width: int, height: int,
+               limit_of: Callable[[float | None], float | None] | None = None) -> list[list[Cell]]:
     """Rows of a paged strip chart ``width`` cells wide; series index 0 canary (solid), 1
-    the threshold (dashed, across the whole width), 2 baseline (dotted): the priority
-    order of ``plot``. ``window.y_range`` is the range drawn (for the scale)."""
+    the limit (dashed), 2 baseline (dotted): the priority order of ``plot``.
+    ``window.y_range`` is the range drawn (for the scale).
+
+    The limit is ``threshold`` across the whole width, or with ``limit_of`` the limit
+    each sample was judged against (from its baseline: ``ratio_above``), so that a
+    baseline moving the limit adds a column instead of moving a whole line."""
     dots = 2 * max(1, width)
     shown = window.visible(series)
     per_slot = [min(window.capacity - 1, x * window.capacity // dots) for x in range(dots)]
     canary = [shown[s][1] if s < len(shown) else None for s in per_slot]
     baseline = [shown[s][2] if s < len(shown) else None for s in per_slot]
-    limit: list[float | None] = [threshold] * dots if threshold is not None else []
+    limit: list[float | None]
+    if limit_of is not None:
+        limits = [limit_of(p[2]) for p in shown]
+        limit = [limits[s] if s < len(limits) else None for s in per_slot]
+    else:
+        limit = [threshold] * dots if threshold is not None else []
     y_range = window.range_for([canary, baseline, limit])
     return plot([canary, limit, baseline], width, height, y_range, LINE_STYLES)

@@ -28,12 +28,12 @@ from gonogo.rollout.analysis import (
     describe_rule,
     floor_governs,
     fmt_metric,
+    limit_for,
 )
 from gonogo.untrusted import printable
 from gonogo.widgets.braille import (
     LINE_STYLES,
     SERIES_ORDER,
-    BrailleChart,
     PagedWindow,
     line_sample,
     paged_plot,
@@ -44,7 +44,6 @@ from gonogo.widgets.lines import LineView, columns
 from gonogo.widgets.palette import colour, rule_style
 from gonogo.widgets.view import RULE_GLYPH, fmt_span, fmt_value, rule_state_text
 
-Series = list[float | None]
 MIN_CHART = 10  # cells: narrower than this a chart says nothing; the text gets the width
 MAX_CHART = 40  # cells: 80 dot columns, twice the samples an evaluation keeps
 TEXT_W = 38  # cells of text beside a chart: "0.002 vs 0.001 from half · limit 0.002"
@@ -100,19 +99,18 @@ def values_texts(ev: RuleEvaluation, unit: str, metric: CanaryMetric | None = No
     limit = chart_limit(ev)
     if ev.rule == "rising":
         tail = " · rising" if ev.state in ("breaching", "tripped") else " · not rising"
-        tail_short = tail
     elif limit is None:
-        tail = tail_short = ""
+        tail = ""
     elif metric is not None and floor_governs(metric, ev.baseline):
-        tail = tail_short = f" · noise floor {fmt_value(limit, unit)}"
+        tail = f" · noise floor {fmt_value(limit, unit)}"
     else:
-        tail = tail_short = f" · limit {fmt_value(limit, unit)}"
+        tail = f" · limit {fmt_value(limit, unit)}"
     if ev.baseline_from:
         return (f"baseline from {ev.baseline_from}: {b} · canary {c}{tail}",
-                f"{c} vs {b} from {ev.baseline_from}{tail_short}")
+                f"{c} vs {b} from {ev.baseline_from}{tail}")
     if ev.baseline is None:
-        return (f"canary {c}{tail}", f"canary {c}{tail_short}")
-    return (f"canary {c} · baseline {b}{tail}", f"{c} vs {b}{tail_short}")
+        return (f"canary {c}{tail}",)
+    return (f"canary {c} · baseline {b}{tail}", f"{c} vs {b}{tail}")
 
 
 def rule_line(metric: CanaryMetric) -> str:
@@ -166,16 +164,21 @@ def legend(app: App[Any], ev: RuleEvaluation | None = None, unit: str = "",
 
 
 def chart_texts(app: App[Any], ev: RuleEvaluation, window: PagedWindow, width: int,
-                height: int, unit: str, scale_w: int = 0) -> list[Text]:
+                height: int, unit: str, scale_w: int = 0,
+                metric: CanaryMetric | None = None) -> list[Text]:
     """A chart ``width`` cells wide, scale included, and ``height`` rows: its y-scale (top
     and bottom of the range, with the unit, right-aligned in at least ``scale_w`` cells),
-    then the lines."""
+    then the lines. A ``ratio_above`` limit follows the baseline sample by sample."""
     lo, hi = window.y_range or _range(ev)
+    limit_of = None
+    if metric is not None and metric.rule == "ratio_above":
+        def limit_of(baseline: float | None) -> float | None:
+            return limit_for(metric, baseline)
     # two passes: the scale's width depends on the range the plot settles on
     for _ in range(2):
         scale = scale_rows(fmt_metric(lo, unit), fmt_metric(hi, unit), height, scale_w)
         rows = paged_plot(ev.series, chart_limit(ev), window, max(1, width - cell_len(scale[0])),
-                          height)
+                          height, limit_of)
         if window.y_range == (lo, hi):
             break
         lo, hi = window.y_range or (lo, hi)
@@ -210,18 +213,6 @@ def window_for(windows: dict[str, PagedWindow], metric_id: str, width: int) -> P
     if window is None or window.capacity != capacity:
         window = windows[metric_id] = PagedWindow(capacity)
     return window
-
-
-def metric_chart(app: App[Any], ev: RuleEvaluation, height: int,
-                 width: int | None = None) -> BrailleChart:
-    """A one-off chart of ``ev`` (a renderable, for places that are not a ``LineView``)."""
-    canary: Series = [c for _, c, _ in ev.series]
-    baseline: Series = [b for _, _, b in ev.series]
-    limit = chart_limit(ev)
-    threshold: Series = [limit] * len(ev.series) if limit is not None else []
-    styles = [colour(app, name) for name in SERIES_ORDER]
-    return BrailleChart([canary, threshold, baseline], styles, height=height, width=width,
-                        y_range=value_range([canary, baseline, threshold]), line_styles=LINE_STYLES)
 
 
 class CanaryPanel(LineView):
@@ -294,7 +285,8 @@ class CanaryPanel(LineView):
                 out.extend(lines)
                 continue
             window = window_for(self._windows, metric.id, chart_w - scale_w)
-            chart = chart_texts(self.app, ev, window, chart_w, height, unit_of(metric, ev), scale_w)
+            chart = chart_texts(self.app, ev, window, chart_w, height, unit_of(metric, ev), scale_w,
+                                metric)
             out.extend(columns([(text, text_w), (row, chart_w)], gap=1)
                        for text, row in zip(lines, chart, strict=True))
         return out
@@ -388,7 +380,7 @@ class CanaryDetail(LineView):
             if has_points(ev):
                 window = window_for(self._windows, metric.id, width - 7)
                 scale_w = scale_width(ev, window, unit)
-                out.extend(chart_texts(self.app, ev, window, width, height, unit, scale_w))
+                out.extend(chart_texts(self.app, ev, window, width, height, unit, scale_w, metric))
                 key = Text(" " * scale_w, no_wrap=True)
             else:
                 key = Text(no_wrap=True)
