@@ -102,3 +102,18 @@ def test_the_scale_reads_round_numbers() -> None:
     assert braille.value_range([[0.0, 0.0]]) == (0.0, 1.0)
     assert braille.scale_rows("0%", "2.5%", 3) == ["2.5%┤", "    │", "  0%┤"]
     assert braille.scale_rows("0", "5", 2, width=4) == ["  5┤", "  0┤"]  # the tick included
+
+
+def test_a_row_whose_value_and_chart_moved_repaints_the_two_not_the_text_between() -> None:
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from gonogo.widgets.lines import changed_spans
+
+    before = Strip([Segment("0.20% vs 0.18% · limit 0.37%   0%┤⠉⠉⠉⠉")])
+    after = Strip([Segment("0.21% vs 0.18% · limit 0.37%   0%┤⠉⠉⠉⠙")])
+    assert changed_spans(before, after) == [(3, 4), (37, 38)]
+    assert changed_spans(before, before) == []
+    near = Strip([Segment("0.21% vs 0.19% · limit 0.37%   0%┤⠉⠉⠉⠉")])
+    assert changed_spans(before, near) == [(3, 4), (12, 13)]
+    assert changed_spans(before, near, gap=10) == [(3, 13)]  # a short gap is sent, not skipped

@@ -93,9 +93,7 @@ class LineView(Widget):
             self.refresh(layout=True)
             return
         for y, (before, after) in enumerate(zip(old, new, strict=True)):
-            span = changed_span(before, after)
-            if span is not None:
-                start, end = span
+            for start, end in changed_spans(before, after):
                 self.refresh(Region(start, y, end - start, 1))
 
 
@@ -127,6 +125,33 @@ def changed_span(before: Strip, after: Strip) -> tuple[int, int] | None:
     while end > start and a[end - 1] == b[end - 1]:
         end -= 1
     return (start, end)
+
+
+SPAN_GAP = 6  # unchanged cells worth skipping: a cursor move costs about as many bytes
+
+
+def changed_spans(before: Strip, after: Strip, gap: int = SPAN_GAP) -> list[tuple[int, int]]:
+    """The [start, end) runs of cells that differ, split where at least ``gap`` cells in
+    between are unchanged: a row whose value and chart both moved sends the two, not
+    the text between them."""
+    span = changed_span(before, after)
+    if span is None:
+        return []
+    a, b = _cells(before), _cells(after)
+    if len(a) != len(b):
+        return [span]
+    spans: list[tuple[int, int]] = []
+    start, same, x = span[0], 0, span[0]
+    for x in range(span[0], span[1]):
+        if a[x] == b[x]:
+            same += 1
+            continue
+        if same >= gap and x - same > start:
+            spans.append((start, x - same))
+            start = x
+        same = 0
+    spans.append((start, span[1]))
+    return spans
 
 
 def columns(cells: Iterable[tuple[Text, int]], gap: int = 2) -> Text:
