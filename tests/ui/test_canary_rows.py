@@ -127,3 +127,16 @@ async def test_without_colour_the_lines_still_differ(monkeypatch: pytest.MonkeyP
     assert dots[0] == [2, 0, 2, 0]  # the limit: dashed
     assert dots[1] == [2, 2, 2, 2]  # the canary: solid
     assert dots[2] == [1, 1, 1, 1]  # the baseline: dotted
+
+
+async def test_before_the_first_poll_one_line_per_metric_and_no_empty_charts() -> None:
+    app, _ = make_app("idle")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert block(app) == ["Canary vs baseline", "? 5xx ratio  no data yet",
+                              "? Auth failures  no data yet", "? Worker queue lag  no data yet",
+                              "? p95 latency  no data yet"]
+        await pilot.press("c")
+        await pilot.pause()
+        text = screen_text(app)
+        assert text.count("? inconclusive — no data yet: the canary has not been polled") == 4

@@ -369,7 +369,7 @@ class CanaryDetail(LineView):
             judged.append(f"{RULE_GLYPH.get(state, '?')} ", style=f"bold {style}")
             if ev is None:
                 judged.append("inconclusive", style=f"bold {style}")
-                judged.append(" — no data yet: waiting for the first poll")
+                judged.append(" — no data yet: the canary has not been polled")
                 out.extend(self._wrapped(judged, width))
                 continue
             judged.append(rule_state_text(ev), style=f"bold {style}")
