@@ -62,6 +62,10 @@ def test_the_rule_in_words() -> None:
         "limit 0 (trips at once)"
     assert describe_rule(metric(rule="rising", threshold=5.0, unit="s", window=Duration(600.0))) == \
         "trips when rising by more than 5s over 10m"
+    # a narrow row: the same rule, shorter; the noise floor keeps its name
+    assert describe_rule(metric(), short=True) == "≤ max(2× baseline, noise floor 1%), 5m"
+    assert describe_rule(metric(rule="nonzero", threshold=0.0, unit="", duration=Duration(0.0)),
+                         short=True) == "≤ 0, at once"
 
 
 def test_dashboard_wordings_from_explicit_to_compact() -> None:

@@ -232,19 +232,25 @@ def floor_governs(metric: CanaryMetric, baseline: float | None) -> bool:
             and metric.factor * baseline < metric.threshold)
 
 
-def describe_rule(metric: CanaryMetric) -> str:
-    """The rule in words: ``limit max(2× baseline, noise floor 1%) for 5m``."""
+def describe_rule(metric: CanaryMetric, short: bool = False) -> str:
+    """The rule in words: ``limit max(2× baseline, noise floor 1%) for 5m``; ``short``:
+    ``≤ max(2× baseline, noise floor 1%), 5m`` (a narrow row)."""
     unit, dur = metric.unit, metric.duration
-    lasting = f" for {dur}" if dur.seconds > 0 else " (trips at once)"
+    if short:
+        lasting = f", {dur}" if dur.seconds > 0 else ", at once"
+    else:
+        lasting = f" for {dur}" if dur.seconds > 0 else " (trips at once)"
+    lead = "≤ " if short else "limit "
     if metric.rule == "ratio_above":
         limit = f"{metric.factor:g}× baseline"
         if metric.threshold > 0:
             limit = f"max({limit}, noise floor {fmt_metric(metric.threshold, unit)})"
-        return f"limit {limit}{lasting}"
+        return f"{lead}{limit}{lasting}"
     if metric.rule == "rising":
         least = f" by more than {fmt_metric(metric.threshold, unit)}" if metric.threshold > 0 else ""
-        return f"trips when rising{least} over {metric.window}"
-    return f"limit {fmt_metric(metric.threshold, unit)}{lasting}"
+        return (f"rising{least} over {metric.window}" if short
+                else f"trips when rising{least} over {metric.window}")
+    return f"{lead}{fmt_metric(metric.threshold, unit)}{lasting}"
 
 
 def fmt_metric(v: float | None, unit: str = "", missing: str = "n/a") -> str:

@@ -113,9 +113,14 @@ def values_texts(ev: RuleEvaluation, unit: str, metric: CanaryMetric | None = No
     return (f"canary {c} · baseline {b}{tail}", f"{c} vs {b}{tail}")
 
 
-def rule_line(metric: CanaryMetric) -> str:
-    """``limit 2× baseline for 5m``, ``dry run · …`` for a metric that never stops."""
-    return printable(("" if metric.stop else "dry run · ") + describe_rule(metric))
+def rule_line(metric: CanaryMetric, width: int = 0) -> str:
+    """``limit 2× baseline for 5m`` (``≤ 2× baseline, 5m`` when that does not fit in
+    ``width``), ``dry run · …`` for a metric that never stops."""
+    dry = "" if metric.stop else "dry run · "
+    text = printable(dry + describe_rule(metric))
+    if width and not fits(text, width):
+        text = printable(dry + describe_rule(metric, short=True))
+    return text
 
 
 def fits(text: str, width: int) -> bool:
@@ -280,7 +285,7 @@ class CanaryPanel(LineView):
             second = texts[min(pick, len(texts) - 1)]
             lines = [head, Text(second, style="" if ev.state == "inconclusive" else "dim")]
             if height >= 3:
-                lines.append(Text(rule_line(metric), style="dim"))
+                lines.append(Text(rule_line(metric, text_w), style="dim"))
             if not charts or not has_points(ev):
                 out.extend(lines)
                 continue
