@@ -134,23 +134,24 @@ def changed_spans(before: Strip, after: Strip, gap: int = SPAN_GAP) -> list[tupl
     """The [start, end) runs of cells that differ, split where at least ``gap`` cells in
     between are unchanged: a row whose value and chart both moved sends the two, not
     the text between them."""
-    span = changed_span(before, after)
-    if span is None:
+    if list(before) == list(after):
         return []
     a, b = _cells(before), _cells(after)
     if len(a) != len(b):
-        return [span]
+        return [(0, max(len(a), len(b)))]
     spans: list[tuple[int, int]] = []
-    start, same, x = span[0], 0, span[0]
-    for x in range(span[0], span[1]):
-        if a[x] == b[x]:
-            same += 1
+    start = end = -1
+    for x, (p, q) in enumerate(zip(a, b, strict=True)):
+        if p == q:
             continue
-        if same >= gap and x - same > start:
-            spans.append((start, x - same))
+        if start < 0:
             start = x
-        same = 0
-    spans.append((start, span[1]))
+        elif x - end >= gap:
+            spans.append((start, end))
+            start = x
+        end = x + 1
+    if start >= 0:
+        spans.append((start, end))
     return spans
 
 
