@@ -27,12 +27,12 @@ from gonogo.widgets.owners import OwnersPanel
 from gonogo.widgets.stagebar import StageBar
 from gonogo.widgets.verdict import VerdictBar
 from gonogo.widgets.view import (
-    header,
     health_rows,
     hold_line,
     owner_rows,
     stage_cells,
     stopped_index,
+    verdict_head,
     who_line,
 )
 
@@ -68,7 +68,7 @@ class DashboardScreen(PanelScreen):
                 yield CanaryPanel(plan.canary.metrics, title="Canary vs baseline", id="canary",
                                   classes="box")
                 with Vertical(id="side-box"):
-                    yield HealthGrid(title="Services", id="health", classes="box")
+                    yield HealthGrid(title=self.panel.health_heading(), id="health", classes="box")
                     yield OwnersPanel(title="Owners", id="owners", classes="box")
                     yield ActivityLog(title="Recent activity", id="activity", classes="box")
         yield KeyBar()
@@ -81,9 +81,8 @@ class DashboardScreen(PanelScreen):
         """Hand every panel its current inputs (cheap; panels repaint only on change)."""
         app = self.panel
         state, plan, verdict = app.state, app.plan, app.verdict
-        checked = any(c.id in state.results for _, c in plan.checklist())
-        self.query_one(VerdictBar).head = header(state, verdict.go,
-                                                 [b.id for b in verdict.blocking], checked=checked)
+        self.query_one(VerdictBar).head = verdict_head(state, verdict, plan, app.checklist_run,
+                                                            following=not app.control.driving)
         self.refresh_clock()
         self.query_one(ChecklistTree).results = state.results
         self.query_one(CanaryPanel).evaluations = state.evaluations
@@ -97,8 +96,10 @@ class DashboardScreen(PanelScreen):
         bar.cells = stage_cells(app.state, stopped_index(app.state))
         bar.hold = who_line(app.control.actor, app.control.driving, app.state,
                             hold_line(app.state, app.now()), app.watchers)
-        # ages move on without new events (coarse: the grid repaints once a minute at most)
-        self.query_one(HealthGrid).rows = health_rows(app.plan, app.state.results, app.now())
+        # ages move on without new events (coarse: a row's age changes every 10 s at most)
+        grid = self.query_one(HealthGrid)
+        grid.rows = health_rows(app.plan, app.state.results, app.now())
+        grid.set_heading(app.health_heading())
 
     # the checklist filter ------------------------------------------------
     def open_filter(self) -> None:

@@ -40,6 +40,13 @@ SCREEN_KEYS = (
     ("runbook_skip", "s", "skip the failed runbook step (runbook)"),
     ("reconcile", "m", "mark a reconciliation item done (runbook)"),
     ("edit_owner", "enter", "edit the selected owner (owners)"),
+    ("log_filter", "slash", "filter the events: words, kind:NAME, actor:NAME, -word excludes; "
+                            "enter keeps it, escape clears it (session log)"),
+    ("log_kind", "f", "pick one kind of event to show (session log)"),
+    ("log_samples", "s", "show or hide the metric samples, hidden at first (session log)"),
+    ("log_open", "enter", "show the event under the cursor in full (session log)"),
+    ("log_follow", "end,G", "go to the newest event and follow new ones (session log)"),
+    ("clear_filter", "escape", "clear the filter (checklist, session log)"),
     ("back", "escape", "back to the previous screen"),
 )
 

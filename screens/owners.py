@@ -45,6 +45,14 @@ class OwnerPrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class OwnersTable(DataTable[Text]):
+    """The table's own enter (select the row) edits the owner: shown as such in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Edit owner", id="edit_owner"),
+    ]
+
+
 class OwnersScreen(DetailScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "edit", "Edit owner", id="edit_owner"),
@@ -52,7 +60,7 @@ class OwnersScreen(DetailScreen):
 
     def compose(self) -> ComposeResult:
         yield Label("Owners — GO is blocked while any owner is TBD", classes="screen-title")
-        yield DataTable(id="owners-table", cursor_type="row")
+        yield OwnersTable(id="owners-table", cursor_type="row")
         yield KeyBar()
 
     def on_mount(self) -> None:

@@ -35,6 +35,7 @@ class RunbookScreen(DetailScreen):
         yield Label("Rollback runbook", classes="screen-title")
         yield Static(id="runbook-status")
         yield DataTable(id="runbook-steps", cursor_type="row")
+        yield Static(id="runbook-step-detail")
         yield Label("Reconciliation before re-rollout", classes="box-title")
         yield DataTable(id="runbook-reconcile", cursor_type="row")
         yield KeyBar()
@@ -55,20 +56,24 @@ class RunbookScreen(DetailScreen):
             head.append(f" · stop reason: {printable(state.stop_reason)}", style="bold")
         self.query_one("#runbook-status", Static).update(head)
         table = self.query_one("#runbook-steps", DataTable)
-        row = table.cursor_row
+        steps = self._steps()
+        row = table.cursor_row if table.row_count else next(  # opens on the step that failed
+            (i for i, s in enumerate(steps) if s.status == "failed"), 0)
         table.clear()
-        steps = list(state.runbook) or [RunbookStepState(s.id, s.title) for s in plan.runbook.steps]
+        room = self._detail_room(steps)
         for i, step in enumerate(steps, 1):
             status = STEP_STATUS.get(step.status, Status.PENDING)
             glyph = STEP_GLYPH.get(step.status, status.glyph)
+            detail = Text(printable(step.detail or ""), no_wrap=True, overflow="ellipsis")
+            detail.truncate(room, overflow="ellipsis")
             table.add_row(
                 Text(str(i)), Text(printable(step.title)),
                 Text(f"{glyph} {step.status}", style=status_style(self.app, status, True)),
-                Text(printable(step.detail or ""), no_wrap=True, overflow="ellipsis"),
-                key=step.id,
+                detail, key=step.id,
             )
         if steps:
             table.move_cursor(row=min(row, len(steps) - 1), animate=False)
+        self._show_step_detail()
         rec = self.query_one("#runbook-reconcile", DataTable)
         rrow = rec.cursor_row
         rec.clear()
@@ -80,6 +85,37 @@ class RunbookScreen(DetailScreen):
                         key=item.id)
         if plan.runbook.reconciliation:
             rec.move_cursor(row=min(rrow, len(plan.runbook.reconciliation) - 1), animate=False)
+
+    def _steps(self) -> list[RunbookStepState]:
+        state, plan = self.panel.state, self.panel.plan
+        return list(state.runbook) or [RunbookStepState(s.id, s.title) for s in plan.runbook.steps]
+
+    def _detail_room(self, steps: list[RunbookStepState]) -> int:
+        """Cells left for the detail column once the other columns are drawn whole (a
+        cut detail ends in an ellipsis; the selected step's reads in full below)."""
+        pad = 2 * self.query_one("#runbook-steps", DataTable).cell_padding
+        widths = (len(str(len(steps))), max([len("step")] + [len(printable(s.title)) for s in steps]),
+                  max([len("status")] + [len(s.status) + 2 for s in steps]))
+        width = self.query_one("#runbook-steps", DataTable).scrollable_content_region.width or 80
+        return max(8, width - sum(widths) - pad * 4)
+
+    def _show_step_detail(self) -> None:
+        table = self.query_one("#runbook-steps", DataTable)
+        steps = self._steps()
+        text = Text()
+        if steps and 0 <= table.cursor_row < len(steps):
+            step = steps[table.cursor_row]
+            text.append(f"step {table.cursor_row + 1} · {step.status}", style="bold")
+            if step.detail:
+                text.append(": " + printable(step.detail, newlines=True))
+        self.query_one("#runbook-step-detail", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "runbook-steps":
+            self._show_step_detail()
+
+    def on_resize(self) -> None:
+        self.refresh_state()
 
     def _selected_step(self) -> RunbookStepState | None:
         table = self.query_one("#runbook-steps", DataTable)

@@ -6,6 +6,11 @@ subscribe callback posts a ``StateChanged`` message and screens hand the new
 ``app.state`` to their widgets, which repaint what changed. Every intent runs
 in a worker so the UI never waits on the network; the metric poll re-arms itself
 only after the previous tick finished, so a slow endpoint never piles ticks up.
+
+The panel opens live: after its first frame it runs the checklist (``[settings]
+run_on_open``; a resumed session whose checklist results are all there and fresh
+keeps them; a watcher shows the driver's), and it re-runs the checks behind the
+service grid every ``[settings] health_interval``, re-arming after each refresh.
 """
 
 from __future__ import annotations
@@ -20,22 +25,26 @@ from textual.markup import escape
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
+from textual.timer import Timer
 
 from gonogo.config import Plan
 from gonogo.errors import describe_error
 from gonogo.rollout.control import EngineRefused, RolloutControl
-from gonogo.rollout.events import NotifyFailed
+from gonogo.rollout.events import CheckRecorded, NotifyFailed
 from gonogo.rollout.journal import Event
 from gonogo.rollout.state import Phase, RolloutState
 from gonogo.screens.base import PanelScreen
 from gonogo.themes import DEFAULT_THEME, THEME_NAMES, build_themes, stylesheet
 from gonogo.untrusted import printable
+from gonogo.verdict import stale_reason
 from gonogo.widgets.chops import cropped
 from gonogo.widgets.keys import DRIVER_ONLY, FOOTER_IDS, KEYS, MODAL_SAFE, display_key
 from gonogo.widgets.messages import CheckSelected, IntentFailed, StateChanged
-from gonogo.widgets.view import ROLLBACK_PHASES, is_active
+from gonogo.widgets.view import ROLLBACK_PHASES, ChecklistRun, health_title, is_active
 
 WATCHERS_EVERY_S = 5.0
+GRID_KINDS = ("http_health", "prometheus_targets")  # the checks the service grid shows
+OPEN_RUN_DELAY_S = 0.5  # from the first frame to the checklist run on open
 
 class GonogoApp(App[int]):
     TITLE = "gonogo"
@@ -79,6 +88,11 @@ class GonogoApp(App[int]):
         self.watchers: list[str] = []  # who else follows this session (refreshed every few s)
         self._watchers_at = 0.0
         self._notices = list(notices)  # shown once on open (e.g. the sandbox's real servers)
+        # the checklist run this panel started, while it runs ("CHECKING n/N")
+        self.checklist_run: ChecklistRun | None = None
+        self._health_due: float | None = None  # monotonic time of the next grid refresh
+        self._health_timer: Timer | None = None
+        self.health_running = False
         self._start_theme()
 
     def _start_theme(self) -> None:
@@ -152,9 +166,32 @@ class GonogoApp(App[int]):
         # finish what a crash interrupted (a shift, a runbook)
         self.intent("resume session", self.control.recover())
         self.set_timer(0.1, self._tick)
+        if self.plan.settings.run_on_open and self.control.driving and self._checklist_wanted():
+            # a moment after the first frame: the run's imports (its check kinds' clients,
+            # in threads) would otherwise compete with writing that frame to the terminal
+            self.set_timer(OPEN_RUN_DELAY_S, self._run_on_open)
+        self._arm_health()
+
+    def _run_on_open(self) -> None:
+        if self.checklist_run is None and self._checklist_wanted():  # unless r was quicker
+            self._run_checklist()
+
+    def _checklist_wanted(self) -> bool:
+        """Whether opening should run the checklist: some check has no result yet, or a
+        stale one. A resumed session whose results are all there and fresh keeps them
+        (each shows its age; ``r`` re-runs): reopening after a dropped connection does
+        not re-run every check against production."""
+        results, now = self.state.results, self.now()
+        for _, spec in self.plan.checklist():
+            result = results.get(spec.id)
+            if result is None or stale_reason(self.plan, spec, result, now) is not None:
+                return True
+        return False
 
     def _apply_keymap(self, keys: dict[str, str]) -> None:
-        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter"}
+        known = {ident for ident, *_ in KEYS} | {"open_check", "rerun_check", "clear_filter",
+                                                 "log_filter", "log_kind", "log_samples",
+                                                 "log_open", "log_follow"}
         unknown = sorted(set(keys) - known)
         for ident in unknown:
             self.notify(f"keys.{ident}: no such binding (known: {', '.join(sorted(known))})",
@@ -172,6 +209,8 @@ class GonogoApp(App[int]):
     # engine → panel -------------------------------------------------------
     def _on_engine_event(self, event: Event, state: RolloutState) -> None:
         self.events.append(event)
+        if self.checklist_run is not None and isinstance(event.body, CheckRecorded):
+            self.checklist_run = self.checklist_run.reported(event.body.result.id)
         self.post_message(StateChanged(state, event))
         if isinstance(event.body, NotifyFailed):  # journaled; said where people look too
             self.notify(event.body.describe(), title="notification not delivered",
@@ -181,6 +220,8 @@ class GonogoApp(App[int]):
         before = self.state.phase
         self.state = message.state
         self.verdict = self.control.verdict()
+        if not self.screen_stack:  # quitting while checks still report: nothing to draw
+            return
         self._rerender()
         after = self.state.phase
         if after in ROLLBACK_PHASES and before not in ROLLBACK_PHASES:
@@ -191,6 +232,8 @@ class GonogoApp(App[int]):
                 self.action_runbook()
 
     def _rerender(self) -> None:
+        if not self.screen_stack:  # the panel is closing
+            return
         for screen in self.screen_stack:
             if isinstance(screen, PanelScreen) and screen.is_mounted:
                 screen.refresh_state()
@@ -255,10 +298,82 @@ class GonogoApp(App[int]):
 
     # actions (each a binding id above) ---------------------------------------
     def action_run_checks(self) -> None:
-        if any(w.group == "checks" and w.is_running for w in self.workers):
+        if self.checklist_run is not None or any(w.group == "checks" and w.is_running
+                                                 for w in self.workers):
             self.notify("checks are already running")
             return
-        self.intent("run checks", self.control.run_checks(None), group="checks")
+        self._run_checklist()
+
+    def _run_checklist(self) -> None:
+        """Run the whole checklist; the verdict reads CHECKING n/N until it is done."""
+        ids = frozenset(c.id for _, c in self.plan.checklist())
+        if not ids:
+            return
+        self.checklist_run = ChecklistRun(ids)
+        self._rerender()
+
+        async def run() -> None:
+            try:
+                await self.control.run_checks(None)
+            finally:
+                # after the last result's StateChanged, already queued: never a frame
+                # with the run over but its last result not yet shown
+                self.call_later(self._checklist_done)
+
+        self.intent("run checks", run(), group="checks")
+
+    def _checklist_done(self) -> None:
+        self.checklist_run = None
+        self._arm_health()  # the grid was just checked: its next refresh counts from now
+        self._rerender()
+
+    # the service grid's refresh -------------------------------------------------
+    def grid_checks(self) -> list[str]:
+        """The checklist's checks behind the service grid (its health and scrape columns)."""
+        return [c.id for _, c in self.plan.checklist() if c.kind in GRID_KINDS]
+
+    def _arm_health(self) -> None:
+        """Schedule the next grid refresh ``[settings] health_interval`` from now (the
+        driver's panel only: a watcher shows the driver's results)."""
+        if self._health_timer is not None:
+            self._health_timer.stop()
+            self._health_timer = None
+        every = self.plan.settings.health_interval.seconds
+        if not self.live or every <= 0 or not self.control.driving or not self.grid_checks():
+            self._health_due = None
+            return
+        self._health_due = time.monotonic() + every
+        self._health_timer = self.set_timer(every, self._refresh_health)
+
+    def _refresh_health(self) -> None:
+        self._health_timer = None
+        if self.checklist_run is not None or self.health_running:
+            self._arm_health()  # the run under way re-checks them; count from its end
+            return
+        self.health_running = True
+        self._rerender()
+
+        async def run() -> None:
+            try:
+                await self.control.run_checks(self.grid_checks())
+            except Exception as exc:  # shown; the next refresh tries again
+                self.post_message(IntentFailed("service grid refresh", _describe(exc)))
+            finally:
+                self.call_later(self._health_done)
+
+        self.run_worker(run(), group="health", exit_on_error=False)
+
+    def _health_done(self) -> None:
+        self.health_running = False
+        self._arm_health()
+        self._rerender()
+
+    def health_heading(self) -> str:
+        """The service grid's heading: when it is re-checked next."""
+        every = self.plan.settings.health_interval.seconds
+        due = self._health_due
+        return health_title(every, None if due is None else due - time.monotonic(),
+                            self.health_running)
 
     def run_check(self, check_id: str) -> None:
         self.intent(f"re-run {check_id}", self.control.run_checks([check_id]), group="checks")

@@ -56,6 +56,12 @@ class Settings(Frozen, frozen=True, kw_only=True):
     # own ``stale_after`` overrides it). Guards re-run long before; a checklist run in
     # the morning does not vouch for an evening release.
     stale_after: Duration = Duration(6 * 3600.0)
+    # The panel runs the checklist when it opens (``gonogo tui``, ``gonogo demo``), unless
+    # the session it resumes already has a fresh result for every checklist check.
+    run_on_open: bool = True
+    # How often the open panel re-runs the checks behind its service grid (the checklist's
+    # ``http_health`` and ``prometheus_targets`` checks); "0s" turns the refresh off.
+    health_interval: Duration = Duration(30.0)
 
 
 class SessionSettings(Frozen, frozen=True, kw_only=True):

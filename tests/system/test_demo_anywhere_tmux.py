@@ -35,7 +35,7 @@ def test_demo_without_real_servers_goes_go_and_cleans_up(terminal, tmp_path: Pat
     folders = list(temp.glob("gonogo-demo-*"))
     assert len(folders) == 1 and (folders[0] / "sandbox.toml").is_file()
 
-    term.keys("r")
+    # no key pressed: the panel runs the checklist as it opens
     go = term.wait_for_screen(lambda s: " GO " in s.splitlines()[0], "GO after running the checklist",
                               timeout=120)
     term.shot("go")

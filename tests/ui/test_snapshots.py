@@ -55,6 +55,14 @@ def test_advance_confirmation(snap_compare) -> None:  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session_log(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """A rollout rolled back by its stop criterion: 105 events shown, 281 metric samples
+    hidden, the list following its newest event (the rollback's end)."""
+    app, _ = make_app("rolled-back")
+    assert snap_compare(app, press=["l"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_canary_detail_sizes(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The canary screen while 25% holds: a breaching metric, one gone blind, a dry run;
     each chart with its y-scale, line styles and a legend with the current values."""

@@ -40,16 +40,32 @@ SIZE = (120, 40)
 RELEASE = "monorepo-2026.02.19"
 
 
-async def test_footer_lists_every_binding_with_its_key() -> None:
+def footer_entry(key: str, desc: str) -> str:
+    return f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}"
+
+
+async def test_footer_lists_every_binding_with_its_key_when_there_is_room() -> None:
     app, _ = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        expected = [(ident, f"{ {'question_mark': '?', 'slash': '/', 'colon': ':'}.get(key, key)} {desc}")
-                    for ident, key, _, desc in KEYS[:10]]  # the first ten fit in 120 columns
+    async with app.run_test(size=(200, 50)) as pilot:
+        expected = [(ident, footer_entry(key, desc)) for ident, key, _, desc in KEYS]
         await until(pilot, lambda: all(e in screen_text(app).splitlines()[-1] for _, e in expected),
                     "every binding in the footer")
-        footer = screen_text(app).splitlines()[-1]
-        for ident, entry in expected:
-            assert entry in footer, (ident, footer)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_a_narrow_footer_keeps_the_first_keys_and_ends_in_help(width: int) -> None:
+    """Nothing cut mid-word: the keys that fit, in order, then ``? more`` (help lists all)."""
+    app, _ = make_app()
+    async with app.run_test(size=(width, 24)) as pilot:
+        await until(pilot, lambda: "? more" in screen_text(app).splitlines()[-1], "? more in the footer")
+        footer = screen_text(app).splitlines()[-1].rstrip()
+        assert footer.endswith("? more"), footer
+        shown = [(ident, footer_entry(key, desc)) for ident, key, _, desc in KEYS
+                 if ident != "help" and footer_entry(key, desc) in footer]
+        assert len(shown) >= 8, footer
+        assert [i for i, _ in shown] == [i for i, *_ in KEYS if i != "help"][:len(shown)], footer
+        body = footer.removesuffix("? more").rstrip()
+        assert body.endswith(shown[-1][1]), footer  # the last key shown is whole
 
 
 async def test_r_runs_every_check() -> None:
@@ -194,7 +210,8 @@ async def test_runbook_screen_retries_a_failed_step_by_decision() -> None:
         assert "runbook step confirm-health failed: b, then y retry / s skip" in screen_text(app)
         await pilot.press("b")
         await pilot.pause()
-        await pilot.press("y")  # the cursor is on the first step, which is done
+        assert "step 2 · failed: failing: health-all" in screen_text(app)  # opens on the failure
+        await pilot.press("up", "y")  # the first step is done: nothing to retry
         await settle(app, pilot)
         assert control.asked("runbook_decision") == []
         await pilot.press("down", "y")
@@ -231,17 +248,21 @@ async def test_log_screen_follows_live_and_filters() -> None:
         await pilot.pause()
         assert isinstance(app.screen, SessionLogScreen)
         text = screen_text(app)
-        assert " samples: metrics" in text and "owner_set" not in text  # follows the newest events
+        # follows the newest events; metric samples hidden (s shows them)
+        shown = "\n".join(text.splitlines()[2:-1])  # the rows: below the title and filter
+        assert "owner_set" not in shown and " samples " not in shown
+        assert "290 samples hidden" in text
         control.play(events[-2:])  # the routing check's re-run and db_owner → TBD
         await pilot.pause()
         text = screen_text(app)
-        assert "check_result: check" in text and "owner db_owner = TBD" in text
+        assert "check internal-not-routed: fail" in text and "owner db_owner = TBD" in text
         await pilot.press("slash")
         await type_text(pilot, "owner_set")
         await pilot.pause()
         text = screen_text(app)
         assert "owner db_owner = Edgar Codd" in text and "owner db_owner = TBD" in text
-        assert " samples: " not in text and "check_result: " not in text
+        shown = "\n".join(text.splitlines()[2:-1])
+        assert " samples " not in shown and " check_result " not in shown
 
 
 async def test_c_opens_canary_detail_with_rule_states() -> None:

@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import dataclasses
 
+from gonogo.config import Plan, Service
 from gonogo.model import CheckResult, Status
+from gonogo.rollout.events import CheckRecorded
 from gonogo.rollout.state import RolloutState, StageView, fold
+from gonogo.values import SecretRef, Value
+from gonogo.verdict import decide
 from gonogo.widgets import braille
+from gonogo.widgets.activity import recent
+from gonogo.widgets.health import layout
 from gonogo.widgets.view import (
+    ChecklistRun,
+    Header,
     fmt_duration,
+    fmt_recent,
     fmt_span,
     header,
     health_rows,
+    health_title,
     hold_line,
     rule_state_text,
+    scrape_state,
     stage_cells,
     stage_label,
     stopped_index,
+    verdict_head,
 )
 from support.panel_fixtures import plan_with, recorded
 from support.panel_journals import T0
@@ -115,15 +127,142 @@ def test_health_rows_from_check_evidence() -> None:
                          evidence={"services": {
                              "auth": {"status": 200, "latency_ms": 12.5, "version": "1.4.2"},
                              "qna": {"error": "cannot connect"}}}, finished_at=1.0)
-    targets = CheckResult("targets", "obs", "prometheus_targets", "t", True, Status.PASS, "ok",
-                          evidence={"targets": {"auth": {"health": "up"}, "qna": "down"}},
+    # the evidence prometheus_targets records: "job instance" -> {"up": ..., "age_s": ...}
+    targets = CheckResult("targets", "obs", "prometheus_targets", "t", True, Status.FAIL, "1 down",
+                          evidence={"targets": {
+                              "auth 10.0.0.1:8080": {"up": 1.0, "age_s": 3.0},
+                              "qna 10.0.0.2:8080": {"up": 0.0, "age_s": 3.0},
+                              "documents 10.0.0.3:8080": {"up": 1.0, "age_s": 3.0},
+                              "documents 10.0.0.4:8080": {"up": 0.0, "age_s": 3.0}}},
                           finished_at=2.0)
     rows = {r.service: r for r in health_rows(plan, {"health-all": health, "targets": targets})}
     assert rows["auth"].health is Status.PASS and rows["auth"].latency_ms == 12.5
     assert rows["auth"].version == "1.4.2" and rows["auth"].scrape == "up"
     assert rows["qna"].health is Status.FAIL and "cannot connect" in rows["qna"].detail
     assert rows["qna"].scrape == "down"
+    assert rows["documents"].scrape == "1/2 up"  # one of its two targets is down
+    assert rows["transactions"].scrape == ""  # Prometheus scrapes nothing of it: unknown
     assert rows["documents"].health is Status.PENDING  # never checked: not shown as healthy
+
+
+def test_a_target_belongs_to_a_service_by_job_or_by_address() -> None:
+    svc = Service(name="ledger", health_url=Value(literal="http://10.0.0.9:8000/health"),
+                  metrics_url=Value(literal="http://10.0.0.9:9100/metrics"))
+    assert scrape_state(svc, {"ledger 10.1.1.1:80": {"up": 1.0}}) == "up"  # by job
+    assert scrape_state(svc, {"node 10.0.0.9:9100": {"up": 0.0}}) == "down"  # by metrics address
+    assert scrape_state(svc, {"node 10.0.0.9:8000": {"up": 1.0}}) == "up"  # by health address
+    assert scrape_state(svc, {"node 10.0.0.7:9100": {"up": 1.0}}) == ""  # someone else's
+    referenced = Service(name="ledger2", health_url=Value(ref=SecretRef.parse("env:LEDGER_URL")))
+    assert scrape_state(referenced, {"node 10.0.0.9:8000": {"up": 1.0}}) == ""  # not resolved here
+
+
+def test_recent_ages_step_by_ten_seconds_then_minutes() -> None:
+    assert [fmt_recent(s) for s in (0, 9.9, 10, 31, 59, 61, 7200)] == [
+        "<10s", "<10s", "10s", "30s", "50s", "1m", "2h"]
+    assert fmt_recent(None) == ""
+
+
+def test_the_grid_heading_says_when_it_is_checked_next() -> None:
+    assert health_title(30, 18.2, running=False) == "Services · next in 18s · every 30s"
+    assert health_title(30, 5, running=True) == "Services · checking…"
+    assert health_title(30, None, running=False) == "Services"  # a watcher: the driver re-checks
+    assert health_title(0, 5, running=False) == "Services"  # refresh turned off
+
+
+def _result(check_id: str, status: Status) -> CheckResult:
+    return CheckResult(check_id, "g", "command", check_id, True, status, str(status), finished_at=T0)
+
+
+def test_pending_is_not_failing_while_the_checklist_runs() -> None:
+    plan = plan_with(owners={"release_manager": "Ada Lovelace"})  # nobody TBD
+    idle = folded("idle")
+    required = [c.id for _, c in plan.checklist() if c.required]
+    run = ChecklistRun(frozenset(c.id for _, c in plan.checklist()))
+
+    def head(results: dict[str, CheckResult], run: ChecklistRun | None) -> Header:
+        state = dataclasses.replace(idle, results=results)
+        return verdict_head(state, decide(plan, results, plan.owners), plan, run)
+
+    assert not decide(plan, {}, plan.owners).go  # every required check blocks: none has run
+    before = head({}, None)
+    assert not before.checked and before.checking is None  # NOT CHECKED
+    started = head({}, run)
+    assert not started.checked and started.checking == (0, len(run.ids))  # CHECKING 0/N
+    # all but one passed: still CHECKING
+    results = {cid: _result(cid, Status.PASS) for cid in required[1:]}
+    for cid in required[1:]:
+        run = run.reported(cid)
+    running = head(results, run)
+    assert not running.checked and running.checking == (len(required) - 1, len(run.ids))
+    # the last one failed: NO-GO at once, naming it, while the run is still open
+    results[required[0]] = _result(required[0], Status.FAIL)
+    failed = head(results, run.reported(required[0]))
+    assert failed.checked and not failed.go and failed.blocking == (required[0],)
+    # the run over: the plain verdict
+    over = head(results, None)
+    assert over.checked and not over.go and over.checking is None
+    del results[required[0]]
+    assert head(results, None).blocking == (required[0],)  # never reported: blocks once over
+
+
+def test_a_watcher_reads_the_drivers_first_run_as_checking_not_no_go() -> None:
+    """A watcher's panel did not start the run it sees results of: from the first
+    result until every automatic check has one it reads CHECKING n/N; a failure that
+    arrived is NO-GO at once; the driver's own panel after its run blocks on a gap."""
+    plan = plan_with(owners={"release_manager": "Ada", "sre_on_call": "Grace", "db_owner": "Edgar"})
+    state = folded("idle")
+    auto = [c.id for _, c in plan.checklist() if c.kind != "manual"]
+    results = {cid: _result(cid, Status.PASS) for cid in auto[1:]}
+
+    def head(results: dict[str, CheckResult], *, following: bool) -> Header:
+        now = dataclasses.replace(state, results=dict(results))
+        return verdict_head(now, decide(plan, results, plan.owners), plan, following=following)
+
+    watching = head(results, following=True)
+    total = len(plan_ids(plan))  # the manual checks count as done: a run does not wait for them
+    assert not watching.checked and watching.checking == (total - 1, total)
+    assert head(results, following=False).checked  # the driver: a gap after its run blocks
+    results[auto[0]] = _result(auto[0], Status.FAIL)
+    failed = head(results, following=True)
+    assert failed.checked and failed.blocking == (auto[0],)
+
+
+def plan_ids(plan: Plan) -> list[str]:
+    return [c.id for _, c in plan.checklist()]
+
+
+def test_an_owner_still_tbd_is_decided_before_any_check_reports() -> None:
+    plan = plan_with()  # db_owner = "TBD"
+    run = ChecklistRun(frozenset(c.id for _, c in plan.checklist()))
+    head = verdict_head(folded("idle"), decide(plan, {}, plan.owners), plan, run)
+    assert head.checked and not head.go and head.blocking == ("owners.db_owner",)
+    assert head.checking == (0, len(run.ids))
+
+
+def test_the_grid_keeps_health_latency_and_age_at_80_columns() -> None:
+    # the dashboard's right-hand column at 120x40 and at 200x50: the wide set plus scrape
+    names, widths, gap = layout(56, 16)
+    assert names == ("service", "health", "latency", "checked", "scrape") and gap == 2
+    assert widths[1] >= len("✔ HTTP 200") and sum(widths) + gap * (len(widths) - 1) <= 56
+    # 80x24: the short set, every header whole
+    names, widths, gap = layout(36, 16)
+    assert names == ("service", "health", "lat", "age") and gap == 1
+    assert all(len(n) <= w for n, w in zip(names, widths, strict=True))
+    assert sum(widths) + gap * (len(widths) - 1) <= 36 and widths[1] >= len("✔ 200")
+    names, widths, gap = layout(80, 16)
+    assert names[-1] == "version" and gap == 2
+
+
+def test_recent_activity_shows_a_check_that_reported_the_same_again_once() -> None:
+    events = recorded("holding")  # health-all re-checked every minute of the hold
+    checks = [e.body.result.id for e in events[-30:] if isinstance(e.body, CheckRecorded)]
+    assert checks.count("health-all") > 5
+    shown = recent(events, 12)
+    ids = [e.body.result.id for e in shown if isinstance(e.body, CheckRecorded)]
+    assert ids.count("health-all") == 1  # at its latest
+    assert shown[-1] == events[-1]  # the newest event is always there
+    # what the re-checks used to push out of view
+    assert {"stage_entered", "traffic_confirmed", "advance_confirmed"} <= {e.kind for e in shown}
 
 
 def test_braille_plot_draws_rising_series_and_gaps() -> None:

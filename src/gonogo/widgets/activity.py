@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.reactive import reactive
 
-from gonogo.rollout.events import EventBody, Samples
+from gonogo.rollout.events import CheckRecorded, EventBody, Samples
 from gonogo.rollout.export import describe
 from gonogo.rollout.journal import Event
 from gonogo.untrusted import printable
@@ -19,13 +19,26 @@ QUIET: tuple[type[EventBody], ...] = (Samples,)
 
 
 def recent(events: Sequence[Event], rows: int) -> tuple[Event, ...]:
-    """The last ``rows`` events worth showing, oldest first (scans from the end only)."""
+    """The last ``rows`` events worth showing, oldest first (scans from the end only).
+
+    A check that reported the same status again (the service grid's refresh every
+    30 s, a guard every minute) shows once, at its latest: a re-check that changed
+    nothing would otherwise push the stage changes and sign-offs out of view."""
     picked: list[Event] = []
+    newer: dict[str, str] = {}  # check id -> the status of its next newer result
     for event in reversed(events):
         if len(picked) >= rows:
             break
-        if not isinstance(event.body, QUIET):
-            picked.append(event)
+        body = event.body
+        if isinstance(body, QUIET):
+            continue
+        if isinstance(body, CheckRecorded):
+            check, status = body.result.id, str(body.result.status)
+            repeated = newer.get(check) == status
+            newer[check] = status
+            if repeated:
+                continue
+        picked.append(event)
     return tuple(reversed(picked))
 
 

@@ -34,6 +34,31 @@ def matches(needle: str, spec: CheckSpec, result: CheckResult | None) -> bool:
     return all(word in hay for word in needle.lower().split())
 
 
+MIN_TITLE = 12
+"""A title keeps at least this many cells before what follows it is given up."""
+
+
+def fit(head: Text, title: Text, tail: Text, why: Text, room: int | None) -> Text:
+    """``head title tail why`` in ``room`` cells, cut where it costs least.
+
+    The status glyph (head) and the facts after the title (a gate's ``3/5``, a
+    check's duration and ``(optional)``) are kept whole; the failure summary (why)
+    goes first, then the title is cut with an ellipsis. Only when even a short title
+    does not fit is the tail cut too.
+    """
+    fixed = head.cell_len + tail.cell_len
+    if room is None or fixed + title.cell_len + why.cell_len <= room:
+        return Text.assemble(head, title, tail, why, no_wrap=True)
+    if fixed + title.cell_len <= room:
+        why.truncate(room - fixed - title.cell_len, overflow="ellipsis")
+        return Text.assemble(head, title, tail, why, no_wrap=True)
+    keep = max(min(MIN_TITLE, title.cell_len), room - fixed)
+    title.truncate(keep, overflow="ellipsis")
+    line = Text.assemble(head, title, tail, no_wrap=True)
+    line.truncate(room, overflow="ellipsis")
+    return line
+
+
 class ChecklistTree(Tree[str]):
     """Node data is ``"gate:<id>"`` for gates and the check id for checks.
 
@@ -120,10 +145,11 @@ class ChecklistTree(Tree[str]):
     # drawing -----------------------------------------------------------------
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
         data = node.data or ""
+        room = self._label_room(node)
         if data.startswith("gate:") and data[5:] in self._gates:
-            label = self.gate_label(self._gates[data[5:]])
+            label = self.gate_label(self._gates[data[5:]], room)
         elif data in self._specs:
-            label = self.check_label(self._specs[data])
+            label = self.check_label(self._specs[data], room)
         else:
             return super().render_label(node, base_style, style)
         label.stylize(style)
@@ -132,33 +158,43 @@ class ChecklistTree(Tree[str]):
             return Text.assemble((icon, base_style + _TOGGLE), label)
         return Text.assemble(("", base_style), label)
 
-    def gate_label(self, gate: Gate) -> Text:
+    def _label_room(self, node: TreeNode[str]) -> int | None:
+        """Cells left for a node's label on its line (guides and the toggle icon taken)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return None  # not laid out yet
+        depth, parent = 0, node.parent
+        while parent is not None and parent is not self.root:
+            depth, parent = depth + 1, parent.parent
+        icon = len(self.ICON_NODE) if node.allow_expand else 0
+        return max(1, width - depth * self.guide_depth - icon)
+
+    def gate_label(self, gate: Gate, room: int | None = None) -> Text:
         results = self.results
         status = gate_status(gate, results)
         done = sum(1 for c in gate.checks if c.id in results and results[c.id].lets_go)
-        text = Text(no_wrap=True)
-        text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
-        text.append(printable(gate.title), style="bold")
-        text.append(f"  {done}/{len(gate.checks)}", style="dim")
+        head = Text(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
+        tail = Text(f"  {done}/{len(gate.checks)}", style="dim")
         if gate.scope != "checklist":
-            text.append("  runs in its stage", style="dim italic")
-        return text
+            tail.append("  runs in its stage", style="dim italic")
+        return fit(head, Text(printable(gate.title), style="bold"), tail, Text(), room)
 
-    def check_label(self, spec: CheckSpec) -> Text:
+    def check_label(self, spec: CheckSpec, room: int | None = None) -> Text:
         result = self.results.get(spec.id)
         status = result.status if result else Status.PENDING
-        text = Text(no_wrap=True)
-        text.append(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
-        text.append(printable(spec.title))
+        head = Text(f"{status.glyph} ", style=status_style(self.app, status, bold=True))
+        title = Text(printable(spec.title))
+        tail = Text()
         if spec.id in self.stage_signoffs:
-            text.append(" (signs off a stage)", style="dim")
+            tail.append(" (signs off a stage)", style="dim")
         elif not spec.required:
-            text.append(" (optional)", style="dim")
+            tail.append(" (optional)", style="dim")
+        why = Text()
         if result and result.status is not Status.PENDING:
-            text.append(f"  {fmt_ms(result.duration_ms)}", style="dim")
+            tail.append(f"  {fmt_ms(result.duration_ms)}", style="dim")
             if not result.status.ok and result.summary:
-                text.append(f"  {printable(result.summary)}", style=status_style(self.app, status))
-        return text
+                why = Text(f"  {printable(result.summary)}", style=status_style(self.app, status))
+        return fit(head, title, tail, why, room)
 
     @property
     def selected_check(self) -> str | None:

@@ -46,24 +46,48 @@ class KeyBar(Widget):
         if screen is self.screen:
             self.refresh()
 
-    def keys(self) -> list[tuple[str, str, str, bool]]:
-        """(key, shown key, description, enabled) of each shown binding, one per action,
-        in the order ``Footer`` shows them."""
+    def _shown(self) -> list[tuple[str, str, str, bool, str]]:
+        """(key, shown key, description, enabled, action) of each shown binding, one per
+        action, in the order ``Footer`` shows them."""
         seen: set[str] = set()
         out = []
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            out.append((binding.key, self.app.get_key_display(binding), binding.description, enabled))
+            out.append((binding.key, self.app.get_key_display(binding), binding.description,
+                        enabled, binding.action))
         return out
+
+    def fitting(self, width: int) -> list[tuple[str, str, str, bool]]:
+        """The keys that fit in ``width`` cells, in order. When some do not, the help key
+        ends the line as ``? more`` (help lists every key) and the rest are left out."""
+        keys = self._shown()
+
+        def cells(item: tuple[str, str, str, bool, str]) -> int:
+            return len(item[1]) + (len(item[2]) + 1 if item[2] else 0) + 1
+
+        if sum(cells(k) for k in keys) - 1 <= width:
+            return [k[:4] for k in keys]
+        helps = [k for k in keys if k[4] in ("help", "app.help")]
+        more = [(k[0], k[1], "more", k[3], k[4]) for k in helps[:1]]
+        room = width - sum(cells(k) for k in more)
+        out = []
+        for item in keys:
+            if item in helps:
+                continue
+            if cells(item) > room:
+                break
+            out.append(item)
+            room -= cells(item)
+        return [k[:4] for k in out + more]
 
     def render(self) -> Text:
         key_style = self.get_component_rich_style("keybar--key")
         text_style = self.get_component_rich_style("keybar--description")
         line = Text(no_wrap=True, overflow="crop")
         self._spans = []
-        for key, shown, description, enabled in self.keys():
+        for key, shown, description, enabled in self.fitting(self.size.width):
             start = line.cell_len
             line.append(shown, key_style)
             if description:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -11,16 +12,39 @@ from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import Header
 
+_CONSOLE = Console(width=200, color_system=None)  # measures for Text.wrap; never prints
+
+
+MOST_LINES = 3
+"""A long stop reason or blocker list wraps onto this many header lines at most."""
+
+
+def wrapped(text: Text, width: int) -> Text:
+    """``text`` on one line when it fits, else wrapped onto more (a long stop reason or
+    blocker list is read, not cut); what ``MOST_LINES`` cannot hold ends in ``…``."""
+    if width <= 0 or text.cell_len <= width:
+        return text
+    lines = list(text.wrap(_CONSOLE, width, overflow="fold"))
+    if len(lines) > MOST_LINES:
+        last = Text(" ").join(lines[MOST_LINES - 1:])
+        last.truncate(width, overflow="ellipsis")
+        lines = [*lines[:MOST_LINES - 1], last]
+    for line in lines:
+        line.rstrip()
+    return Text("\n").join(lines)
+
 
 class VerdictBar(Widget):
-    """``✘ NO-GO 3 blocking  ▶ ROLLING OUT 25%  release @commit → env  ids…``.
+    """``✘ NO-GO 3 blocking  ▶ ROLLING OUT 25%  release @commit → env  ids…``; before
+    any result ``… NOT CHECKED``, while the panel runs the checklist ``… CHECKING 12/29``
+    (``✘ NO-GO 1 blocking · checking 12/29`` once a check reported a failure).
 
     During and after a rollback the rollout's state leads and no GO is shown:
     ``✘ ROLLED BACK  stop criterion http-5xx …``.
     """
 
     DEFAULT_CSS = """
-    VerdictBar { text-wrap: nowrap; text-overflow: ellipsis; height: 1; padding: 0 1; background: $panel; }
+    VerdictBar { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     """
 
     head: reactive[Header | None] = reactive(None)
@@ -32,7 +56,7 @@ class VerdictBar(Widget):
 
     def render(self) -> Text:
         head = self.head
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text()
         if head is None:
             return text
         fail, ok = colour(self.app, "fail"), colour(self.app, "pass")
@@ -43,7 +67,10 @@ class VerdictBar(Widget):
             if head.reason:
                 text.append(f"  {printable(head.reason)}", style=f"bold {tone}")
         else:
-            if not head.checked:
+            if not head.checked and head.checking is not None:
+                done, total = head.checking
+                text.append(f" … CHECKING {done}/{total} ", style="bold reverse")
+            elif not head.checked:
                 text.append(" … NOT CHECKED ", style="bold reverse")
                 text.append(" r runs the checklist", style="dim")
             elif head.go:
@@ -51,6 +78,9 @@ class VerdictBar(Widget):
             else:
                 text.append(" ✘ NO-GO ", style=f"bold reverse {fail}")
                 text.append(f" {len(head.blocking)} blocking", style=f"bold {fail}")
+                if head.checking is not None:  # decided by a failure; the rest still running
+                    done, total = head.checking
+                    text.append(f" · checking {done}/{total}", style="dim")
             text.append(f"  {state}", style=f"bold {tone}")
             if head.reason:  # held: why
                 text.append(f": {printable(head.reason)}", style=f"{tone}")
@@ -61,4 +91,4 @@ class VerdictBar(Widget):
             ids = printable(", ".join(head.blocking[:6]))
             more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
-        return text
+        return wrapped(text, self.content_region.width or self.size.width)

@@ -9,14 +9,15 @@ style the result. Everything reads the engine's real types (``RolloutState``,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gonogo.config import TBD, Plan
+from gonogo.config import TBD, Plan, Service
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.analysis import RuleEvaluation, fmt_metric
 from gonogo.rollout.state import Phase, RolloutState, StageView
+from gonogo.verdict import Verdict
 
 # Phases in which the rollout is under way (quitting asks first).
 ACTIVE_PHASES = frozenset({Phase.SHIFTING, Phase.HOLDING, Phase.PAUSED, Phase.READY,
@@ -140,10 +141,9 @@ def hold_line(state: RolloutState, now: float) -> str:
         traffic += f" → {fmt_weight(state.weight_intended)}"
     parts.append(traffic)
     waiting = operator_prompt(state)
-    if waiting:  # before the stop reason, which can be long: what to do comes first
+    if waiting:
         parts.append(waiting)
-    if state.stop_reason:
-        parts.append(f"stop: {state.stop_reason}")
+    # the stop reason is the header's (wrapped there in full), not repeated here
     return " · ".join(parts)
 
 
@@ -155,8 +155,9 @@ def who_line(actor: str, driving: bool, state: RolloutState, line: str,
     others = [w for w in watchers if w != actor or driving]
     seen = f" · watching: {', '.join(others)}" if others else ""
     if not driving:
-        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} "
-                f"(p asks a pause, R proposes a rollback, s signs your checks) · {line}{seen}")
+        # what you can do as a watcher last: the state must survive a narrow terminal
+        return (f"WATCHING {state.driver or 'a session with no driver yet'} as {actor} · "
+                f"{line}{seen} · p asks a pause, R proposes a rollback, s signs your checks")
     return f"{line} · you: {actor} (driving){seen}"
 
 
@@ -206,12 +207,16 @@ RULE_GLYPH = {"ok": "✔", "breaching": "▲", "tripped": "✘", "inconclusive":
 class HealthRow:
     service: str
     health: Status
-    detail: str
+    detail: str  # "HTTP 200", or why the request failed; "not checked"
     latency_ms: float | None
-    scrape: str  # "up" | "down" | "?"
-    version: str
-    canary_5xx: float | None
-    checked: str = ""  # how long ago its health was checked (``fmt_age``), "" never
+    scrape: str  # Prometheus' view of its targets: "up", "down", "1/2 up"; "" unknown
+    version: str  # what its /health body reports as ``version``; "" none
+    checked: str = ""  # how long ago its health was checked (``fmt_recent``), "" never
+
+    @property
+    def code(self) -> str:
+        """The detail, shortest: ``200`` for ``HTTP 200`` (a narrow grid), else as is."""
+        return self.detail.removeprefix("HTTP ")
 
 
 def fmt_age(seconds: float | None) -> str:
@@ -228,14 +233,25 @@ def fmt_age(seconds: float | None) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def fmt_recent(seconds: float | None) -> str:
+    """The age of a result that is re-checked every few seconds: ``<10s``, ``20s``
+    (tens of seconds: a row repaints every 10 s at most), then as ``fmt_age``."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    if seconds < 10:
+        return "<10s"
+    if seconds < 60:
+        return f"{int(seconds // 10) * 10}s"
+    return fmt_age(seconds)
+
+
 def health_rows(plan: Plan, results: Mapping[str, CheckResult],
                 now: float | None = None) -> tuple[HealthRow, ...]:
     """Per-service health from the latest ``http_health`` and ``prometheus_targets``
     evidence; with ``now``, each row says how long ago its health was checked."""
     health: dict[str, dict[str, Any]] = {}
     checked_at: dict[str, float] = {}
-    scrape: dict[str, str] = {}
-    canary_5xx: dict[str, float] = {}
+    targets: dict[str, Any] = {}
     for result in sorted(results.values(), key=lambda r: r.finished_at):
         ev = result.evidence or {}
         if result.kind == "http_health" and isinstance(ev.get("services"), Mapping):
@@ -243,11 +259,8 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult],
                 if isinstance(row, Mapping):
                     health[str(name)] = dict(row)
                     checked_at[str(name)] = result.finished_at
-        if result.kind == "prometheus_targets":
-            scrape.update(_scrape_states(ev))
-        per_service = ev.get("canary_5xx")
-        if isinstance(per_service, Mapping):
-            canary_5xx.update({str(k): float(v) for k, v in per_service.items() if _num(v)})
+        if result.kind == "prometheus_targets" and isinstance(ev.get("targets"), Mapping):
+            targets.update(ev["targets"])
     rows = []
     for svc in plan.services:
         row = health.get(svc.name)
@@ -262,11 +275,9 @@ def health_rows(plan: Plan, results: Mapping[str, CheckResult],
             latency = float(row["latency_ms"]) if _num(row.get("latency_ms")) else None
             version = str(row.get("version", ""))
         at = checked_at.get(svc.name)
-        age = fmt_age(now - at) if now is not None and at else ""
-        rows.append(
-            HealthRow(svc.name, status, detail, latency, scrape.get(svc.name, "?"), version,
-                      canary_5xx.get(svc.name), age)
-        )
+        age = fmt_recent(now - at) if now is not None and at else ""
+        rows.append(HealthRow(svc.name, status, detail, latency,
+                              scrape_state(svc, targets), version, age))
     return tuple(rows)
 
 
@@ -274,28 +285,52 @@ def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _scrape_states(evidence: Mapping[str, Any]) -> dict[str, str]:
-    """Accept the shapes a targets check may report: {job: "up"}, {job: {"health": ..}}, [..]."""
-    out: dict[str, str] = {}
-    targets = evidence.get("targets", evidence.get("jobs"))
-    items: Iterable[tuple[str, Any]]
-    if isinstance(targets, Mapping):
-        items = targets.items()
-    elif isinstance(targets, list):
-        items = (
-            (str(t.get("job") or t.get("service") or t.get("name")), t)
-            for t in targets if isinstance(t, Mapping)
-        )
-    else:
-        return out
-    for name, value in items:
-        if isinstance(value, Mapping):
-            value = value.get("health", value.get("up"))
-        if value in (True, 1, "up", "UP"):
-            out[name] = "up"
-        elif value in (False, 0, "down", "DOWN", "unknown"):
-            out[name] = "down"
-    return out
+def _address(value: object) -> str:
+    """``host:port`` of a literal URL (a reference is not resolved here: "")."""
+    from urllib.parse import urlsplit
+
+    literal = getattr(value, "literal", None)
+    if not literal:
+        return ""
+    try:
+        parts = urlsplit(literal)
+        return f"{parts.hostname}:{parts.port}" if parts.hostname and parts.port else ""
+    except ValueError:
+        return ""
+
+
+def scrape_state(service: Service, targets: Mapping[str, Any]) -> str:
+    """Prometheus' view of a service from ``prometheus_targets`` evidence (keys ``"job
+    instance"``, values ``{"up": 1.0}``): its targets are those of the job named like
+    the service, or at the address of its metrics or health URL. ``"up"``, ``"down"``,
+    ``"1/2 up"``; ``""`` when Prometheus scrapes nothing of it (or was not asked)."""
+    addresses = {a for a in (_address(service.metrics_url), _address(service.health_url)) if a}
+    ups: list[bool] = []
+    for key, row in targets.items():
+        job, _, instance = str(key).rpartition(" ")
+        if job != service.name and instance not in addresses:
+            continue
+        value = row.get("up", row.get("health")) if isinstance(row, Mapping) else row
+        ups.append(value in (1, 1.0, True, "up", "UP"))
+    if not ups:
+        return ""
+    if all(ups):
+        return "up"
+    if not any(ups):
+        return "down"
+    return f"{sum(ups)}/{len(ups)} up"
+
+
+def health_title(every_s: float, next_in_s: float | None, running: bool) -> str:
+    """The grid's heading: ``Services · next in 20s · every 30s`` while the panel
+    re-checks them, ``Services · checking…`` during a re-check, ``Services`` otherwise
+    (a watcher: the driver's panel re-checks)."""
+    if running:
+        return "Services · checking…"
+    if next_in_s is None or every_s <= 0:
+        return "Services"
+    # when comes first: a narrow grid cuts the end
+    return f"Services · next in {fmt_span(max(0.0, next_in_s))} · every {fmt_span(every_s)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,10 +377,51 @@ class Header:
     blocking: tuple[str, ...]  # blocker ids, most important first
     reason: str  # why the rollout stopped (rollback, proposal, pause)
     checked: bool = True  # False: no checklist result yet ("NOT CHECKED", never NO-GO)
+    # (results in, checks run) while the panel runs the checklist: "CHECKING 12/29",
+    # or beside a NO-GO that a failed check already decided
+    checking: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistRun:
+    """A checklist run the panel started: its checks and those that reported so far."""
+
+    ids: frozenset[str]
+    done: frozenset[str] = frozenset()
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        return len(self.done & self.ids), len(self.ids)
+
+    def reported(self, check_id: str) -> ChecklistRun:
+        return self if check_id not in self.ids else ChecklistRun(self.ids, self.done | {check_id})
+
+
+def verdict_head(state: RolloutState, verdict: Verdict, plan: Plan,
+                 run: ChecklistRun | None = None, *, following: bool = False) -> Header:
+    """The bar for the checklist as it stands. Pending is not failing: before any
+    result it reads NOT CHECKED; while the panel's run is under way CHECKING n/N, and
+    NO-GO only for what is already decided (a check that reported a failure this run,
+    an owner still TBD, an open P0/P1), never for a check still running. A watcher
+    (``following`` a driver) sees the driver's run the same way: from the first result
+    until every check that runs by itself has one, it reads CHECKING n/N."""
+    ids = [c.id for _, c in plan.checklist()]
+    checked = any(cid in state.results for cid in ids)
+    blocking = [b.id for b in verdict.blocking]
+    missing = {c.id for _, c in plan.checklist()  # a manual check waits for a person
+               if c.id not in state.results and c.kind != "manual"}
+    if following and run is None and checked and missing:
+        # results still coming in from the driver's run: pending is not failing here either
+        run = ChecklistRun(frozenset(ids), frozenset(ids) - missing)
+    if run is None:
+        return header(state, verdict.go, blocking, checked=checked)
+    waiting = run.ids - run.done
+    decided = [b for b in blocking if b not in waiting]
+    return header(state, False, decided, checked=bool(decided), checking=run.progress)
 
 
 def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
-           checked: bool = True) -> Header:
+           checked: bool = True, checking: tuple[int, int] | None = None) -> Header:
     glyph, label, tone = ROLLOUT_LABEL[state.phase]
     reason = state.stop_reason or ""
     if state.phase in (Phase.HOLDING, Phase.READY):
@@ -366,5 +442,5 @@ def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
     return Header(
         rollout_glyph=glyph, rollout_label=label, rollout_tone=tone,
         verdict_shown=not stopped, go=go and not stopped, blocking=tuple(blocking),
-        reason=reason, checked=checked,
+        reason=reason, checked=checked, checking=checking,
     )
