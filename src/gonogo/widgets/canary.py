@@ -14,6 +14,7 @@ canary screen and the CLI's ``waiting:`` lines describe a rule the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from rich.cells import cell_len
@@ -150,7 +151,7 @@ def legend(app: App[Any], ev: RuleEvaluation | None = None, unit: str = "",
     for i, key in enumerate(keys):
         if i:
             text.append("  ")
-        text.append(line_sample(samples[key], 3 if key == "threshold" else 2), style=colour(app, key))
+        text.append(_sample(samples[key], 3 if key == "threshold" else 2), style=colour(app, key))
         text.append(f" {LEGEND_NAMES[key]}")
         if ev is None:
             continue
@@ -166,6 +167,9 @@ def legend(app: App[Any], ev: RuleEvaluation | None = None, unit: str = "",
                 text.append(" (noise floor)" if floor_governs(metric, ev.baseline)
                             else f" ({metric.factor:g}× baseline)")
     return text
+
+
+_sample = cache(line_sample)  # a legend's key: drawn once per style
 
 
 def chart_texts(app: App[Any], ev: RuleEvaluation, window: PagedWindow, width: int,
@@ -192,8 +196,14 @@ def chart_texts(app: App[Any], ev: RuleEvaluation, window: PagedWindow, width: i
     for label, row in zip(scale, rows, strict=True):
         text = Text(no_wrap=True)
         text.append(label, style="dim")
-        for ch, who in row:  # Text merges a run of one style into one span
-            text.append(ch, styles[who] if who is not None else None)
+        run, owner = "", None
+        for ch, who in row:  # one span per run of a series' cells (fewer styles to render)
+            if who != owner and run:
+                text.append(run, styles[owner] if owner is not None else None)
+                run = ""
+            run, owner = run + ch, who
+        if run:
+            text.append(run, styles[owner] if owner is not None else None)
         out.append(text)
     return out
 
