@@ -31,8 +31,10 @@ async def test_the_canary_rows_name_the_stage_a_carried_baseline_came_from(tmp_p
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         text = screen_text(app)
-        assert "baseline from half: 0.001" in text, text
+        assert "0.002 vs 0.001 from half · limit 0.002" in text, text
         await pilot.press("c")  # the canary detail screen says it too
         await pilot.pause()
-        assert "baseline from half: 0.001 · canary 0.002 · limit 0.002" in screen_text(app)
+        text = screen_text(app)
+        assert "canary 0.002 vs baseline 0.001 (from half)" in text, text
+        assert "baseline 0.001 (from half)  ⠤ ⠤ limit 0.002 (2× baseline)" in text, text
     await engine.aclose()

@@ -60,3 +60,11 @@ def test_session_log(snap_compare, size: tuple[int, int]) -> None:  # type: igno
     hidden, the list following its newest event (the rollback's end)."""
     app, _ = make_app("rolled-back")
     assert snap_compare(app, press=["l"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 50)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_canary_detail_sizes(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The canary screen while 25% holds: a breaching metric, one gone blind, a dry run;
+    each chart with its y-scale, line styles and a legend with the current values."""
+    app, _ = make_app("holding")
+    assert snap_compare(app, press=["c"], terminal_size=size)

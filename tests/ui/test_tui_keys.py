@@ -274,7 +274,7 @@ async def test_c_opens_canary_detail_with_rule_states() -> None:
         await pilot.pause()
         assert isinstance(app.screen, CanaryDetailScreen)
         text = screen_text(app)
-        assert "5xx ratio" in text and "rule ratio_above > 2× baseline for 5m" in text
+        assert "5xx ratio  ratio_above: limit 2× baseline for 5m" in text
         assert "breaching 1m of 2m" in text  # auth failures above 2% for a minute
         assert "? inconclusive" in text and "no data" in text  # queue lag went blind
         assert any(0x2800 < ord(ch) <= 0x28FF for ch in text)  # a braille chart is drawn

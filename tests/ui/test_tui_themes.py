@@ -53,7 +53,8 @@ async def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
         assert any(isinstance(f, Monochrome | NoColor) for f in app._filters)
         # status still readable without colour: glyphs
         text = screen_text(app)
-        assert "✘ NO-GO" in text and "✔" in text and "✘ TBD" in text
+        assert "✘ NO-GO" in text and "✔" in text and "✘ Internal APIs" in text
+        assert "▲ Auth failures  breaching" in text and "? Worker queue lag  no data" in text
 
 
 def colours_of(app, glyph: str) -> set[str]:  # type: ignore[no-untyped-def]

@@ -205,25 +205,81 @@ def evaluate(metric: CanaryMetric, samples: Sequence[Sample], *, speed: float = 
 
 
 def _describe(metric: CanaryMetric, s: Sample, *, breaching: bool, breach_s: float = 0.0) -> str:
-    c = _fmt(s.canary, metric.unit)
+    """What the latest sample was judged against, in the panel's and the CLI's words:
+    ``canary 0.2% vs baseline 0.18% (<= 2× baseline = 0.36%)``, and when the noise floor
+    is the limit, ``canary 0% vs baseline 0% — under the 1% noise floor``."""
+    c = fmt_metric(s.canary, metric.unit)
     if metric.rule == "ratio_above":
         limit = limit_for(metric, s.baseline)
         carried = f" (from {s.baseline_from})" if s.baseline_from else ""
-        text = (f"canary {c} vs baseline {_fmt(s.baseline, metric.unit)}{carried} "
-                f"({'>' if breaching else '<='} {metric.factor:g}x = {_fmt(limit, metric.unit)})")
+        text = f"canary {c} vs baseline {fmt_metric(s.baseline, metric.unit)}{carried}"
+        if floor_governs(metric, s.baseline):
+            text += (f" — {'over' if breaching else 'under'} the "
+                     f"{fmt_metric(metric.threshold, metric.unit)} noise floor")
+        else:
+            text += (f" ({'>' if breaching else '<='} {metric.factor:g}× baseline = "
+                     f"{fmt_metric(limit, metric.unit)})")
     else:
-        text = f"canary {c} {'>' if breaching else '<='} {_fmt(metric.threshold, metric.unit)}"
+        text = f"canary {c} {'>' if breaching else '<='} {fmt_metric(metric.threshold, metric.unit)}"
     if breaching:
         text += f" for {Duration(breach_s)} of {metric.duration}"
     return text
 
 
-def _fmt(v: float | None, unit: str) -> str:
-    if v is None:
-        return "n/a"
-    if unit == "ratio":  # a share: 0.0218 reads as 2.18%
-        return f"{v * 100:.3g}%"
-    return f"{v:.4g}{unit}"
+def floor_governs(metric: CanaryMetric, baseline: float | None) -> bool:
+    """A ``ratio_above`` limit set by the noise floor (``threshold``), not by the baseline."""
+    return (metric.rule == "ratio_above" and metric.threshold > 0 and baseline is not None
+            and metric.factor * baseline < metric.threshold)
+
+
+def describe_rule(metric: CanaryMetric, short: bool = False) -> str:
+    """The rule in words: ``limit max(2× baseline, noise floor 1%) for 5m``; ``short``:
+    ``≤ max(2× baseline, noise floor 1%), 5m`` (a narrow row)."""
+    unit, dur = metric.unit, metric.duration
+    if short:
+        lasting = f", {dur}" if dur.seconds > 0 else ", at once"
+    else:
+        lasting = f" for {dur}" if dur.seconds > 0 else " (trips at once)"
+    lead = "≤ " if short else "limit "
+    if metric.rule == "ratio_above":
+        limit = f"{metric.factor:g}× baseline"
+        if metric.threshold > 0:
+            limit = f"max({limit}, noise floor {fmt_metric(metric.threshold, unit)})"
+        return f"{lead}{limit}{lasting}"
+    if metric.rule == "rising":
+        least = f" by more than {fmt_metric(metric.threshold, unit)}" if metric.threshold > 0 else ""
+        return (f"rising{least} over {metric.window}" if short
+                else f"trips when rising{least} over {metric.window}")
+    return f"{lead}{fmt_metric(metric.threshold, unit)}{lasting}"
+
+
+def fmt_metric(v: float | None, unit: str = "", missing: str = "n/a") -> str:
+    """A metric's value with its unit, to three significant digits: ``ratio`` as a
+    percentage (0.0218 -> ``2.18%``), seconds under one as ``ms`` (0.1208 ->
+    ``121ms``), ``ms`` from a thousand as ``s``; ``missing`` for no value."""
+    if v is None or not math.isfinite(v):
+        return missing
+    if unit == "ratio":
+        v, unit = v * 100, "%"
+    elif unit == "s" and 0 < abs(v) < 1:
+        v, unit = v * 1000, "ms"
+    elif unit == "ms" and abs(v) >= 1000:
+        v, unit = v / 1000, "s"
+    text = _significant(v)
+    if not unit:
+        return text
+    return f"{text}{unit}" if len(unit) <= 2 else f"{text} {unit}"
+
+
+def _significant(v: float, digits: int = 3) -> str:
+    """``v`` to ``digits`` significant digits, never in exponent form, no trailing zeros."""
+    if v == 0:
+        return "0"
+    decimals = max(0, min(9, digits - 1 - math.floor(math.log10(abs(v)))))
+    text = f"{v:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def stall_limit_s(canary: Canary, metric: CanaryMetric, stage_hold_s: float) -> float:
@@ -293,7 +349,7 @@ def _rising(
     still = len(recent) < 3 or mann_kendall_z(recent) >= MK_Z_RECENT
     rising = (z >= MK_Z_CRITICAL and up >= RISING_MIN_UP_FRACTION and rise > metric.threshold
               and still)
-    detail = f"rise {rise:.4g}{metric.unit} over {Duration(span)} (trend z={z:.2f}, {up:.0%} steps up)"
+    detail = f"rise {fmt_metric(rise, metric.unit)} over {Duration(span)} (trend z={z:.2f}, {up:.0%} steps up)"
     if z >= MK_Z_CRITICAL and not still:
         detail += ", levelled off"
     if not rising:

@@ -93,9 +93,7 @@ class LineView(Widget):
             self.refresh(layout=True)
             return
         for y, (before, after) in enumerate(zip(old, new, strict=True)):
-            span = changed_span(before, after)
-            if span is not None:
-                start, end = span
+            for start, end in changed_spans(before, after):
                 self.refresh(Region(start, y, end - start, 1))
 
 
@@ -127,6 +125,34 @@ def changed_span(before: Strip, after: Strip) -> tuple[int, int] | None:
     while end > start and a[end - 1] == b[end - 1]:
         end -= 1
     return (start, end)
+
+
+SPAN_GAP = 6  # unchanged cells worth skipping: a cursor move costs about as many bytes
+
+
+def changed_spans(before: Strip, after: Strip, gap: int = SPAN_GAP) -> list[tuple[int, int]]:
+    """The [start, end) runs of cells that differ, split where at least ``gap`` cells in
+    between are unchanged: a row whose value and chart both moved sends the two, not
+    the text between them."""
+    if list(before) == list(after):
+        return []
+    a, b = _cells(before), _cells(after)
+    if len(a) != len(b):
+        return [(0, max(len(a), len(b)))]
+    spans: list[tuple[int, int]] = []
+    start = end = -1
+    for x, (p, q) in enumerate(zip(a, b, strict=True)):
+        if p == q:
+            continue
+        if start < 0:
+            start = x
+        elif x - end >= gap:
+            spans.append((start, end))
+            start = x
+        end = x + 1
+    if start >= 0:
+        spans.append((start, end))
+    return spans
 
 
 def columns(cells: Iterable[tuple[Text, int]], gap: int = 2) -> Text:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from gonogo.config import TBD, Plan, Service
 from gonogo.model import CheckResult, Status
-from gonogo.rollout.analysis import RuleEvaluation
+from gonogo.rollout.analysis import RuleEvaluation, fmt_metric
 from gonogo.rollout.state import Phase, RolloutState, StageView
 from gonogo.verdict import Verdict
 
@@ -61,17 +61,9 @@ def fmt_weight(weight: float) -> str:
 
 
 def fmt_value(value: float | None, unit: str = "") -> str:
-    if value is None or not math.isfinite(value):
-        return "no data"
-    if unit == "%" or unit == "ratio":
-        return f"{value * 100:.2f}%" if unit == "ratio" else f"{value:.2f}%"
-    if abs(value) >= 100:
-        text = f"{value:.0f}"
-    elif abs(value) >= 1:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.4f}".rstrip("0").rstrip(".") or "0"
-    return f"{text}{unit}" if unit else text
+    """A metric's value with its unit (``rollout.analysis.fmt_metric``): ``ratio`` as a
+    percentage, ``s`` under a second in ``ms``; ``"no data"`` for none."""
+    return fmt_metric(value, unit, missing="no data")
 
 
 CellStatus = Literal["done", "current", "stopped", "next"]
@@ -209,16 +201,6 @@ def rule_state_text(ev: RuleEvaluation) -> str:
 
 
 RULE_GLYPH = {"ok": "✔", "breaching": "▲", "tripped": "✘", "inconclusive": "?"}
-
-
-def rule_values_text(ev: RuleEvaluation, unit: str = "") -> str:
-    """The values behind a rule's judgement: canary vs baseline and the threshold."""
-    text = f"canary {fmt_value(ev.canary, unit)}"
-    if ev.baseline is not None:
-        text += f" vs {fmt_value(ev.baseline, unit)}"
-    if ev.threshold is not None:
-        text += f" (limit {fmt_value(ev.threshold, unit)})"
-    return text
 
 
 @dataclass(frozen=True, slots=True)
