@@ -296,8 +296,9 @@ def open_session(
         from gonogo.notify import attach
 
         attach(engine)
-    try:  # one driver per release on this host, whatever directory (or store) it uses
-        lock = DriverLock(plan.release.name, actor=engine.actor, session=place.name)
+    try:  # one driver per release and environment on this host, whatever directory it uses
+        lock = DriverLock(plan.release.name, actor=engine.actor, session=place.name,
+                          environment=plan.release.environment)
     except SessionBusy as exc:
         journal.close()
         # the release is driven from another session: that one is what to watch

@@ -36,15 +36,18 @@ def state_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "gonogo"
 
 
-def _lock_name(release: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", release)[:80]
-    return f"{safe}-{hashlib.sha256(release.encode()).hexdigest()[:12]}.driver"
+def _lock_name(release: str, environment: str = "") -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{release}-{environment}" if environment else release)[:80]
+    key = f"{release}\n{environment}" if environment else release
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.driver"
 
 
 class DriverLock:
-    """Held while this process drives ``release``; ``SessionBusy`` names the holder."""
+    """Held while this process drives ``release`` into ``environment`` (one release
+    rolled out to staging and to production is two rollouts); ``SessionBusy`` names the
+    holder."""
 
-    def __init__(self, release: str, *, actor: str, session: str) -> None:
+    def __init__(self, release: str, *, actor: str, session: str, environment: str = "") -> None:
         self.release = release
         self._fd = -1
         try:
@@ -52,7 +55,7 @@ class DriverLock:
         except (UnsafePath, OSError) as exc:
             raise SessionBusy(f"cannot take the driver role for {release}: {exc}") from None
         with d:
-            name = _lock_name(release)
+            name = _lock_name(release, environment)
             fd = d.open(name, os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

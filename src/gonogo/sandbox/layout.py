@@ -75,6 +75,10 @@ def relocate(text: str, *, port_base: int | None = None, runtime_dir: str | None
     if offset:
         text = _LOOPBACK_PORT.sub(lambda m: shifted(m.group(1)), text)
         text = _PORT_KEY.sub(lambda m: m.group(1) + shifted(m.group(2)), text)
+        # another sandbox is another environment: its release is driven on its own
+        # (one driver per release and environment, rollout/driverlock.py)
+        text = re.sub(r'^(environment\s*=\s*")sandbox(")', rf"\g<1>sandbox-{port_base}\2", text,
+                      count=1, flags=re.MULTILINE)
     if runtime_dir is not None and runtime_dir != DEFAULT_RUNTIME_DIR:
         text = re.sub(re.escape(DEFAULT_RUNTIME_DIR) + r"(?![\w.-])", lambda _m: runtime_dir, text)
     return text
