@@ -7,6 +7,7 @@ with an ellipsis; and the checklist has no horizontal scrollbar.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from gonogo.model import Status
 from gonogo.widgets.checklist import ChecklistTree, fmt_ms
 from gonogo.widgets.verdict import VerdictBar
-from support.panel_fixtures import make_app, screen_text, settle
+from support.panel_fixtures import make_app, screen_text, settle, until
 
 SIZES = [(80, 24), (120, 40), (200, 50)]
 
@@ -59,3 +60,17 @@ async def test_the_header_reads_the_whole_stop_reason_and_the_release(size: tupl
         reason = app.state.stop_reason
         assert reason and " ".join(reason.split()) in " ".join(header.split()), header
         assert "monorepo-2026.02.19 @0cab782 → production" in header, header
+
+
+async def test_the_header_gives_its_lines_back_when_what_it_says_gets_shorter() -> None:
+    """A header that needed three lines (a rollback's stop reason at 80 columns) takes
+    one again once it says less: no blank line left under it."""
+    app, _ = make_app("rolled-back")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        bar = app.screen.query_one(VerdictBar)
+        assert bar.size.height == 3
+        assert bar.head is not None
+        bar.head = dataclasses.replace(bar.head, reason="")
+        await until(pilot, lambda: bar.size.height == 1, "the header back to one line")
+        assert screen_text(app).splitlines()[1].lstrip().startswith("✔ Staging")

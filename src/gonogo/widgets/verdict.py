@@ -22,9 +22,10 @@ MOST_LINES = 3
 def wrapped(text: Text, width: int) -> Text:
     """``text`` on one line when it fits, else wrapped onto more (a long stop reason or
     blocker list is read, not cut); what ``MOST_LINES`` cannot hold ends in ``…``."""
+    text.rstrip()
     if width <= 0 or text.cell_len <= width:
         return text
-    lines = list(text.wrap(_CONSOLE, width, overflow="fold"))
+    lines = [line for line in text.wrap(_CONSOLE, width, overflow="fold") if line.plain.strip()]
     if len(lines) > MOST_LINES:
         last = Text(" ").join(lines[MOST_LINES - 1:])
         last.truncate(width, overflow="ellipsis")
@@ -47,7 +48,7 @@ class VerdictBar(Widget):
     VerdictBar { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     """
 
-    head: reactive[Header | None] = reactive(None)
+    head: reactive[Header | None] = reactive(None, layout=True)  # may need more lines, or fewer
     """What the bar says; set by the screen, compared by value (no repaint when equal)."""
 
     def __init__(self, release: Release, *, id: str | None = None) -> None:
