@@ -162,7 +162,7 @@ class GonogoApp(App[int]):
         for warning in self._warnings:
             self.notify(warning, title="session log", severity="warning", timeout=10)
         for notice in self._notices:
-            self.notify(notice, title="sandbox", timeout=20)
+            self.notify(notice, title="sandbox", timeout=8)  # over the dashboard: brief
         if self.live:
             # after the dashboard's first frame: resuming teaches the redactor every
             # secret first (hvac for vault: references, httpx: ~0.2 s of imports)

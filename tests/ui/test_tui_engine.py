@@ -8,6 +8,7 @@ from gonogo.screens.confirm import QuitConfirm
 from gonogo.screens.runbook import RunbookScreen
 
 from gonogo.app import GonogoApp
+from gonogo.widgets.verdict import VerdictBar
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import FileJournal
@@ -122,9 +123,11 @@ async def test_after_an_automatic_rollback_the_header_does_not_read_go(tmp_path:
         assert app.verdict.go  # the checklist alone would say GO
         await pilot.press("escape")  # the runbook opened by itself; back to the dashboard
         await pilot.pause()
+        rows = app.screen.query_one(VerdictBar).size.height  # the stop reason wraps
         lines = screen_text(app).splitlines()
-        assert "✘ ROLLED BACK from Canary 5%" in lines[0] and "stop criterion http-5xx" in lines[0]
-        assert "GO" not in lines[0].replace("NO-GO", "")
-        assert "✘ Canary 5%" in lines[1]  # where the rollout stopped
-        assert "ROLLED BACK" in lines[2] and "traffic 0%" in lines[2]
-        assert "reconcile before re-rollout: data-writes" in lines[2]
+        head, lines = " ".join(lines[:rows]), lines[rows:]
+        assert "✘ ROLLED BACK from Canary 5%" in head and "stop criterion http-5xx" in head
+        assert "GO" not in head.replace("NO-GO", "")
+        assert "✘ Canary 5%" in lines[0]  # where the rollout stopped
+        assert "ROLLED BACK" in lines[1] and "traffic 0%" in lines[1]
+        assert "reconcile before re-rollout: data-writes" in lines[1]

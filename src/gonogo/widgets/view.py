@@ -127,12 +127,10 @@ def stage_cells(state: RolloutState, stopped: int | None = None) -> tuple[StageC
 
 
 def hold_line(state: RolloutState, now: float) -> str:
-    """``HOLDING · hold 12:34 left of 30:00 · traffic 25%``."""
+    """``HOLDING · hold 12:34 left of 30:00 · traffic 25% · Stage C: 25%``."""
     phase = state.phase
     parts = [phase_text(phase)]
     stage = current_stage(state)
-    if stage is not None and len(stage.title or "") > SHORT_LABEL:
-        parts.insert(0, stage.title)
     if stage is not None and stage.hold_s > 0 and phase in (Phase.HOLDING, Phase.PAUSED, Phase.READY):
         remaining = state.hold_remaining(now)
         parts.append(f"hold {fmt_duration(remaining)} left of {fmt_duration(stage.hold_s)}")
@@ -143,7 +141,10 @@ def hold_line(state: RolloutState, now: float) -> str:
     waiting = operator_prompt(state)
     if waiting:
         parts.append(waiting)
-    # the stop reason is the header's (wrapped there in full), not repeated here
+    # the stop reason is the header's (wrapped there in full), not repeated here; the
+    # stage's long title last: a narrow terminal keeps the countdown and cuts the title
+    if stage is not None and len(stage.title or "") > SHORT_LABEL:
+        parts.append(stage.title)
     return " · ".join(parts)
 
 
@@ -426,6 +427,8 @@ def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
     reason = state.stop_reason or ""
     if state.phase in (Phase.HOLDING, Phase.READY):
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
+        if state.weight_confirmed <= 0 and state.stage is not None:  # staging: no users yet
+            label = f"{stage_label(state.stage, None).upper()} · no production traffic"
     if state.phase in (Phase.HOLDING, Phase.READY) and state.stalled:
         glyph, label, tone = "?", f"STALLED at {fmt_weight(state.weight_confirmed)}", "warn"
         reason = "; ".join(f"{metric}: {why}" for metric, why in state.stalled.items())
