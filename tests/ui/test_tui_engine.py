@@ -8,11 +8,11 @@ from gonogo.screens.confirm import QuitConfirm
 from gonogo.screens.runbook import RunbookScreen
 
 from gonogo.app import GonogoApp
-from gonogo.widgets.verdict import VerdictBar
 from gonogo.config import load_plan
 from gonogo.rollout.engine import Engine
 from gonogo.rollout.journal import FileJournal
 from gonogo.rollout.state import Phase
+from gonogo.widgets.verdict import VerdictBar
 from support.panel_fixtures import open_engine, screen_text, settle, type_text
 from support.panel_journals import T0, healthy, regression
 from support.rollout import Clock, ScriptedSource
