@@ -428,7 +428,7 @@ def header(state: RolloutState, go: bool, blocking: Sequence[str], *,
     if state.phase in (Phase.HOLDING, Phase.READY):
         label = f"{label} {fmt_weight(state.weight_confirmed)}"
         if state.weight_confirmed <= 0 and state.stage is not None:  # staging: no users yet
-            label = f"{stage_label(state.stage, None).upper()} · no production traffic"
+            label = stage_label(state.stage, None).upper()
     if state.phase in (Phase.HOLDING, Phase.READY) and state.stalled:
         glyph, label, tone = "?", f"STALLED at {fmt_weight(state.weight_confirmed)}", "warn"
         reason = "; ".join(f"{metric}: {why}" for metric, why in state.stalled.items())
