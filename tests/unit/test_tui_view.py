@@ -8,7 +8,7 @@ import dataclasses
 from gonogo.config import Plan, Service
 from gonogo.model import CheckResult, Status
 from gonogo.rollout.events import CheckRecorded
-from gonogo.rollout.state import RolloutState, StageView, fold
+from gonogo.rollout.state import Phase, RolloutState, StageView, fold
 from gonogo.values import SecretRef, Value
 from gonogo.verdict import decide
 from gonogo.widgets import braille
@@ -281,3 +281,11 @@ def test_braille_plot_draws_rising_series_and_gaps() -> None:
 def test_resample_keeps_newest() -> None:
     assert braille.resample([1, 2, 3, 4, 5], 3) == [3, 4, 5]
     assert braille.resample([1, 2], 4) == [1, 1, 2, 2]
+
+
+def test_staging_reads_as_staging_not_as_a_rollout_at_zero() -> None:
+    canary = folded("ready")  # ready at 5%
+    staging = dataclasses.replace(canary, phase=Phase.HOLDING, stage_index=0,
+                                  weight_confirmed=0.0, weight_intended=0.0)
+    assert header(staging, True, []).rollout_label == "STAGING"
+    assert header(canary, True, []).rollout_label == "ROLLING OUT 5%"
