@@ -72,3 +72,18 @@ def test_a_larger_sandbox_needs_a_wider_port_range() -> None:
         check_port_base(65000, services=300)
     with pytest.raises(LayoutError, match="at most 1000"):
         with_services(builtin_config().read_text(encoding="utf-8"), 5000)
+
+
+def test_the_demo_grows_its_own_copy_and_a_resumed_one_keeps_its_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gonogo.cli.tui import demo_config
+
+    folder = tmp_path / "demo"
+    folder.mkdir(mode=0o700)
+    config, runtime = demo_config(folder, None, None, 30)
+    assert runtime is not None and len(load_layout(config).services) == 30
+    assert f"{runtime}/env/svc-030.env" in config.read_text(encoding="utf-8")
+    again, _ = demo_config(folder, None, None, 200)  # resumed: ports, services and all
+    assert again == config and len(load_layout(again).services) == 30
+    assert "--services ignored" in capsys.readouterr().err
