@@ -30,7 +30,8 @@ def kinds(session: Path) -> list[str]:
     path = session / "journal" / "events.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line)["kind"] for line in path.read_text().splitlines() if line.strip()]
+    # whole lines only: the panel may be writing the last one
+    return [json.loads(line)["kind"] for line in path.read_bytes().split(b"\n")[:-1] if line.strip()]
 
 
 def panel_pid(shell_pid: int) -> int:
