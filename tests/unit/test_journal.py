@@ -97,6 +97,7 @@ def test_a_long_session_does_not_keep_its_events_in_memory(tmp_path: Path) -> No
     assert j.append(OwnerSet(role="sre", name="Grace"), "grace", 9000.0).prev_hash == events[-1].hash
     j.close()
     assert verify_file(tmp_path / "s" / EVENTS_FILE).ok
+    assert [e.seq for e in j.read()][-2:] == [2001, 2002]  # a closed journal still reads back
 
 
 def test_every_single_byte_change_is_detected(tmp_path: Path) -> None:

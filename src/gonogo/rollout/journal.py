@@ -485,7 +485,9 @@ class FileJournal:
         one is kept in memory (what the next append chains to): a 12-hour canary is
         ~9,000 polls, ~3 KB each as objects, and a long session must not grow by that
         (bench figure 7); the few readers (a resume, the panel's start, an incident)
-        read the file."""
+        read the file (after ``close`` too)."""
+        if self._fd < 0:
+            return read_events(self.dir, key=self.key, key_ref=self.key_ref)
         return self._load(set_aside=False)
 
     def verify(self) -> Verification:
