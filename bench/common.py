@@ -64,3 +64,11 @@ def env_for_child() -> dict[str, str]:
     for name in ("COLUMNS", "LINES", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
+
+
+def state_env(tmp: Path) -> dict[str, str]:
+    """A private gonogo state dir under ``tmp`` (``GONOGO_STATE_DIR``): the driver lock
+    is per release on the host, and another demo of the sandbox may be running."""
+    where = tmp / "state"
+    where.mkdir(mode=0o700, exist_ok=True)
+    return {"GONOGO_STATE_DIR": str(where)}

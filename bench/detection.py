@@ -1,6 +1,10 @@
 """Figure 5, detection: the sandbox's ``canary-regression`` (the canary's 5xx climbs
-once it takes 25 %), driven by ``gonogo rollout --yes --speed 120``; from the last poll
-before the breach began to the traffic confirmed back at 0 %. Budget: the rule's
+once it takes 25 %), driven by ``gonogo rollout --yes --auto-signoff --speed 120`` (the
+staging stage waits for a sign-off: a rehearsal signs it automatically); from the last poll
+before the breach began to the traffic confirmed back at 0 %. The breach begins with the
+first breaching sample the rule can judge: one with the canary's ``min_requests`` in
+its window (before that the rule is inconclusive by design, however high the ratio);
+the time from the first breaching sample at all is printed beside it. Budget: the rule's
 duration + one poll interval + 1 s (real seconds at that speed). Anchor, same run: the
 rule's duration alone.
 
@@ -13,8 +17,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from common import ROOT, VENV_BIN, env_for_child, report
+from common import ROOT, VENV_BIN, env_for_child, report, state_env
+
+if TYPE_CHECKING:
+    from gonogo.rollout.journal import Event
 
 SPEED = 120.0
 sys.path.insert(0, str(ROOT / "tests"))
@@ -63,27 +71,36 @@ def main() -> None:
             session = tmp / "s"
             out = subprocess.run(
                 [str(VENV_BIN / "gonogo"), "rollout", "--config", str(plan_path), "--session", str(session),
-                 "--yes", "--speed", str(SPEED)],
-                capture_output=True, text=True, timeout=300, env=env_for_child(), cwd=tmp, check=False)
+                 "--yes", "--auto-signoff", "--speed", str(SPEED)],
+                capture_output=True, text=True, timeout=300, env={**env_for_child(), **state_env(tmp)},
+                cwd=tmp, check=False, stdin=subprocess.DEVNULL)
         finally:
             thread.stop()
         events = read_events(session)
+    from gonogo.rollout.analysis import Sample, breaches, is_usable
+
     metric = next(m for m in plan.canary.metrics if m.id == "http-5xx")
+    min_requests = plan.canary.min_requests_of(metric)
     polls = [e for e in events if e.kind == "samples"]
-    first_bad = None
-    for e in polls:
-        c, b = e.data["values"].get("http-5xx") or [None, None]
-        if c is not None and b is not None and c > max(metric.factor * b, metric.threshold):
-            first_bad = e
-            break
+
+    def sample(e: Event) -> Sample:
+        c, b = e.data["values"].get(metric.id) or [None, None]
+        return Sample(e.time, c, b, requests=e.data.get("requests", {}).get(metric.id))
+
+    # the breach as the rule sees it: breaching samples with enough canary traffic to judge
+    # (min_requests); a breaching one before that is the raw onset, reported beside it
+    raw_bad = next((e for e in polls if breaches(metric, sample(e))), None)
+    first_bad = next((e for e in polls if breaches(metric, sample(e))
+                      and is_usable(metric, sample(e), min_requests)), None)
     zero = next((e for e in events if e.kind == "traffic_confirmed" and e.data["weight"] == 0.0
                  and first_bad is not None and e.seq > first_bad.seq), None)
-    if out.returncode != 3 or first_bad is None or zero is None:
+    if out.returncode != 3 or first_bad is None or raw_bad is None or zero is None:
         report("5", "detection: breach to weight 0", "no trip", "", "", False,
                f"exit {out.returncode}: {out.stderr.strip()[-200:]}")
         return
     onset = max(e.time for e in polls if e.seq < first_bad.seq)
     latency = zero.time - onset
+    raw = zero.time - max(e.time for e in polls if e.seq < raw_bad.seq)
     duration = metric.duration.seconds / SPEED
     from gonogo.cli.rollout import MIN_POLL_S
 
@@ -91,7 +108,8 @@ def main() -> None:
     budget = duration + poll + 1.0
     report("5", f"detection: canary 5xx breach to weight 0 (speed {SPEED:g})", round(latency, 2), "s",
            f"≤ {budget:.2f} s (rule {duration:.2f} + poll {poll:.2f} + 1)", latency <= budget,
-           f"rule duration alone: {duration:.2f} s")
+           f"rule duration alone: {duration:.2f} s", min_requests=min_requests,
+           from_first_breaching_sample_s=round(raw, 2))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, VENV_BIN, report
+from common import ROOT, VENV_BIN, report, state_env
 from terminal import Tmux
 
 WINDOW_S = 20.0
@@ -30,7 +30,8 @@ def kinds(session: Path) -> list[str]:
     path = session / "journal" / "events.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line)["kind"] for line in path.read_text().splitlines() if line.strip()]
+    # whole lines only: the panel may be writing the last one
+    return [json.loads(line)["kind"] for line in path.read_bytes().split(b"\n")[:-1] if line.strip()]
 
 
 def panel_pid(shell_pid: int) -> int:
@@ -63,6 +64,40 @@ def measure(tmux: Tmux, name: str, pid: int, out: Path, seconds: float = WINDOW_
     return (size1 - size0) / (t1 - t0), (cpu1 - cpu0) / (t1 - t0), size1 - size0
 
 
+def drive_to_canary(tmux: Tmux, name: str, session: Path, config: Path) -> None:
+    """From the demo's dashboard to holding at the 5 % canary, as its operator: run the
+    checklist, sign off the staging smoke, advance into staging and into the canary."""
+    from gonogo.config import load_plan
+
+    total = sum(1 for _ in load_plan(config).checklist())
+    tmux.type(name, "r")
+    tmux.wait_screen(name, lambda s: kinds(session).count("check_result") >= total,
+                     "check results")
+    tmux.type(name, "/")
+    tmux.type(name, "staging-manual", literal=True)
+    tmux.type(name, "Enter", "Enter")
+    tmux.wait_screen(name, lambda s: "s Sign off" in s, "the check's detail")
+    tmux.type(name, "s")  # the demo's operator plays the release manager
+    tmux.wait_screen(name, lambda s: "Sign off staging-manual-smoke" in s, "the sign-off dialog")
+    tmux.type(name, "walked the journeys by hand", literal=True)
+    tmux.type(name, "Enter")
+    tmux.wait_screen(name, lambda s: "signed off by" in s, "the sign-off")
+    tmux.type(name, "Escape", "Escape")
+    for marker in ("▶ Staging", "▶ Canary 5%"):
+        for _ in range(3):
+            ready = tmux.wait_screen(name, lambda s: "IDLE" in s or "READY" in s, "ready")
+            if " GO " in ready.splitlines()[0]:
+                break
+            before = kinds(session).count("check_result")
+            tmux.type(name, "r")
+            tmux.wait_screen(name, lambda s, b=before: kinds(session).count("check_result") >= b + total,
+                             "a re-run")
+        tmux.type(name, "a")
+        tmux.wait_screen(name, lambda s: "Advance the rollout?" in s, "the advance dialog")
+        tmux.type(name, "y")
+        tmux.wait_screen(name, lambda s, m=marker: m in s and "HOLDING" in s, f"holding {marker}")
+
+
 def main() -> None:
     from support.fleet import relocate
 
@@ -72,7 +107,8 @@ def main() -> None:
             tmp = Path(tmp_name)
             files = relocate(tmp)
             session = tmp / "demo"
-            env = {"GONOGO_SANDBOX_DIR": str(files.runtime_dir), "TERM": "xterm-256color"}
+            env = {"GONOGO_SANDBOX_DIR": str(files.runtime_dir), "TERM": "xterm-256color",
+                   **state_env(tmp)}
             name = tmux.start([str(VENV_BIN / "gonogo"), "demo", "--speed", "60", "--session",
                                str(session), "--config", str(files.config)], env=env, cwd=tmp)
             pid = panel_pid(tmux.pane_pid(name))
@@ -80,35 +116,7 @@ def main() -> None:
             time.sleep(2)
             idle_bps, idle_cpu, _ = measure(tmux, name, pid, tmp / "idle.out", 10.0)
 
-            from gonogo.config import load_plan
-
-            total = sum(1 for _ in load_plan(files.config).checklist())
-            tmux.type(name, "r")
-            tmux.wait_screen(name, lambda s: kinds(session).count("check_result") >= total,
-                             "check results")
-            tmux.type(name, "/")
-            tmux.type(name, "staging-manual", literal=True)
-            tmux.type(name, "Enter", "Enter")
-            tmux.wait_screen(name, lambda s: "s Sign off" in s, "the check's detail")
-            tmux.type(name, "s")  # the demo's operator plays the release manager
-            tmux.wait_screen(name, lambda s: "Sign off staging-manual-smoke" in s, "the sign-off dialog")
-            tmux.type(name, "walked the journeys by hand", literal=True)
-            tmux.type(name, "Enter")
-            tmux.wait_screen(name, lambda s: "signed off by" in s, "the sign-off")
-            tmux.type(name, "Escape", "Escape")
-            for marker in ("▶ Staging", "▶ Canary 5%"):
-                for _ in range(3):
-                    ready = tmux.wait_screen(name, lambda s: "IDLE" in s or "READY" in s, "ready")
-                    if " GO " in ready.splitlines()[0]:
-                        break
-                    before = kinds(session).count("check_result")
-                    tmux.type(name, "r")
-                    tmux.wait_screen(name, lambda s, b=before: kinds(session).count("check_result") >= b + total,
-                                     "a re-run")
-                tmux.type(name, "a")
-                tmux.wait_screen(name, lambda s: "Advance the rollout?" in s, "the advance dialog")
-                tmux.type(name, "y")
-                tmux.wait_screen(name, lambda s, m=marker: m in s and "HOLDING" in s, f"holding {marker}")
+            drive_to_canary(tmux, name, session, files.config)
             time.sleep(1)  # the first canary samples in
             events0 = len(kinds(session))
             bps, cpu, total_bytes = measure(tmux, name, pid, tmp / "canary.out")

@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # in the order of the figures; the slowest last
-FIGURES = ["first_frame", "live_watch", "fanout", "detection", "journal"]
+FIGURES = ["first_frame", "live_watch", "scale", "fanout", "detection", "journal", "memory", "watchers"]
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 

@@ -38,8 +38,9 @@ class Tmux:
                   "-c", str(cwd or os.getcwd()), command)
         return name
 
-    def screen(self, name: str) -> str:
-        return self._run("capture-pane", "-p", "-t", name, check=False)
+    def screen(self, name: str, *, styled: bool = False) -> str:
+        """The pane's text; ``styled``: with its colours and attributes (escape codes)."""
+        return self._run("capture-pane", "-p", *(["-e"] if styled else []), "-t", name, check=False)
 
     def pane_pid(self, name: str) -> int:
         return int(self._run("display-message", "-p", "-t", name, "#{pane_pid}").strip())

@@ -71,6 +71,35 @@ def test_append_and_reopen_keep_the_chain(tmp_path: Path) -> None:
     assert [e.kind for e in read_events(session)][-1] == "owner_set"
 
 
+def test_a_long_session_does_not_keep_its_events_in_memory(tmp_path: Path) -> None:
+    """A 12-hour canary is ~9,000 polls: the journal keeps the last event (what the next
+    one chains to), and reads the rest back from its file when asked."""
+    import gc
+    import tracemalloc
+
+    j = FileJournal(tmp_path / "s")
+    j.append(SessionStarted(release="r-1", speed=1.0), "ada", 1000.0)
+    poll = {f"m{i}": (0.001 * i, 0.002 * i) for i in range(7)}
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(2000):
+            j.append(Samples(values=poll, requests={"m0": float(n)}), "ada", 1001.0 + n)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 100_000, f"{kept} bytes kept after 2,000 polls"  # as objects: ~5 MB
+    events = j.read()
+    assert [e.seq for e in events] == list(range(1, 2002))
+    assert events[-1].body == Samples(values=poll, requests={"m0": 1999.0})
+    assert j.append(OwnerSet(role="sre", name="Grace"), "grace", 9000.0).prev_hash == events[-1].hash
+    j.close()
+    assert verify_file(tmp_path / "s" / EVENTS_FILE).ok
+    assert [e.seq for e in j.read()][-2:] == [2001, 2002]  # a closed journal still reads back
+
+
 def test_every_single_byte_change_is_detected(tmp_path: Path) -> None:
     session = _write(tmp_path, n=3)
     path = session / EVENTS_FILE

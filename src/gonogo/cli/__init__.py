@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who you are in the demo (default: the sandbox's release manager)")
     p.add_argument("--port-base", type=int, metavar="N",
                    help="move every sandbox port by N-18000 (default 18000: ports 18000-18299)")
+    p.add_argument("--services", type=int, metavar="N",
+                   help="a sandbox of N services: the seed's 15, then generated ones on ports "
+                        "from 18300 (default 15)")
 
     p = sub.add_parser("sandbox", help="run the simulated fleet in the foreground")
     p.add_argument("--scenario", default="healthy", help="the scenario (faults to inject)")
@@ -69,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port-base", type=int, metavar="N",
                    help="move every sandbox port by N-18000 and its secrets to "
                         "/tmp/gonogo-sandbox-N; the moved config is written there")
+    p.add_argument("--services", type=int, metavar="N",
+                   help="grow the fleet to N services (the seed's 15, then generated ones on "
+                        "ports from 18300); the grown config is written to its runtime dir")
 
     p = sub.add_parser("rollout", help="drive the rollout in a plain terminal")
     p.add_argument("--config", "-c", required=True, help="config file")

@@ -1,5 +1,5 @@
-"""``gonogo sandbox [--scenario NAME] [--speed X] [--config F] [--port-base N]``: the
-fleet in the foreground.
+"""``gonogo sandbox [--scenario NAME] [--speed X] [--config F] [--port-base N]
+[--services N]``: the fleet in the foreground.
 
 Prints ``sandbox ready`` once everything listens, then waits; SIGINT/SIGTERM stop it
 cleanly (exit 0). An unknown scenario, a bad speed or port base is a usage error (exit
@@ -8,6 +8,11 @@ cleanly (exit 0). An unknown scenario, a bad speed or port base is a usage error
 ``--port-base N`` moves the whole sandbox: every port of its config by N - 18000 and
 its runtime dir to /tmp/gonogo-sandbox-N (``$GONOGO_SANDBOX_DIR-N`` when that is set). The moved config is written into that dir
 (``sandbox.toml``, named on stderr) for ``gonogo check --config``, and goes with it.
+
+``--services N`` grows the sandbox to N services (the config's own, then generated
+``svc-016``... on ports from 18300, each with a /health and /metrics): the grown config
+is written into the runtime dir the same way, and the health grid and the checks that
+name no services cover all N.
 
 ``start_sandbox`` runs the same command as a child process (``gonogo demo``).
 """
@@ -26,34 +31,45 @@ from gonogo.cli import exits
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    from gonogo.sandbox.layout import check_port_base
+    from gonogo.sandbox.layout import check_port_base, check_services
     from gonogo.sandbox.state import UnknownScenario, check_scenario, check_speed
 
+    services = getattr(args, "services", None)
     try:
         check_scenario(args.scenario)
         check_speed(args.speed)
+        if services is not None:
+            check_services(services)
         if getattr(args, "port_base", None) is not None:
-            check_port_base(args.port_base)
+            check_port_base(args.port_base, services)
     except (UnknownScenario, ValueError) as exc:
         print(f"gonogo sandbox: {exc}", file=sys.stderr)
         return exits.USAGE
     return asyncio.run(_serve(args))
 
 
-def moved_config(config: str | None, port_base: int | None) -> tuple[str | None, str | None]:
-    """(config, runtime dir) for a sandbox on ``port_base``: the config (default: the
-    built-in one) moved there and written into its runtime dir, or the config as
-    given and the default runtime dir when the sandbox stays where it is.
-    ``LayoutError``/``OSError``/``RuntimeDirError`` say why it cannot be moved."""
+def moved_config(config: str | None, port_base: int | None,
+                 services: int | None = None) -> tuple[str | None, str | None]:
+    """(config, runtime dir) for a sandbox on ``port_base`` with ``services`` services:
+    the config (default: the built-in one) grown and moved there and written into its
+    runtime dir, or the config as given and the default runtime dir when the sandbox
+    stays where it is, as it is. ``LayoutError``/``OSError``/``RuntimeDirError`` say
+    why it cannot be moved."""
     from gonogo.sandbox import runtime
-    from gonogo.sandbox.layout import DEFAULT_PORT_BASE, builtin_config, relocate, runtime_dir_for
+    from gonogo.sandbox.layout import (
+        DEFAULT_PORT_BASE,
+        builtin_config,
+        relocate,
+        runtime_dir_for,
+        with_services,
+    )
 
-    if port_base is None or port_base == DEFAULT_PORT_BASE:
+    if (port_base is None or port_base == DEFAULT_PORT_BASE) and services is None:
         return config, None
     src = Path(config) if config else builtin_config()
     where = runtime_dir_for(port_base)
-    text = relocate(src.read_text(encoding="utf-8"), port_base=port_base, runtime_dir=where,
-                    source=str(src))
+    text = with_services(src.read_text(encoding="utf-8"), services, source=str(src))
+    text = relocate(text, port_base=port_base, runtime_dir=where, source=str(src))
     return str(runtime.write_file(where, "sandbox.toml", text)), where
 
 
@@ -63,10 +79,13 @@ async def _serve(args: argparse.Namespace) -> int:
     from gonogo.sandbox.layout import LayoutError
 
     port_base = getattr(args, "port_base", None)
+    services = getattr(args, "services", None)
     try:
-        config, runtime_dir = moved_config(getattr(args, "config", None), port_base)
+        config, runtime_dir = moved_config(getattr(args, "config", None), port_base, services)
     except (LayoutError, OSError, runtime.RuntimeDirError) as exc:
-        print(f"gonogo sandbox: cannot move the sandbox to --port-base {port_base}: "
+        what = " and ".join(f"--{k} {v}" for k, v in (("port-base", port_base), ("services", services))
+                            if v is not None)
+        print(f"gonogo sandbox: cannot prepare the sandbox's config for {what}: "
               f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return exits.FAILED
     stop = asyncio.Event()

@@ -48,6 +48,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 from gonogo.config import Canary, CanaryMetric
 from gonogo.values import Duration
 
@@ -59,8 +61,11 @@ RISING_MIN_UP_FRACTION = 0.6
 RISING_COVERAGE = 0.9  # share of the window the rising samples must span to trip
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(msgspec.Struct, frozen=True):
+    """One poll of one metric. A Struct, not a frozen dataclass: a replay builds one per
+    metric for each poll in its window (a frozen dataclass's ``__init__`` was half of
+    folding a long canary)."""
+
     t: float
     canary: float | None
     baseline: float | None

@@ -501,16 +501,21 @@ def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutStat
                 if requests is None or requests < min_requests:
                     short[i] = True
 
-        def judged(k: int, metric: CanaryMetric = metric, prior: tuple[Sample, ...] = prior,
-                   min_requests: int = min_requests, sample_at: Any = sample_at) -> RuleEvaluation:
+        def series_after(k: int, prior: tuple[Sample, ...] = prior,
+                         sample_at: Any = sample_at) -> tuple[Sample, ...]:
             # the series as it stood after poll k: the last MAX_SAMPLES of prior + polls[:k+1]
             first = max(0, k + 1 - MAX_SAMPLES)
             series = (*prior[max(0, len(prior) - (MAX_SAMPLES - (k + 1 - first))):],
                       *(sample_at(i) for i in range(first, k + 1)))
-            return evaluate(metric, series[-MAX_SAMPLES:], speed=s.speed, min_requests=min_requests)
+            return series[-MAX_SAMPLES:]
+
+        def judged(k: int, metric: CanaryMetric = metric, min_requests: int = min_requests,
+                   series_after: Any = series_after) -> RuleEvaluation:
+            return evaluate(metric, series_after(k), speed=s.speed, min_requests=min_requests)
 
         last = len(polls) - 1
-        ev = judged(last)
+        tail = series_after(last)  # the state's series after the run
+        ev = evaluate(metric, tail, speed=s.speed, min_requests=min_requests)
         if ev.state == "inconclusive":
             first = last  # back to where this inconclusive spell began
             while first > 0 and judged(first - 1).state == "inconclusive":
@@ -523,9 +528,7 @@ def _apply_polls(s: RolloutState, polls: list[Event], plan: Plan) -> RolloutStat
         else:
             since.pop(mid, None)
         evaluations[mid] = ev
-        last_k = len(polls) - 1
-        first_k = max(0, last_k + 1 - MAX_SAMPLES)
-        samples[mid] = (*prior, *(sample_at(i) for i in range(first_k, last_k + 1)))[-MAX_SAMPLES:]
+        samples[mid] = tail
     out: dict[str, Any] = {
         "samples": samples, "evaluations": evaluations, "inconclusive_since": since,
         "baselines": baselines,

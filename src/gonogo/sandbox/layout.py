@@ -24,6 +24,11 @@ DEFAULT_PORT_BASE = 18000
 PORT_SPAN = 300
 MIN_PORT_BASE = 1024
 MAX_PORT_BASE = 65535 - PORT_SPAN
+# `--services N` adds generated services after the config's own, one port each from
+# base + PORT_SPAN (18300 for the default base), so a larger sandbox spans more ports.
+SEED_SERVICES = 15  # the built-in sandbox.toml's [[services]]
+MAX_SERVICES = 1000
+GENERATED_TAG = "generated"
 
 
 def default_runtime_dir() -> str:
@@ -36,12 +41,70 @@ class LayoutError(ValueError):
     pass
 
 
-def check_port_base(base: int) -> int:
+def port_span(services: int | None = None) -> int:
+    """How many ports from its base a sandbox of ``services`` services uses (the
+    built-in one's 15 fit in the first PORT_SPAN; every further one takes one more)."""
+    return PORT_SPAN + max(0, (services or 0) - SEED_SERVICES)
+
+
+def check_port_base(base: int, services: int | None = None) -> int:
     """``base`` if a whole sandbox fits from there, else ``ValueError`` saying why."""
-    if not MIN_PORT_BASE <= base <= MAX_PORT_BASE:
+    span = port_span(services)
+    if not MIN_PORT_BASE <= base <= 65535 - span:
         raise ValueError(f"--port-base {base}: expected a port from {MIN_PORT_BASE} to "
-                         f"{MAX_PORT_BASE} (the sandbox uses {PORT_SPAN} ports from there)")
+                         f"{65535 - span} (the sandbox uses {span} ports from there)")
     return base
+
+
+def check_services(count: int) -> int:
+    """``count`` if the sandbox can be that size, else ``ValueError`` saying why."""
+    if not SEED_SERVICES <= count <= MAX_SERVICES:
+        raise ValueError(f"--services {count}: expected a number from {SEED_SERVICES} (the "
+                         f"seed's own services) to {MAX_SERVICES}")
+    return count
+
+
+def with_services(text: str, count: int | None, *, source: str = "sandbox config") -> str:
+    """A sandbox config's text grown to ``count`` services: after its own
+    ``[[services]]``, generated ones (``svc-016``, ... tagged ``generated``: a /health
+    and /metrics each, no journeys) listening from port 18300 on, with their env files
+    in the runtime dir. Checks that name no services (``http_health``, the env-file
+    checks) and the health grid then cover them all; ``relocate`` moves them with the
+    rest. ``None``, or no more than the config has: the text unchanged."""
+    if count is None:
+        return text
+    try:
+        have = len(tomllib.loads(text).get("services", []))
+    except tomllib.TOMLDecodeError as exc:
+        raise LayoutError(f"{source}: not valid TOML: {exc}") from None
+    if count > MAX_SERVICES:
+        raise LayoutError(f"--services {count}: at most {MAX_SERVICES}")
+    if count <= have:
+        return text
+    width = max(3, len(str(count)))
+    blocks = [f"\n# -- {count - have} generated services (--services {count}): /health and "
+              f"/metrics only, one port each --\n"]
+    for i in range(have + 1, count + 1):
+        name = f"svc-{i:0{width}d}"
+        port = DEFAULT_PORT_BASE + PORT_SPAN + i - have - 1
+        blocks.append(f'[[services]]\nname = "{name}"\n'
+                      f'health_url = "http://127.0.0.1:{port}/health"\n'
+                      f'metrics_url = "http://127.0.0.1:{port}/metrics"\n'
+                      f'tags = ["{GENERATED_TAG}"]\n'
+                      f'env_file = "{DEFAULT_RUNTIME_DIR}/env/{name}.env"\n\n')
+    extra = "".join(blocks)
+    # right after the config's own services (before the comments heading the table
+    # that follows them), so that the file still reads in order; else at its end
+    headers = [m.start() for m in re.finditer(r"^\[", text, re.M)]
+    last = max((i for i, h in enumerate(headers) if text.startswith("[[services]]", h)), default=None)
+    if last is None or last + 1 >= len(headers):
+        return text.rstrip("\n") + "\n" + extra
+    at = headers[last + 1]
+    lines = text[:at].split("\n")[:-1]  # the lines before the next header
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()
+    at = len("\n".join(lines)) + 1
+    return text[:at] + extra + text[at:]
 
 
 def runtime_dir_for(port_base: int | None) -> str:
