@@ -231,3 +231,25 @@ async def test_a_stale_result_blocks_the_verdict_and_says_why(tmp_path: Path) ->
     assert all(r.checked == "" for r in rows)  # no http_health in this plan: never checked
     assert [fmt_age(s) for s in (5, 61, 3 * 3600, 2 * 86400)] == ["<1m", "1m", "3h", "2d"]
     await engine.aclose()
+
+
+async def test_a_costly_guard_runs_at_most_a_fifth_of_the_time(tmp_path: Path) -> None:
+    """A guard that takes a second of probes (200 services) is not re-run two seconds
+    later at demo speed: the driver's panel keeps four fifths of its time for people."""
+    plan, _ = guarded_plan(tmp_path)
+    clock = Clock()
+    engine = make_engine(plan, tmp_path / "s", clock, ScriptedSource(HEALTHY))
+    engine.start(speed=600.0)  # guard_interval 1m = 0.1 real s: the 2 s floor rules
+    await engine.run_checks()
+    await engine.advance()
+    await poll_for(engine, clock, 3)
+    assert engine._guards_at is not None
+    engine._guards_at, engine._guards_cost = clock.now, 0.01  # a cheap run: every 2 s
+    clock.now += 2.0
+    assert engine.guards_due()
+    engine._guards_at, engine._guards_cost = clock.now, 1.0  # a run that took 1 s
+    clock.now += 4.0
+    assert not engine.guards_due()
+    clock.now += 1.0
+    assert engine.guards_due()
+    await engine.aclose()

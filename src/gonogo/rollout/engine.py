@@ -99,6 +99,9 @@ log = logging.getLogger(__name__)
 
 ENGINE_ACTOR = "gonogo"  # the actor of what a rule did, never a person's name
 MIN_GUARD_S = 2.0  # real seconds between two guard runs, whatever the speed
+# ... and at least this many times what the last run took: a guard over 200 services
+# (~1 s of probes on the driver's event loop) may not take more than a fifth of it
+GUARD_DUTY = 5.0
 WORSE = 1.1  # a declined proposal comes back at once when its value grows by this factor
 
 
@@ -164,6 +167,7 @@ class Engine:
         self.inbox = inbox
         self.wall_clock = wall_clock  # ages of check results (their finished_at is wall time)
         self._guards_at: float | None = None  # real time of the last guard run
+        self._guards_cost = 0.0  # real seconds the last guard run took (GUARD_DUTY)
         self._guards_stage = -1
         self._polled_at: float | None = None  # engine-clock time of the last metrics poll
         self._weight_read_at: float | None = None  # engine-clock time of the last reality check
@@ -687,7 +691,8 @@ class Engine:
             return False
         if self._guards_at is None or self._guards_stage != s.stage_seq:
             return True
-        period = max(MIN_GUARD_S, guard_interval(self.plan, stage).seconds / max(s.speed, 1e-9))
+        period = max(MIN_GUARD_S, guard_interval(self.plan, stage).seconds / max(s.speed, 1e-9),
+                     GUARD_DUTY * self._guards_cost)
         return self.clock() - self._guards_at >= period
 
     async def _guard_turn(self) -> None:
@@ -698,7 +703,9 @@ class Engine:
         stage = self.stages[s.stage_index]
         self._guards_at, self._guards_stage = self.clock(), s.stage_seq
         ids = guard_ids(self.plan, stage)
+        began = time.monotonic()
         await self.run_checks(ids)
+        self._guards_cost = time.monotonic() - began
         await self._judge(ids)
 
     async def _judge(self, ids: Iterable[str]) -> None:
