@@ -315,8 +315,8 @@ DESCRIBED = {  # one recorded event of each kind and the line the log shows for 
     "paused": "paused: waiting for the SRE to join",
     "resumed": "resumed: SRE here",
     "samples": "metrics (canary/baseline): failed-writes=0/0, http-5xx=0.002/0.002",
-    "criterion_tripped": "STOP http-5xx: canary 0.05 baseline 0.01 threshold 0.02 - stop criterion "
-                         "http-5xx (5xx ratio): canary 0.05 vs baseline 0.01 (> 2x = 0.02) for 5m of 5m",
+    "criterion_tripped": "STOP http-5xx: stop criterion http-5xx (5xx ratio): canary 0.05 vs "
+                         "baseline 0.01 (> 2x = 0.02) for 5m of 5m",
     "rollback_proposed": "rollback proposed: stop criterion http-5xx (5xx ratio): canary 0.05 vs "
                          "baseline 0.01 (> 2x = 0.02) for 5m of 5m",
     "rollback_started": "ROLLBACK started (operator): 5xx confirmed in the logs",

@@ -379,8 +379,8 @@ class CriterionTripped(BaseBody, tag="criterion_tripped", frozen=True, kw_only=T
     series: tuple[Point, ...] = ()
 
     def describe(self) -> str:
-        return (f"STOP {self.metric}: canary {self.canary} baseline {self.baseline} "
-                f"threshold {self.threshold} - {self.reason}")[:LONG_SUMMARY_LIMIT]
+        # the reason words the values with their unit (2.18%, not 0.02179702612…)
+        return f"STOP {self.metric}: {self.reason}"[:LONG_SUMMARY_LIMIT]
 
 
 class Stalled(BaseBody, tag="stalled", frozen=True, kw_only=True):
