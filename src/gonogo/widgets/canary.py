@@ -230,7 +230,24 @@ def window_for(windows: dict[str, PagedWindow], metric_id: str, width: int) -> P
     return window
 
 
-class CanaryPanel(LineView):
+class MetricLines(LineView):
+    """Lines about the canary metrics, redrawn when their judgements change; each
+    metric's chart keeps its own paged window."""
+
+    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, repaint=False)
+    """The latest judgement per metric id (the fold keeps the same mapping between polls)."""
+
+    def __init__(self, metrics: Sequence[CanaryMetric], *, title: str = "", id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(title=title, id=id, classes=classes)
+        self.metrics = tuple(metrics)
+        self._windows: dict[str, PagedWindow] = {}
+
+    def watch_evaluations(self) -> None:
+        self.changed()
+
+
+class CanaryPanel(MetricLines):
     """The dashboard's block: one entry per ``[[canary.metrics]]``.
 
     Per metric two lines — ``✔ 5xx ratio  ok`` and ``0.2% vs 0.18% · limit 0.42%`` (the
@@ -245,18 +262,6 @@ class CanaryPanel(LineView):
     DEFAULT_CSS = """
     CanaryPanel { height: auto; }
     """
-
-    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, repaint=False)
-    """The latest judgement per metric id (the fold keeps the same mapping between polls)."""
-
-    def __init__(self, metrics: Sequence[CanaryMetric], *, title: str = "", id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(title=title, id=id, classes=classes)
-        self.metrics = tuple(metrics)
-        self._windows: dict[str, PagedWindow] = {}
-
-    def watch_evaluations(self) -> None:
-        self.changed()
 
     @property
     def rows_per_metric(self) -> int:
@@ -335,7 +340,7 @@ class CanaryPanel(LineView):
         return tuple(printable(t) for t in values_texts(ev, unit_of(metric, ev), metric))
 
 
-class CanaryDetail(LineView):
+class CanaryDetail(MetricLines):
     """The canary screen's body: per metric the rule in words, the judgement with its
     reason, a chart of ``chart_height`` rows with its y-scale, and a legend that gives
     each line's style and current value."""
@@ -343,17 +348,6 @@ class CanaryDetail(LineView):
     DEFAULT_CSS = """
     CanaryDetail { height: auto; }
     """
-
-    evaluations: reactive[Mapping[str, RuleEvaluation]] = reactive(dict, repaint=False)
-
-    def __init__(self, metrics: Sequence[CanaryMetric], *, id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.metrics = tuple(metrics)
-        self._windows: dict[str, PagedWindow] = {}
-
-    def watch_evaluations(self) -> None:
-        self.changed()
 
     @property
     def chart_height(self) -> int:

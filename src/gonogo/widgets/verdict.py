@@ -12,20 +12,17 @@ from gonogo.untrusted import printable
 from gonogo.widgets.palette import colour
 from gonogo.widgets.view import Header
 
-_CONSOLE = Console(width=200, color_system=None)  # measures for Text.wrap; never prints
-
-
 MOST_LINES = 3
 """A long stop reason or blocker list wraps onto this many header lines at most."""
 
 
-def wrapped(text: Text, width: int) -> Text:
+def wrapped(text: Text, width: int, console: Console) -> Text:
     """``text`` on one line when it fits, else wrapped onto more (a long stop reason or
     blocker list is read, not cut); what ``MOST_LINES`` cannot hold ends in ``…``."""
     text.rstrip()
     if width <= 0 or text.cell_len <= width:
         return text
-    lines = [line for line in text.wrap(_CONSOLE, width, overflow="fold") if line.plain.strip()]
+    lines = [line for line in text.wrap(console, width, overflow="fold") if line.plain.strip()]
     if len(lines) > MOST_LINES:
         last = Text(" ").join(lines[MOST_LINES - 1:])
         last.truncate(width, overflow="ellipsis")
@@ -92,4 +89,4 @@ class VerdictBar(Widget):
             ids = printable(", ".join(head.blocking[:6]))
             more = len(head.blocking) - 6
             text.append(f"  {ids}{f' +{more}' if more > 0 else ''}", style="dim")
-        return wrapped(text, self.content_region.width or self.size.width)
+        return wrapped(text, self.content_region.width or self.size.width, self.app.console)

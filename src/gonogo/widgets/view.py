@@ -409,11 +409,11 @@ def verdict_head(state: RolloutState, verdict: Verdict, plan: Plan,
     ids = [c.id for _, c in plan.checklist()]
     checked = any(cid in state.results for cid in ids)
     blocking = [b.id for b in verdict.blocking]
-    missing = {c.id for _, c in plan.checklist()  # a manual check waits for a person
-               if c.id not in state.results and c.kind != "manual"}
-    if following and run is None and checked and missing:
-        # results still coming in from the driver's run: pending is not failing here either
-        run = ChecklistRun(frozenset(ids), frozenset(ids) - missing)
+    if following and run is None and checked:
+        missing = {c.id for _, c in plan.checklist()  # a manual check waits for a person
+                   if c.id not in state.results and c.kind != "manual"}
+        if missing:  # results still coming in from the driver's run: pending is not failing
+            run = ChecklistRun(frozenset(ids), frozenset(ids) - missing)
     if run is None:
         return header(state, verdict.go, blocking, checked=checked)
     waiting = run.ids - run.done
